@@ -1,0 +1,546 @@
+/*
+ * boundarytrace — where did the time go between the interpreter and native code?
+ *
+ * The stable C API. Every binding (Python, SWIG, plain FFI) sees exactly this.
+ *
+ * Conventions (read once, they hold for every function below):
+ *  - Every fallible call returns a bt_status: BT_OK (0) on success, a negative
+ *    BT_E_* code on failure. No call aborts, prints or throws. On failure, out
+ *    parameters are left untouched unless the function says otherwise.
+ *  - Handles are opaque. Constructors write through an out-pointer that comes
+ *    first (`bt_x_new(&out, ...)`); destructors are `bt_x_free(x)` and accept NULL.
+ *  - Results cross the ABI in caller-owned structs whose first field is
+ *    `struct_size`, set by the caller to sizeof the struct it knows (use the
+ *    BT_*_INIT macros). The library never reads or writes past struct_size, and
+ *    answers BT_E_STRUCT_SIZE when it is smaller than the first published version.
+ *  - Text output follows snprintf: the text is truncated to fit `cap` bytes,
+ *    always NUL-terminated when cap > 0, and `*needed` receives the full length
+ *    (without the NUL). Truncation is not an error: compare *needed with cap.
+ *  - Names (operations, phases) are 1..BT_NAME_MAX bytes of valid UTF-8 without
+ *    control characters. The library copies (interns) them; a name pointer the
+ *    library hands out stays valid for the life of the process.
+ *  - Times are nanoseconds (uint64_t) everywhere.
+ *  - Wherever a bt_metrics* is taken, NULL means the process-wide sink
+ *    bt_metrics_global().
+ *
+ * Thread-safety: a bt_tracer belongs to one thread at a time (it may move between
+ * threads, e.g. across an await, with the usual happens-before of a hand-off).
+ * bt_metrics, bt_op, bt_snapshot and the phase table are safe from any number of
+ * threads at once.
+ *
+ * Compile-time off switch: define BT_DISABLE_TRACING before including this
+ * header and every function becomes an inline no-op returning BT_OK (see
+ * bt_noop.h); the program then needs no library at link time.
+ *
+ * Run-time off switch: the environment variable BOUNDARYTRACE_DISABLE=1 (read
+ * once when the library loads) or bt_set_enabled(0). While disabled, recording
+ * calls return BT_OK and record nothing, at the cost of one predictable branch.
+ */
+#ifndef BOUNDARYTRACE_BT_H
+#define BOUNDARYTRACE_BT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------------- */
+/* Version                                                                   */
+/* ------------------------------------------------------------------------- */
+
+#define BT_VERSION_MAJOR 0
+#define BT_VERSION_MINOR 1
+#define BT_VERSION_PATCH 0
+/** MAJOR*10000 + MINOR*100 + PATCH, comparable with bt_version(). */
+#define BT_VERSION_NUMBER \
+  (BT_VERSION_MAJOR * 10000 + BT_VERSION_MINOR * 100 + BT_VERSION_PATCH)
+#define BT_VERSION_STRING "0.1.0"
+/** ABI major version: the SONAME is libboundarytrace.so.<BT_ABI_VERSION>. */
+#define BT_ABI_VERSION 1
+
+/* ------------------------------------------------------------------------- */
+/* Limits                                                                    */
+/* ------------------------------------------------------------------------- */
+
+/** Phases in the process-wide table, the four built-in ones included. */
+#define BT_MAX_PHASES 32
+/** Longest operation or phase name, in bytes (no terminating NUL). */
+#define BT_NAME_MAX 255
+/** Distinct operation names one bt_metrics holds. */
+#define BT_MAX_OPS 1024
+
+/* ------------------------------------------------------------------------- */
+/* Export                                                                    */
+/* ------------------------------------------------------------------------- */
+
+#if defined(BT_BUILDING_LIBRARY) && defined(__GNUC__)
+#define BT_API __attribute__((visibility("default")))
+#else
+#define BT_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Status codes                                                              */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * The one list of status codes: X(NAME, value, message). Values are pinned
+ * forever; new codes get new values. bt_status_str() and bt_status_name() are
+ * generated from it, and so are the bindings' exception names.
+ */
+#define BT_STATUS_MAP(X)                                                        \
+  X(BT_OK, 0, "success")                                                        \
+  X(BT_E_NULL, -1, "a required handle or pointer is NULL")                      \
+  X(BT_E_INVALID, -2, "an argument is out of range")                            \
+  X(BT_E_NAME, -3,                                                              \
+    "name is empty, longer than BT_NAME_MAX bytes, not UTF-8, or has control "  \
+    "characters")                                                               \
+  X(BT_E_UNKNOWN_PHASE, -4, "unknown phase id")                                 \
+  X(BT_E_PHASE_OPEN, -5, "a phase is already open on this tracer")              \
+  X(BT_E_PHASE_NOT_OPEN, -6, "that phase is not open on this tracer")           \
+  X(BT_E_FINISHED, -7, "the tracer has already finished")                       \
+  X(BT_E_STRUCT_SIZE, -8, "struct_size is smaller than the first version")      \
+  X(BT_E_NOMEM, -9, "out of memory")                                            \
+  X(BT_E_FULL, -10, "a fixed-size table is full")                               \
+  X(BT_E_CONFLICT, -11,                                                         \
+    "phase name already registered with the other GIL state")                  \
+  X(BT_E_NOT_FOUND, -12, "no such operation, or index out of range")            \
+  X(BT_E_INTERNAL, -13, "internal error (please report)")
+
+typedef enum bt_status {
+#define BT_STATUS_ENUM_(name, value, msg) name = value,
+  BT_STATUS_MAP(BT_STATUS_ENUM_)
+#undef BT_STATUS_ENUM_
+  BT_STATUS_LAST_ = BT_E_INTERNAL
+} bt_status;
+
+/* ------------------------------------------------------------------------- */
+/* Handles and ids                                                           */
+/* ------------------------------------------------------------------------- */
+
+/** One traced operation in flight. Created by bt_tracer_new(). */
+typedef struct bt_tracer bt_tracer;
+/** A sink that aggregates finished operations. bt_metrics_global() or bt_metrics_new(). */
+typedef struct bt_metrics bt_metrics;
+/** A bound operation: an operation name looked up once in one bt_metrics. */
+typedef struct bt_op bt_op;
+/** An immutable copy of a bt_metrics' aggregates. */
+typedef struct bt_snapshot bt_snapshot;
+
+/** Index into the process-wide phase table. */
+typedef int32_t bt_phase_id;
+
+/** The four built-in phases. Their ids and GIL states never change. */
+#define BT_PHASE_EXTRACT 0     /**< read interpreter objects; GIL held */
+#define BT_PHASE_CONVERT 1     /**< encode the native form; GIL released */
+#define BT_PHASE_NETWORK 2     /**< I/O with a server; GIL released */
+#define BT_PHASE_MATERIALIZE 3 /**< build interpreter objects; GIL held */
+/** Pseudo-phase for snapshot queries: the whole operation. */
+#define BT_PHASE_TOTAL (-1)
+
+/* ------------------------------------------------------------------------- */
+/* Result structs                                                            */
+/* ------------------------------------------------------------------------- */
+
+/** bt_timing.flags: the operation was marked as failed. */
+#define BT_TIMING_ERROR 0x1u
+/** bt_timing.flags: finish closed a phase that was still open. */
+#define BT_TIMING_PHASE_LEFT_OPEN 0x2u
+
+/**
+ * The timing of one finished operation.
+ *
+ * Output of bt_tracer_finish(); input of bt_metrics_record() for timings
+ * measured elsewhere (then the caller fills op_name, total_ns, phase_ns,
+ * phase_entries and the counters; gil_held_ns, gil_released_ns,
+ * unattributed_ns and phase_count are derived by the library and ignored).
+ */
+typedef struct bt_timing {
+  size_t struct_size;        /**< set by the caller: sizeof(bt_timing) */
+  const char *op_name;       /**< interned operation name (process lifetime) */
+  uint64_t total_ns;         /**< creation to finish */
+  uint64_t unattributed_ns;  /**< total_ns minus the time inside phases */
+  uint64_t gil_held_ns;      /**< time in phases whose GIL state is held */
+  uint64_t gil_released_ns;  /**< time in phases whose GIL state is released */
+  uint64_t gil_wait_ns;      /**< time spent waiting to reacquire the GIL */
+  uint64_t items;            /**< items (documents) the operation handled */
+  uint32_t gil_releases;     /**< times the GIL was released */
+  uint32_t workers;          /**< parallel workers used (0 = not reported) */
+  uint32_t flags;            /**< BT_TIMING_* bits */
+  uint32_t phase_count;      /**< valid entries in the arrays below */
+  uint64_t phase_ns[BT_MAX_PHASES];      /**< time per phase id */
+  uint32_t phase_entries[BT_MAX_PHASES]; /**< times each phase was entered */
+} bt_timing;
+#define BT_TIMING_INIT {sizeof(bt_timing), NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, {0}, {0}}
+
+/** Aggregates of one operation name in a snapshot. */
+typedef struct bt_op_stats {
+  size_t struct_size;        /**< set by the caller: sizeof(bt_op_stats) */
+  const char *name;          /**< interned operation name (process lifetime) */
+  uint64_t count;            /**< operations recorded */
+  uint64_t errors;           /**< of which marked as errors */
+  uint64_t left_open;        /**< of which finished with a phase still open */
+  uint64_t items;            /**< items over all operations */
+  uint64_t total_ns;         /**< sum of operation times */
+  uint64_t gil_held_ns;      /**< sum of time in GIL-held phases */
+  uint64_t gil_released_ns;  /**< sum of time in GIL-released phases */
+  uint64_t gil_wait_ns;      /**< sum of measured GIL waits */
+  uint64_t unattributed_ns;  /**< sum of time outside any phase */
+  uint64_t gil_releases;     /**< GIL releases over all operations */
+  uint64_t parallel_ops;     /**< operations that reported more than one worker */
+  uint32_t workers_max;      /**< most workers any operation reported */
+  uint32_t reserved_;        /**< zero */
+} bt_op_stats;
+#define BT_OP_STATS_INIT {sizeof(bt_op_stats), NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/** Distribution of one phase (or BT_PHASE_TOTAL) of one operation. */
+typedef struct bt_phase_stats {
+  size_t struct_size;        /**< set by the caller: sizeof(bt_phase_stats) */
+  const char *name;          /**< phase name, or "total" (process lifetime) */
+  bt_phase_id phase;         /**< the id asked for */
+  int32_t gil_held;          /**< 1 held, 0 released, -1 for BT_PHASE_TOTAL */
+  uint64_t count;            /**< operations that entered the phase (samples) */
+  uint64_t entries;          /**< times the phase was entered, summed */
+  uint64_t sum_ns;           /**< time in the phase, summed */
+  uint64_t min_ns;           /**< smallest per-operation time (0 if count 0) */
+  uint64_t max_ns;           /**< largest per-operation time */
+  uint64_t p50_ns;           /**< percentiles of the per-operation time, */
+  uint64_t p90_ns;           /**< from a log-linear histogram: relative */
+  uint64_t p99_ns;           /**< error at most 1/32, clamped to [min,max] */
+  uint64_t p999_ns;
+} bt_phase_stats;
+#define BT_PHASE_STATS_INIT {sizeof(bt_phase_stats), NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/** One non-empty histogram bucket: count samples in [lower_ns, upper_ns). */
+typedef struct bt_bucket {
+  uint64_t lower_ns;
+  uint64_t upper_ns;
+  uint64_t count;
+} bt_bucket;
+
+/** Facts about a snapshot as a whole. */
+typedef struct bt_snapshot_info {
+  size_t struct_size;        /**< set by the caller: sizeof(bt_snapshot_info) */
+  size_t op_count;           /**< operations in the snapshot */
+  uint64_t start_ns;         /**< bt_clock_now_ns() when its interval began */
+  uint64_t end_ns;           /**< bt_clock_now_ns() when it was taken */
+  uint32_t phase_count;      /**< phases registered when it was taken */
+  uint32_t reserved_;        /**< zero */
+} bt_snapshot_info;
+#define BT_SNAPSHOT_INFO_INIT {sizeof(bt_snapshot_info), 0, 0, 0, 0, 0}
+
+/* ------------------------------------------------------------------------- */
+/* Library                                                                   */
+/* ------------------------------------------------------------------------- */
+
+#ifndef BT_DISABLE_TRACING
+
+/** Run-time version, BT_VERSION_NUMBER of the loaded library. Thread-safe. */
+BT_API unsigned bt_version(void);
+
+/** Run-time version string, e.g. "0.1.0". Static storage. Thread-safe. */
+BT_API const char *bt_version_string(void);
+
+/** A sentence describing `status`; "unknown status" for other values. Static. */
+BT_API const char *bt_status_str(int status);
+
+/** The status' name, e.g. "BT_E_NULL"; "BT_E_UNKNOWN_STATUS" otherwise. Static. */
+BT_API const char *bt_status_name(int status);
+
+/**
+ * Switches recording on (nonzero) or off (0) for the whole process, overriding
+ * BOUNDARYTRACE_DISABLE. While off, tracer, phase, record and metrics-mutating
+ * calls return BT_OK and record nothing; bt_tracer_new hands out a shared inert
+ * tracer. Queries (snapshots, phase table, formatting) keep working.
+ * Thread-safe; tracers already in flight see the switch at their next call.
+ */
+BT_API void bt_set_enabled(int enabled);
+
+/** 1 when recording is on, 0 when off. Thread-safe. */
+BT_API int bt_is_enabled(void);
+
+/* ------------------------------------------------------------------------- */
+/* Clock                                                                     */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Monotonic time in nanoseconds from the library's clock: the CPU time-stamp
+ * counter when it is invariant (calibrated against CLOCK_MONOTONIC), else
+ * CLOCK_MONOTONIC. BOUNDARYTRACE_CLOCK=os (read at load) forces the OS clock.
+ * Use it to measure timings for bt_metrics_record(). Thread-safe.
+ */
+BT_API uint64_t bt_clock_now_ns(void);
+
+/** "tsc" or "monotonic": the clock in use. Static storage. Thread-safe. */
+BT_API const char *bt_clock_source(void);
+
+/* ------------------------------------------------------------------------- */
+/* Phases (process-wide table)                                               */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Registers a phase, or finds it when `name` is already registered.
+ *
+ * @param[out] out      the phase id (stable for the life of the process)
+ * @param name          phase name (copied)
+ * @param gil_held      nonzero if the GIL is held during the phase
+ * @return BT_OK; BT_E_NULL (out or name NULL); BT_E_NAME; BT_E_CONFLICT (name
+ *         registered with the other GIL state); BT_E_FULL (BT_MAX_PHASES
+ *         reached); BT_E_NOMEM. Thread-safe. Works while disabled.
+ */
+BT_API bt_status bt_phase_register(bt_phase_id *out, const char *name, int gil_held);
+
+/**
+ * Finds a registered phase by name.
+ * @return BT_OK; BT_E_NULL; BT_E_NAME; BT_E_NOT_FOUND. Thread-safe.
+ */
+BT_API bt_status bt_phase_lookup(bt_phase_id *out, const char *name);
+
+/**
+ * Name and GIL state of a registered phase. Either out pointer may be NULL.
+ * `*name_out` points to interned storage (process lifetime).
+ * @return BT_OK; BT_E_UNKNOWN_PHASE. Thread-safe.
+ */
+BT_API bt_status bt_phase_info(bt_phase_id phase, const char **name_out, int *gil_held_out);
+
+/** Number of registered phases (ids are 0 .. count-1). Thread-safe. */
+BT_API uint32_t bt_phase_count(void);
+
+/* ------------------------------------------------------------------------- */
+/* Metrics                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * The process-wide sink, used when a NULL metrics is passed. Never NULL, never
+ * freed (bt_metrics_free ignores it). Thread-safe.
+ */
+BT_API bt_metrics *bt_metrics_global(void);
+
+/**
+ * Creates a private sink. Free it with bt_metrics_free() after every tracer
+ * created against it has finished or been freed.
+ * @return BT_OK; BT_E_NULL; BT_E_NOMEM. Thread-safe.
+ */
+BT_API bt_status bt_metrics_new(bt_metrics **out);
+
+/** Frees a private sink and its bound operations. NULL and the global sink are ignored. */
+BT_API void bt_metrics_free(bt_metrics *metrics);
+
+/**
+ * Looks an operation name up once and returns a handle for the hot path:
+ * tracers created with bt_tracer_new_op() neither hash nor copy the name.
+ * The handle belongs to `metrics` (NULL = global) and stays valid until it is
+ * freed. Looking the same name up again returns the same handle.
+ * @return BT_OK; BT_E_NULL; BT_E_NAME; BT_E_FULL (BT_MAX_OPS names); BT_E_NOMEM.
+ *         Thread-safe.
+ */
+BT_API bt_status bt_op_lookup(bt_op **out, bt_metrics *metrics, const char *name);
+
+/** The interned name of a bound operation (process lifetime); NULL for NULL. */
+BT_API const char *bt_op_name(const bt_op *op);
+
+/**
+ * Records a timing measured elsewhere, as if a tracer had finished it.
+ * Reads the first timing->struct_size bytes; fields past it count as zero.
+ * Phase times must be for registered phases and add up to at most total_ns.
+ * @return BT_OK; BT_E_NULL (timing or op_name); BT_E_STRUCT_SIZE; BT_E_NAME;
+ *         BT_E_UNKNOWN_PHASE (time or entries for an unregistered phase);
+ *         BT_E_INVALID (phases longer than total_ns, or flags other than
+ *         BT_TIMING_*); BT_E_FULL; BT_E_NOMEM. Nothing is recorded on error.
+ *         While disabled: BT_OK, nothing recorded. Thread-safe.
+ */
+BT_API bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timing);
+
+/**
+ * Copies the cumulative aggregates (since creation or the last reset) into a
+ * new immutable snapshot, operations sorted by name. Free it with
+ * bt_snapshot_free(). Records concurrent with the call are either wholly in
+ * the snapshot or wholly absent. Thread-safe.
+ * @return BT_OK; BT_E_NULL (out); BT_E_NOMEM.
+ */
+BT_API bt_status bt_metrics_snapshot(bt_metrics *metrics, bt_snapshot **out);
+
+/**
+ * Interval reporting: atomically takes what was recorded since the previous
+ * take (or creation, or reset) into `*interval_out` and starts a new interval.
+ * The cumulative view is unaffected by takes; pass `cumulative_out` (may be
+ * NULL) to get it at the same instant. Every record lands in exactly one
+ * interval, so the intervals add up to the cumulative counts. Thread-safe.
+ * @return BT_OK; BT_E_NULL (interval_out); BT_E_NOMEM (nothing is taken).
+ */
+BT_API bt_status bt_metrics_take(bt_metrics *metrics, bt_snapshot **interval_out,
+                                 bt_snapshot **cumulative_out);
+
+/**
+ * Zeroes every aggregate (cumulative and interval). Bound operations stay
+ * valid and registered. A record concurrent with the reset lands wholly
+ * before or wholly after it. Thread-safe. Returns BT_OK (also while disabled,
+ * when it does nothing).
+ */
+BT_API bt_status bt_metrics_reset(bt_metrics *metrics);
+
+/* ------------------------------------------------------------------------- */
+/* Tracer                                                                    */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Starts tracing one operation: the clock starts now.
+ *
+ * @param[out] out     the new tracer; free it with bt_tracer_free()
+ * @param metrics      the sink bt_tracer_finish() records into; NULL = global
+ * @param op_name      operation name (looked up; prefer bt_tracer_new_op in loops)
+ * @return BT_OK; BT_E_NULL (out or op_name); BT_E_NAME; BT_E_FULL; BT_E_NOMEM.
+ *         While disabled: BT_OK and a shared inert tracer on which every call
+ *         returns BT_OK. Thread-safe.
+ */
+BT_API bt_status bt_tracer_new(bt_tracer **out, bt_metrics *metrics, const char *op_name);
+
+/**
+ * Starts tracing one operation of a bound handle: no hashing, no name copy.
+ * @return BT_OK; BT_E_NULL; BT_E_NOMEM. While disabled as bt_tracer_new().
+ */
+BT_API bt_status bt_tracer_new_op(bt_tracer **out, bt_op *op);
+
+/**
+ * Enters a phase. One phase is open at a time; entering the same phase again
+ * later accumulates its time and counts the entry.
+ * @return BT_OK; BT_E_NULL; BT_E_UNKNOWN_PHASE; BT_E_PHASE_OPEN (a phase is
+ *         already open; nothing changes); BT_E_FINISHED.
+ */
+BT_API bt_status bt_phase_begin(bt_tracer *tracer, bt_phase_id phase);
+
+/**
+ * Leaves the open phase, which must be `phase`.
+ * @return BT_OK; BT_E_NULL; BT_E_UNKNOWN_PHASE; BT_E_PHASE_NOT_OPEN (no phase
+ *         open, or another one is; nothing changes); BT_E_FINISHED.
+ */
+BT_API bt_status bt_phase_end(bt_tracer *tracer, bt_phase_id phase);
+
+/** Adds `n` items (documents) handled. @return BT_OK; BT_E_NULL; BT_E_FINISHED. */
+BT_API bt_status bt_tracer_add_items(bt_tracer *tracer, uint64_t n);
+
+/** Counts one release of the GIL. @return BT_OK; BT_E_NULL; BT_E_FINISHED. */
+BT_API bt_status bt_tracer_gil_release(bt_tracer *tracer);
+
+/**
+ * Adds `ns` nanoseconds spent waiting to reacquire the GIL.
+ * @return BT_OK; BT_E_NULL; BT_E_FINISHED.
+ */
+BT_API bt_status bt_tracer_gil_wait(bt_tracer *tracer, uint64_t ns);
+
+/**
+ * Reports the number of parallel workers the operation used (the largest value
+ * reported wins). @return BT_OK; BT_E_NULL; BT_E_FINISHED.
+ */
+BT_API bt_status bt_tracer_set_workers(bt_tracer *tracer, uint32_t workers);
+
+/** Marks the operation as failed. @return BT_OK; BT_E_NULL; BT_E_FINISHED. */
+BT_API bt_status bt_tracer_set_error(bt_tracer *tracer);
+
+/**
+ * Stops the clock, closes a phase left open (setting BT_TIMING_PHASE_LEFT_OPEN),
+ * records the operation into the tracer's sink and, when `out` is not NULL,
+ * copies the timing into it (first out->struct_size bytes).
+ * Later calls on the tracer return BT_E_FINISHED; free it with bt_tracer_free().
+ * @return BT_OK; BT_E_NULL (tracer); BT_E_FINISHED; BT_E_STRUCT_SIZE (out too
+ *         small: nothing is recorded, the tracer stays open); BT_E_NOMEM (the
+ *         sink could not grow: the tracer is finished, the record is dropped).
+ */
+BT_API bt_status bt_tracer_finish(bt_tracer *tracer, bt_timing *out);
+
+/**
+ * Frees a tracer. A tracer freed before bt_tracer_finish() records nothing.
+ * NULL and the inert tracer are ignored.
+ */
+BT_API void bt_tracer_free(bt_tracer *tracer);
+
+/* ------------------------------------------------------------------------- */
+/* Snapshot                                                                  */
+/* ------------------------------------------------------------------------- */
+
+/** Frees a snapshot; NULL is ignored. */
+BT_API void bt_snapshot_free(bt_snapshot *snapshot);
+
+/** Facts about the snapshot. @return BT_OK; BT_E_NULL; BT_E_STRUCT_SIZE. */
+BT_API bt_status bt_snapshot_get_info(const bt_snapshot *snapshot, bt_snapshot_info *out);
+
+/** Number of operations in the snapshot. @return BT_OK; BT_E_NULL. */
+BT_API bt_status bt_snapshot_op_count(const bt_snapshot *snapshot, size_t *out);
+
+/**
+ * Index of the operation called `name`.
+ * @return BT_OK; BT_E_NULL; BT_E_NAME; BT_E_NOT_FOUND.
+ */
+BT_API bt_status bt_snapshot_find(const bt_snapshot *snapshot, const char *name, size_t *index_out);
+
+/**
+ * Aggregates of the operation at `index` (0 .. op_count-1).
+ * @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND (index); BT_E_STRUCT_SIZE.
+ */
+BT_API bt_status bt_snapshot_op_stats(const bt_snapshot *snapshot, size_t index, bt_op_stats *out);
+
+/**
+ * Distribution of one phase (or BT_PHASE_TOTAL) of the operation at `index`.
+ * A registered phase the operation never entered gives count 0.
+ * @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND; BT_E_UNKNOWN_PHASE; BT_E_STRUCT_SIZE.
+ */
+BT_API bt_status bt_snapshot_phase_stats(const bt_snapshot *snapshot, size_t index,
+                                         bt_phase_id phase, bt_phase_stats *out);
+
+/**
+ * Any quantile `q` in [0, 1] of one phase (or BT_PHASE_TOTAL): 0 gives the
+ * minimum, 1 the maximum, 0 when there are no samples.
+ * @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND; BT_E_UNKNOWN_PHASE; BT_E_INVALID
+ *         (q outside [0, 1] or NaN).
+ */
+BT_API bt_status bt_snapshot_quantile(const bt_snapshot *snapshot, size_t index,
+                                      bt_phase_id phase, double q, uint64_t *ns_out);
+
+/**
+ * Copies the non-empty histogram buckets of one phase (or BT_PHASE_TOTAL),
+ * in increasing order, into `buckets` (may be NULL when cap is 0).
+ * `*count_out` receives the number of non-empty buckets, which may exceed cap
+ * (then only cap are written; call again with a larger array).
+ * Their counts add up to the phase's count.
+ * @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND; BT_E_UNKNOWN_PHASE.
+ */
+BT_API bt_status bt_snapshot_buckets(const bt_snapshot *snapshot, size_t index,
+                                     bt_phase_id phase, bt_bucket *buckets, size_t cap,
+                                     size_t *count_out);
+
+/* ------------------------------------------------------------------------- */
+/* Text                                                                      */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * The human report of one operation: items and time per item, each entered
+ * phase with its GIL state, time, share and entries, unattributed time, the
+ * total, GIL held share, GIL wait and releases, workers, error and left-open
+ * flags. snprintf semantics (see the top of this header); `buf` may be NULL
+ * when cap is 0.
+ * @return BT_OK; BT_E_NULL (timing or needed; buf with cap > 0);
+ *         BT_E_STRUCT_SIZE; BT_E_NOMEM.
+ */
+BT_API bt_status bt_timing_format(const bt_timing *timing, char *buf, size_t cap, size_t *needed);
+
+/**
+ * The human report of a snapshot: per operation its count, errors, items and
+ * time per item, then a table of phases (GIL state, total time, share, entries,
+ * mean, p50, p90, p99, p99.9, max), unattributed time, the total, and GIL held
+ * share, GIL wait and releases. snprintf semantics.
+ * @return BT_OK; BT_E_NULL; BT_E_NOMEM.
+ */
+BT_API bt_status bt_snapshot_format(const bt_snapshot *snapshot, char *buf, size_t cap,
+                                    size_t *needed);
+
+#else /* BT_DISABLE_TRACING */
+#include "bt_noop.h"
+#endif /* BT_DISABLE_TRACING */
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* BOUNDARYTRACE_BT_H */

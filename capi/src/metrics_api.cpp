@@ -1,0 +1,111 @@
+// Metrics sinks, bound operations, external records, snapshot/take/reset.
+#include "capi/src/shim.hpp"
+#include "cpp_impl/config.hpp"
+#include "cpp_impl/names.hpp"
+#include "cpp_impl/phase_table.hpp"
+
+using bt::shim::cast;
+using bt::shim::metrics_of;
+using bt::shim::status;
+
+extern "C" {
+
+bt_metrics *bt_metrics_global(void) {
+  return reinterpret_cast<bt_metrics *>(&bt::Metrics::global());
+}
+
+bt_status bt_metrics_new(bt_metrics **out) {
+  if (!out) return BT_E_NULL;
+  auto *m = new (std::nothrow) bt::Metrics();
+  if (!m) return BT_E_NOMEM;
+  *out = reinterpret_cast<bt_metrics *>(m);
+  return BT_OK;
+}
+
+void bt_metrics_free(bt_metrics *metrics) {
+  if (!metrics || metrics == bt_metrics_global()) return;
+  delete reinterpret_cast<bt::Metrics *>(metrics);
+}
+
+bt_status bt_op_lookup(bt_op **out, bt_metrics *metrics, const char *name) {
+  if (!out || !name) return BT_E_NULL;
+  std::size_t len = 0;
+  bt::Err e = bt::check_name(name, &len);
+  if (e != bt::Err::ok) return status(e);
+  BT_SHIM_TRY
+  bt::Op *op = nullptr;
+  e = metrics_of(metrics)->op(name, len, &op);
+  if (e == bt::Err::ok) *out = cast(op);
+  return status(e);
+  BT_SHIM_CATCH
+}
+
+const char *bt_op_name(const bt_op *op) { return op ? cast(op)->name : nullptr; }
+
+bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timing) {
+  if (!bt::config::enabled()) return BT_OK;
+  if (!timing) return BT_E_NULL;
+  if (timing->struct_size < sizeof(bt_timing)) return BT_E_STRUCT_SIZE;
+  if (!timing->op_name) return BT_E_NULL;
+  std::size_t len = 0;
+  bt::Err e = bt::check_name(timing->op_name, &len);
+  if (e != bt::Err::ok) return status(e);
+  if (timing->flags & ~(BT_TIMING_ERROR | BT_TIMING_PHASE_LEFT_OPEN)) return BT_E_INVALID;
+
+  bt::Timing t;
+  t.total_ns = timing->total_ns;
+  t.gil_wait_ns = timing->gil_wait_ns;
+  t.items = timing->items;
+  t.gil_releases = timing->gil_releases;
+  t.workers = timing->workers;
+  t.flags = timing->flags;
+  t.phase_count = bt::phases::count();
+  for (int p = 0; p < BT_MAX_PHASES; ++p) {
+    if (timing->phase_ns[p] == 0 && timing->phase_entries[p] == 0) continue;
+    if (!bt::phases::valid(p)) return BT_E_UNKNOWN_PHASE;
+    t.touched |= 1u << p;
+    t.phase_ns[p] = timing->phase_ns[p];
+    t.phase_entries[p] = timing->phase_entries[p];
+  }
+  e = bt::derive_gil_figures(t);
+  if (e != bt::Err::ok) return status(e);
+  BT_SHIM_TRY
+  bt::Op *op = nullptr;
+  e = metrics_of(metrics)->op(timing->op_name, len, &op);
+  if (e != bt::Err::ok) return status(e);
+  t.op_name = op->name;
+  return status(bt::Metrics::record(op, t));
+  BT_SHIM_CATCH
+}
+
+bt_status bt_metrics_snapshot(bt_metrics *metrics, bt_snapshot **out) {
+  if (!out) return BT_E_NULL;
+  BT_SHIM_TRY
+  bt::Snapshot *s = nullptr;
+  bt::Err e = metrics_of(metrics)->snapshot(&s);
+  if (e == bt::Err::ok) *out = cast(s);
+  return status(e);
+  BT_SHIM_CATCH
+}
+
+bt_status bt_metrics_take(bt_metrics *metrics, bt_snapshot **interval_out, bt_snapshot **cumulative_out) {
+  if (!interval_out) return BT_E_NULL;
+  BT_SHIM_TRY
+  bt::Snapshot *interval = nullptr, *cumulative = nullptr;
+  bt::Err e = metrics_of(metrics)->take(&interval, cumulative_out ? &cumulative : nullptr);
+  if (e != bt::Err::ok) return status(e);
+  *interval_out = cast(interval);
+  if (cumulative_out) *cumulative_out = cast(cumulative);
+  return BT_OK;
+  BT_SHIM_CATCH
+}
+
+bt_status bt_metrics_reset(bt_metrics *metrics) {
+  if (!bt::config::enabled()) return BT_OK;
+  BT_SHIM_TRY
+  metrics_of(metrics)->reset();
+  return BT_OK;
+  BT_SHIM_CATCH
+}
+
+}  // extern "C"

@@ -1,0 +1,135 @@
+// Tracers: the hot path. Each call pays the run-time switch (one predictable
+// branch), a NULL check and the core's inline state checks.
+#include "capi/src/shim.hpp"
+#include "cpp_impl/config.hpp"
+#include "cpp_impl/names.hpp"
+
+using bt::shim::cast;
+using bt::shim::metrics_of;
+using bt::shim::status;
+
+namespace {
+
+bt_status start(bt_tracer **out, bt::Op *op) {
+  bt::Tracer *tr = bt::tracer_new(op);
+  if (!tr) return BT_E_NOMEM;
+  *out = cast(tr);
+  return BT_OK;
+}
+
+bt_status inert(bt_tracer **out) {
+  if (out) *out = cast(bt::inert_tracer());
+  return BT_OK;
+}
+
+bool off() { return __builtin_expect(!bt::config::enabled(), 0); }
+
+}  // namespace
+
+extern "C" {
+
+bt_status bt_tracer_new(bt_tracer **out, bt_metrics *metrics, const char *op_name) {
+  if (off()) return inert(out);
+  if (!out || !op_name) return BT_E_NULL;
+  std::size_t len = 0;
+  bt::Err e = bt::check_name(op_name, &len);
+  if (e != bt::Err::ok) return status(e);
+  BT_SHIM_TRY
+  bt::Op *op = nullptr;
+  e = metrics_of(metrics)->op(op_name, len, &op);
+  if (e != bt::Err::ok) return status(e);
+  return start(out, op);
+  BT_SHIM_CATCH
+}
+
+bt_status bt_tracer_new_op(bt_tracer **out, bt_op *op) {
+  if (off()) return inert(out);
+  if (!out || !op) return BT_E_NULL;
+  return start(out, cast(op));
+}
+
+bt_status bt_phase_begin(bt_tracer *tracer, bt_phase_id phase) {
+  if (off()) return BT_OK;
+  if (!tracer) return BT_E_NULL;
+  return status(bt::tracer_begin(cast(tracer), phase));
+}
+
+bt_status bt_phase_end(bt_tracer *tracer, bt_phase_id phase) {
+  if (off()) return BT_OK;
+  if (!tracer) return BT_E_NULL;
+  return status(bt::tracer_end(cast(tracer), phase));
+}
+
+bt_status bt_tracer_add_items(bt_tracer *tracer, uint64_t n) {
+  if (off()) return BT_OK;
+  if (!tracer) return BT_E_NULL;
+  return status(bt::tracer_update(cast(tracer), [n](bt::Timing &t) { t.items += n; }));
+}
+
+bt_status bt_tracer_gil_release(bt_tracer *tracer) {
+  if (off()) return BT_OK;
+  if (!tracer) return BT_E_NULL;
+  return status(bt::tracer_update(cast(tracer), [](bt::Timing &t) { ++t.gil_releases; }));
+}
+
+bt_status bt_tracer_gil_wait(bt_tracer *tracer, uint64_t ns) {
+  if (off()) return BT_OK;
+  if (!tracer) return BT_E_NULL;
+  return status(bt::tracer_update(cast(tracer), [ns](bt::Timing &t) { t.gil_wait_ns += ns; }));
+}
+
+bt_status bt_tracer_set_workers(bt_tracer *tracer, uint32_t workers) {
+  if (off()) return BT_OK;
+  if (!tracer) return BT_E_NULL;
+  return status(bt::tracer_update(cast(tracer), [workers](bt::Timing &t) {
+    if (workers > t.workers) t.workers = workers;
+  }));
+}
+
+bt_status bt_tracer_set_error(bt_tracer *tracer) {
+  if (off()) return BT_OK;
+  if (!tracer) return BT_E_NULL;
+  return status(bt::tracer_update(cast(tracer), [](bt::Timing &t) { t.flags |= bt::kFlagError; }));
+}
+
+bt_status bt_tracer_finish(bt_tracer *tracer, bt_timing *out) {
+  if (!tracer) return off() ? BT_OK : BT_E_NULL;
+  bt::Tracer *tr = cast(tracer);
+  if (off()) {
+    // Nothing is recorded, but the tracer is done: a later enable must not
+    // record a half-traced operation.
+    if (tr->state == bt::Tracer::kActive) tr->state = bt::Tracer::kFinished;
+    return BT_OK;
+  }
+  if (out && !bt::shim::size_ok(out)) return BT_E_STRUCT_SIZE;
+  bool was_inert = tr->state == bt::Tracer::kInert;
+  bt::Err e = bt::tracer_finish(tr);
+  if (e != bt::Err::ok && e != bt::Err::nomem) return status(e);
+  if (out && !was_inert) {
+    const bt::Timing &t = tr->t;
+    bt_timing full{};
+    full.struct_size = sizeof full;
+    full.op_name = t.op_name;
+    full.total_ns = t.total_ns;
+    full.unattributed_ns = t.unattributed_ns;
+    full.gil_held_ns = t.gil_held_ns;
+    full.gil_released_ns = t.gil_released_ns;
+    full.gil_wait_ns = t.gil_wait_ns;
+    full.items = t.items;
+    full.gil_releases = t.gil_releases;
+    full.workers = t.workers;
+    full.flags = t.flags;
+    full.phase_count = t.phase_count;
+    for (uint32_t m = t.touched; m; m &= m - 1) {
+      int p = __builtin_ctz(m);
+      full.phase_ns[p] = t.phase_ns[p];
+      full.phase_entries[p] = t.phase_entries[p];
+    }
+    bt::shim::copy_out(full, out);
+  }
+  return status(e);
+}
+
+void bt_tracer_free(bt_tracer *tracer) { bt::tracer_free(cast(tracer)); }
+
+}  // extern "C"

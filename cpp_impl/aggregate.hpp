@@ -1,0 +1,72 @@
+// Aggregates of one operation: counters, and a distribution for the whole
+// operation and for each phase it entered. One OpAgg is a writer shard, the
+// folded past of a Metrics, or an operation inside a snapshot.
+#pragma once
+#include <cstdint>
+
+#include "cpp_impl/histogram.hpp"
+#include "cpp_impl/limits.hpp"
+#include "cpp_impl/timing.hpp"
+
+namespace bt {
+
+struct Dist {
+  uint64_t count = 0;    // samples (operations)
+  uint64_t entries = 0;  // phase entries
+  uint64_t sum = 0;
+  uint64_t min = UINT64_MAX;
+  uint64_t max = 0;
+  Histogram hist;
+
+  bool prepare(uint64_t v) { return hist.reserve(Histogram::bucket_of(v)); }
+  void add(uint64_t v, uint64_t n_entries) {
+    ++count;
+    entries += n_entries;
+    sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    hist.add(Histogram::bucket_of(v), 1);
+  }
+  void fold_scalars(const Dist &o);
+  bool merge(const Dist &o);
+  void absorb(Dist &o);
+  void clear();
+  uint64_t min_or_zero() const { return count ? min : 0; }
+  uint64_t quantile(double q) const { return hist.quantile(q, count, min_or_zero(), max); }
+};
+
+class OpAgg {
+ public:
+  uint64_t count = 0, errors = 0, left_open = 0, items = 0;
+  uint64_t gil_held_ns = 0, gil_released_ns = 0, gil_wait_ns = 0, unattributed_ns = 0;
+  uint64_t gil_releases = 0, parallel_ops = 0;
+  uint32_t workers_max = 0;
+  Dist total;
+
+  OpAgg() = default;
+  ~OpAgg();
+  OpAgg(const OpAgg &) = delete;
+  OpAgg &operator=(const OpAgg &) = delete;
+
+  const Dist *phase(int p) const { return phases_[p]; }
+
+  // Allocates what recording `t` needs; false when out of memory (then
+  // apply() must not be called). Split from apply() so that a record is
+  // all or nothing.
+  bool prepare(const Timing &t);
+  void apply(const Timing &t);
+
+  // Adds `o` into this one; false (this unchanged) on out of memory.
+  bool merge(const OpAgg &o);
+  // Adds `o` into this one, taking storage this one lacks; never allocates.
+  // `o` is left empty.
+  void absorb(OpAgg &o);
+  // Zeroes the figures; keeps allocated storage for the next records.
+  void clear();
+
+ private:
+  void fold_scalars(const OpAgg &o);
+  Dist *phases_[kMaxPhases] = {};
+};
+
+}  // namespace bt

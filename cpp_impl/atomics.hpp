@@ -1,0 +1,107 @@
+// The few atomic operations the core needs, over libatomic_ops (the default)
+// or std::atomic (fallback chosen at configure time, see BT_ATOMICS).
+#pragma once
+#include <cstdint>
+#include <sched.h>
+
+#if defined(BT_USE_LIBATOMIC_OPS)
+#include <atomic_ops.h>
+#else
+#include <atomic>
+#endif
+
+namespace bt {
+
+#if defined(BT_USE_LIBATOMIC_OPS)
+constexpr const char *kAtomicsBackend = "libatomic_ops";
+
+// A word read and written by several threads.
+class AtomicWord {
+ public:
+  AtomicWord() = default;
+  explicit AtomicWord(std::uintptr_t v) : v_(static_cast<AO_t>(v)) {}
+  std::uintptr_t load_relaxed() const { return AO_load(&v_); }
+  std::uintptr_t load_acquire() const { return AO_load_acquire(&v_); }
+  void store_relaxed(std::uintptr_t v) { AO_store(&v_, static_cast<AO_t>(v)); }
+  void store_release(std::uintptr_t v) { AO_store_release(&v_, static_cast<AO_t>(v)); }
+  bool cas(std::uintptr_t expect, std::uintptr_t desired) {
+    return AO_compare_and_swap_full(&v_, static_cast<AO_t>(expect),
+                                    static_cast<AO_t>(desired)) != 0;
+  }
+ private:
+  mutable volatile AO_t v_ = 0;
+};
+
+// Test-and-set spin lock; uncontended it is one atomic exchange and one store.
+class SpinLock {
+ public:
+  void lock() {
+    while (AO_test_and_set_acquire(&flag_) == AO_TS_SET) {
+      for (int i = 0; flag_ != AO_TS_CLEAR; ++i) {  // read-only spin: no cache-line ping-pong
+        if (i > 64) sched_yield();
+      }
+    }
+  }
+  void unlock() { AO_CLEAR(&flag_); }
+ private:
+  volatile AO_TS_t flag_ = AO_TS_INITIALIZER;
+};
+
+#else
+constexpr const char *kAtomicsBackend = "std::atomic";
+
+class AtomicWord {
+ public:
+  AtomicWord() = default;
+  explicit AtomicWord(std::uintptr_t v) : v_(v) {}
+  std::uintptr_t load_relaxed() const { return v_.load(std::memory_order_relaxed); }
+  std::uintptr_t load_acquire() const { return v_.load(std::memory_order_acquire); }
+  void store_relaxed(std::uintptr_t v) { v_.store(v, std::memory_order_relaxed); }
+  void store_release(std::uintptr_t v) { v_.store(v, std::memory_order_release); }
+  bool cas(std::uintptr_t expect, std::uintptr_t desired) {
+    return v_.compare_exchange_strong(expect, desired, std::memory_order_acq_rel);
+  }
+ private:
+  std::atomic<std::uintptr_t> v_{0};
+};
+
+class SpinLock {
+ public:
+  void lock() {
+    while (flag_.exchange(true, std::memory_order_acquire)) {
+      for (int i = 0; flag_.load(std::memory_order_relaxed); ++i) {
+        if (i > 64) sched_yield();
+      }
+    }
+  }
+  void unlock() { flag_.store(false, std::memory_order_release); }
+ private:
+  std::atomic<bool> flag_{false};
+};
+#endif
+
+// A pointer published once by one thread and read by others.
+template <typename T>
+class AtomicPtr {
+ public:
+  T *load() const { return reinterpret_cast<T *>(w_.load_acquire()); }
+  void store(T *p) { w_.store_release(reinterpret_cast<std::uintptr_t>(p)); }
+  bool cas(T *expect, T *desired) {
+    return w_.cas(reinterpret_cast<std::uintptr_t>(expect),
+                  reinterpret_cast<std::uintptr_t>(desired));
+  }
+ private:
+  AtomicWord w_;
+};
+
+class SpinGuard {
+ public:
+  explicit SpinGuard(SpinLock &l) : l_(l) { l_.lock(); }
+  ~SpinGuard() { l_.unlock(); }
+  SpinGuard(const SpinGuard &) = delete;
+  SpinGuard &operator=(const SpinGuard &) = delete;
+ private:
+  SpinLock &l_;
+};
+
+}  // namespace bt

@@ -1,0 +1,62 @@
+// Monotonic clock in ticks, converted to nanoseconds when needed.
+// Ticks come from the CPU's time-stamp counter when it is invariant (a few ns
+// a read), else from CLOCK_MONOTONIC (where a tick is a nanosecond).
+#pragma once
+#include <cstdint>
+#include <ctime>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define BT_HAVE_TSC 1
+#endif
+
+namespace bt {
+namespace clock {
+
+enum class Source { tsc, monotonic };
+
+struct State {
+  Source source = Source::monotonic;
+  uint64_t tick0 = 0;     // ticks at load
+  uint64_t mono0 = 0;     // CLOCK_MONOTONIC ns at load
+  uint64_t mult = 0;      // ns per tick, 32.32 fixed point; 0 = not calibrated
+};
+extern State g_state;
+
+inline uint64_t mono_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+inline uint64_t ticks() {
+#if defined(BT_HAVE_TSC)
+  if (g_state.source == Source::tsc) return __rdtsc();
+#endif
+  return mono_ns();
+}
+
+// Calibrates the counter against CLOCK_MONOTONIC on first use; cheap after.
+uint64_t calibrated_mult();
+
+// Duration in ticks to nanoseconds.
+inline uint64_t to_ns(uint64_t dticks) {
+  if (g_state.source == Source::monotonic) return dticks;
+  uint64_t m = calibrated_mult();
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(dticks) * m) >> 32);
+}
+
+// A tick reading to nanoseconds on the CLOCK_MONOTONIC time line.
+inline uint64_t ticks_to_time_ns(uint64_t t) {
+  if (g_state.source == Source::monotonic) return t;
+  return g_state.mono0 + to_ns(t - g_state.tick0);
+}
+
+inline uint64_t now_ns() { return ticks_to_time_ns(ticks()); }
+
+// Chooses the source; `force_os` is BOUNDARYTRACE_CLOCK=os. Called once at load.
+void init(bool force_os);
+
+const char *source_name();
+
+}  // namespace clock
+}  // namespace bt

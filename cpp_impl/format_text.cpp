@@ -1,0 +1,147 @@
+#include "cpp_impl/format_text.hpp"
+
+#include <cstdarg>
+#include <cstdio>
+
+#include "cpp_impl/phase_table.hpp"
+
+namespace bt {
+
+namespace {
+
+void appendf(std::string &out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void appendf(std::string &out, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if (static_cast<size_t>(n) < sizeof buf) {
+    out.append(buf, static_cast<size_t>(n));
+    return;
+  }
+  std::string big(static_cast<size_t>(n) + 1, '\0');
+  va_start(ap, fmt);
+  std::vsnprintf(&big[0], big.size(), fmt, ap);
+  va_end(ap);
+  big.resize(static_cast<size_t>(n));
+  out += big;
+}
+
+// Width in terminal columns of UTF-8 text (one per code point).
+size_t columns(const std::string &s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// Right-aligns `s` in `width` columns.
+std::string rpad(const std::string &s, size_t width) {
+  size_t w = columns(s);
+  return w >= width ? s : std::string(width - w, ' ') + s;
+}
+
+std::string lpad(const std::string &s, size_t width) {
+  size_t w = columns(s);
+  return w >= width ? s : s + std::string(width - w, ' ');
+}
+
+std::string percent(uint64_t part, uint64_t whole) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
+  return buf;
+}
+
+const char *gil_word(int phase) { return phases::gil_held(phase) ? "held" : "released"; }
+
+}  // namespace
+
+std::string format_duration(uint64_t ns) {
+  char buf[32];
+  double v = static_cast<double>(ns);
+  if (ns < 1000) std::snprintf(buf, sizeof buf, "%llu ns", static_cast<unsigned long long>(ns));
+  else if (ns < 1000000) std::snprintf(buf, sizeof buf, "%.*f µs", v < 1e4 ? 2 : 1, v / 1e3);
+  else if (ns < 1000000000) std::snprintf(buf, sizeof buf, "%.*f ms", v < 1e7 ? 2 : 1, v / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.3f s", v / 1e9);
+  return buf;
+}
+
+std::string format_timing(const Timing &t) {
+  std::string out;
+  appendf(out, "%s: %llu items in %s", t.op_name ? t.op_name : "(unnamed)",
+          static_cast<unsigned long long>(t.items), format_duration(t.total_ns).c_str());
+  if (t.items) appendf(out, " (%s/item)", format_duration(t.total_ns / t.items).c_str());
+  if (t.workers) appendf(out, ", %u worker%s", t.workers, t.workers == 1 ? "" : "s");
+  if (t.flags & kFlagError) out += ", ERROR";
+  if (t.flags & kFlagLeftOpen) out += ", phase left open";
+  out += '\n';
+  for (uint32_t p = 0; p < t.phase_count && p < static_cast<uint32_t>(kMaxPhases); ++p) {
+    if (!(t.touched & (1u << p))) continue;
+    std::string name = phases::name(static_cast<int>(p));
+    appendf(out, "  %s GIL %-9s%s %s  %u entr%s\n", lpad(name, 13).c_str(), gil_word(static_cast<int>(p)),
+            rpad(format_duration(t.phase_ns[p]), 11).c_str(), rpad(percent(t.phase_ns[p], t.total_ns), 6).c_str(),
+            t.phase_entries[p], t.phase_entries[p] == 1 ? "y" : "ies");
+  }
+  appendf(out, "  %s %13s%s %s\n", lpad("unattributed", 13).c_str(), "",
+          rpad(format_duration(t.unattributed_ns), 11).c_str(),
+          rpad(percent(t.unattributed_ns, t.total_ns), 6).c_str());
+  appendf(out, "  %s %13s%s\n", lpad("total", 13).c_str(), "", rpad(format_duration(t.total_ns), 11).c_str());
+  appendf(out, "  GIL held %s, released %s, wait %s over %u release%s\n",
+          percent(t.gil_held_ns, t.total_ns).c_str(), percent(t.gil_released_ns, t.total_ns).c_str(),
+          format_duration(t.gil_wait_ns).c_str(), t.gil_releases, t.gil_releases == 1 ? "" : "s");
+  return out;
+}
+
+namespace {
+
+void dist_row(std::string &out, const std::string &label, const std::string &gil, const Dist &d,
+              uint64_t op_total_ns) {
+  appendf(out, "  %s %s%s %s %s%s%s%s%s%s%s\n", lpad(label, 13).c_str(), lpad(gil, 8).c_str(),
+          rpad(format_duration(d.sum), 11).c_str(), rpad(percent(d.sum, op_total_ns), 6).c_str(),
+          rpad(std::to_string(d.entries), 8).c_str(),
+          rpad(format_duration(d.count ? d.sum / d.count : 0), 10).c_str(),
+          rpad(format_duration(d.quantile(0.5)), 10).c_str(), rpad(format_duration(d.quantile(0.9)), 10).c_str(),
+          rpad(format_duration(d.quantile(0.99)), 10).c_str(), rpad(format_duration(d.quantile(0.999)), 10).c_str(),
+          rpad(format_duration(d.max), 10).c_str());
+}
+
+}  // namespace
+
+std::string format_snapshot(const Snapshot &s) {
+  std::string out;
+  appendf(out, "boundarytrace: %zu operation%s over %s\n", s.ops.size(), s.ops.size() == 1 ? "" : "s",
+          format_duration(s.end_ns > s.start_ns ? s.end_ns - s.start_ns : 0).c_str());
+  for (const auto &op : s.ops) {
+    const OpAgg &a = op->agg;
+    appendf(out, "\n%s: %llu op%s, %llu error%s, %llu items", op->name, static_cast<unsigned long long>(a.count),
+            a.count == 1 ? "" : "s", static_cast<unsigned long long>(a.errors), a.errors == 1 ? "" : "s",
+            static_cast<unsigned long long>(a.items));
+    if (a.items) appendf(out, " (%s/item)", format_duration(a.total.sum / a.items).c_str());
+    if (a.workers_max > 1)
+      appendf(out, ", up to %u workers (%llu parallel op%s)", a.workers_max,
+              static_cast<unsigned long long>(a.parallel_ops), a.parallel_ops == 1 ? "" : "s");
+    if (a.left_open) appendf(out, ", %llu left a phase open", static_cast<unsigned long long>(a.left_open));
+    out += '\n';
+    if (a.count == 0) continue;
+    appendf(out, "  %s %s%s %s%s%s%s%s%s%s%s\n", lpad("phase", 13).c_str(), lpad("GIL", 8).c_str(),
+            rpad("time", 11).c_str(), rpad("share", 7).c_str(), rpad("entries", 8).c_str(), rpad("mean", 10).c_str(),
+            rpad("p50", 10).c_str(), rpad("p90", 10).c_str(), rpad("p99", 10).c_str(), rpad("p99.9", 10).c_str(),
+            rpad("max", 10).c_str());
+    for (uint32_t p = 0; p < s.phase_count; ++p) {
+      const Dist *d = a.phase(static_cast<int>(p));
+      if (!d || d->count == 0) continue;
+      dist_row(out, phases::name(static_cast<int>(p)), gil_word(static_cast<int>(p)), *d, a.total.sum);
+    }
+    appendf(out, "  %s %s%s %s\n", lpad("unattributed", 13).c_str(), lpad("", 8).c_str(),
+            rpad(format_duration(a.unattributed_ns), 11).c_str(), rpad(percent(a.unattributed_ns, a.total.sum), 6).c_str());
+    dist_row(out, "total", "", a.total, a.total.sum);
+    appendf(out, "  GIL held %s, released %s, wait %s over %llu release%s\n",
+            percent(a.gil_held_ns, a.total.sum).c_str(), percent(a.gil_released_ns, a.total.sum).c_str(),
+            format_duration(a.gil_wait_ns).c_str(), static_cast<unsigned long long>(a.gil_releases),
+            a.gil_releases == 1 ? "" : "s");
+  }
+  return out;
+}
+
+}  // namespace bt

@@ -1,0 +1,222 @@
+#include "cpp_impl/metrics.hpp"
+
+#include <cstring>
+#include <new>
+
+#include "cpp_impl/alloc.hpp"
+#include "cpp_impl/clock.hpp"
+#include "cpp_impl/names.hpp"
+#include "cpp_impl/phase_table.hpp"
+#include "cpp_impl/snapshot.hpp"
+#include "cpp_impl/thread_slot.hpp"
+
+namespace bt {
+
+namespace {
+
+Shard *new_shard() {
+  void *p = mem_aligned(kCacheLine, sizeof(Shard));
+  return p ? new (p) Shard() : nullptr;
+}
+
+void delete_shard(Shard *s) {
+  if (!s) return;
+  s->~Shard();
+  mem_free(s);
+}
+
+// Snapshot parts built before anything is moved, so a failed allocation
+// leaves the metrics untouched.
+std::unique_ptr<Snapshot> new_snapshot(std::size_t nops) {
+  auto snap = std::unique_ptr<Snapshot>(new (std::nothrow) Snapshot());
+  if (!snap) return nullptr;
+  try {
+    snap->ops.reserve(nops);
+    for (std::size_t i = 0; i < nops; ++i) {
+      snap->ops.push_back(std::unique_ptr<SnapOp>(new SnapOp()));
+    }
+  } catch (const std::bad_alloc &) {
+    return nullptr;
+  }
+  snap->phase_count = phases::count();
+  return snap;
+}
+
+}  // namespace
+
+Op::~Op() {
+  for (auto &s : shards) delete_shard(s.load());
+}
+
+Metrics::Metrics() {
+  cumulative_start_ns_ = interval_start_ns_ = clock::now_ns();
+}
+
+Metrics::~Metrics() {
+  for (std::size_t i = 0; i < nops_; ++i) delete ops_[i];
+}
+
+Metrics &Metrics::global() {
+  static Metrics g;
+  return g;
+}
+
+Op *Metrics::find(const char *name, uint64_t hash) const {
+  for (std::size_t i = hash & (kTableSize - 1);; i = (i + 1) & (kTableSize - 1)) {
+    Op *op = table_[i].load();
+    if (!op) return nullptr;
+    if (op->hash == hash && std::strcmp(op->name, name) == 0) return op;
+  }
+}
+
+Err Metrics::op(const char *name, std::size_t len, Op **out) {
+  uint64_t h = hash_name(name, len);
+  if (Op *op = find(name, h)) {
+    *out = op;
+    return Err::ok;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (Op *op = find(name, h)) {  // added meanwhile
+    *out = op;
+    return Err::ok;
+  }
+  if (nops_ >= kMaxOps) return Err::full;
+  const char *interned = intern(name, len);
+  if (!interned) return Err::nomem;
+  Op *op = new (std::nothrow) Op();
+  if (!op) return Err::nomem;
+  op->name = interned;
+  op->hash = h;
+  op->owner = this;
+  ops_[nops_++] = op;
+  std::size_t i = h & (kTableSize - 1);
+  while (table_[i].load()) i = (i + 1) & (kTableSize - 1);
+  table_[i].store(op);  // release: readers see a complete Op
+  *out = op;
+  return Err::ok;
+}
+
+Err Metrics::record(Op *op, const Timing &t) {
+  AtomicPtr<Shard> &slot = op->shards[slots::current()];
+  Shard *shard = slot.load();
+  if (!shard) {
+    Shard *fresh = new_shard();
+    if (!fresh) return Err::nomem;
+    if (slot.cas(nullptr, fresh)) {
+      shard = fresh;
+    } else {  // a thread sharing this slot won the race
+      delete_shard(fresh);
+      shard = slot.load();
+    }
+  }
+  SpinGuard guard(shard->lock);
+  if (!shard->agg.prepare(t)) return Err::nomem;
+  shard->agg.apply(t);
+  return Err::ok;
+}
+
+Err Metrics::snapshot(Snapshot **out) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto snap = new_snapshot(nops_);
+  if (!snap) return Err::nomem;
+  for (std::size_t i = 0; i < nops_; ++i) {
+    Op *op = ops_[i];
+    SnapOp &so = *snap->ops[i];
+    so.name = op->name;
+    if (!so.agg.merge(op->past)) return Err::nomem;
+    for (auto &slot : op->shards) {
+      Shard *shard = slot.load();
+      if (!shard) continue;
+      SpinGuard guard(shard->lock);
+      if (!so.agg.merge(shard->agg)) return Err::nomem;
+    }
+  }
+  snap->start_ns = cumulative_start_ns_;
+  snap->end_ns = clock::now_ns();
+  snap->sort_by_name();
+  *out = snap.release();
+  return Err::ok;
+}
+
+Err Metrics::take(Snapshot **interval_out, Snapshot **cumulative_out) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::size_t n = nops_;
+  auto interval = new_snapshot(n);
+  if (!interval) return Err::nomem;
+  std::unique_ptr<Snapshot> cumulative;
+  if (cumulative_out) {
+    cumulative = new_snapshot(n);
+    if (!cumulative) return Err::nomem;
+    for (std::size_t i = 0; i < n; ++i) {
+      cumulative->ops[i]->name = ops_[i]->name;
+      if (!cumulative->ops[i]->agg.merge(ops_[i]->past)) return Err::nomem;
+    }
+  }
+  // Copies of the interval destined for the past, staged here.
+  std::unique_ptr<OpAgg[]> staged(new (std::nothrow) OpAgg[n ? n : 1]);
+  if (!staged) return Err::nomem;
+
+  // The take itself: each shard's contents move out under its lock, without
+  // allocating, so every record lands wholly in this interval or the next.
+  for (std::size_t i = 0; i < n; ++i) {
+    interval->ops[i]->name = ops_[i]->name;
+    for (auto &slot : ops_[i]->shards) {
+      Shard *shard = slot.load();
+      if (!shard) continue;
+      SpinGuard guard(shard->lock);
+      interval->ops[i]->agg.absorb(shard->agg);
+    }
+  }
+  // Copies that allocate. On failure the interval goes back into the shards
+  // (absorb never allocates), so nothing is lost and nothing is taken.
+  bool ok = true;
+  for (std::size_t i = 0; i < n && ok; ++i) {
+    const OpAgg &got = interval->ops[i]->agg;
+    ok = staged[i].merge(got) && (!cumulative || cumulative->ops[i]->agg.merge(got));
+  }
+  if (!ok) {
+    for (std::size_t i = 0; i < n; ++i) {
+      OpAgg &got = interval->ops[i]->agg;
+      if (got.count == 0) continue;
+      for (auto &slot : ops_[i]->shards) {
+        if (Shard *shard = slot.load()) {
+          SpinGuard guard(shard->lock);
+          shard->agg.absorb(got);
+          break;
+        }
+      }
+    }
+    return Err::nomem;
+  }
+  for (std::size_t i = 0; i < n; ++i) ops_[i]->past.absorb(staged[i]);
+
+  uint64_t now = clock::now_ns();
+  interval->start_ns = interval_start_ns_;
+  interval->end_ns = now;
+  interval_start_ns_ = now;
+  interval->sort_by_name();
+  if (cumulative) {
+    cumulative->start_ns = cumulative_start_ns_;
+    cumulative->end_ns = now;
+    cumulative->sort_by_name();
+    *cumulative_out = cumulative.release();
+  }
+  *interval_out = interval.release();
+  return Err::ok;
+}
+
+void Metrics::reset() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (std::size_t i = 0; i < nops_; ++i) {
+    for (auto &slot : ops_[i]->shards) {
+      Shard *shard = slot.load();
+      if (!shard) continue;
+      SpinGuard guard(shard->lock);
+      shard->agg.clear();
+    }
+    ops_[i]->past.clear();
+  }
+  cumulative_start_ns_ = interval_start_ns_ = clock::now_ns();
+}
+
+}  // namespace bt

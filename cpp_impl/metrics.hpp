@@ -1,0 +1,76 @@
+// A sink of finished operations: a registry of operation names, each with
+// per-thread shards of aggregates (see thread_slot.hpp) and the folded past
+// of earlier takes.
+//
+// Why shards with a lock each: a record touches a dozen counters and a few
+// histogram buckets. In a shard only its own thread normally writes, so the
+// lock is one uncontended exchange and the counters are plain adds on a
+// cache line no other thread writes. The lock also makes a record atomic with
+// respect to snapshot, take and reset, which read or move a shard whole.
+#pragma once
+#include <cstdint>
+#include <mutex>
+
+#include "cpp_impl/aggregate.hpp"
+#include "cpp_impl/atomics.hpp"
+#include "cpp_impl/limits.hpp"
+#include "cpp_impl/status.hpp"
+#include "cpp_impl/timing.hpp"
+
+namespace bt {
+
+class Metrics;
+struct Snapshot;
+
+struct alignas(kCacheLine) Shard {
+  SpinLock lock;
+  OpAgg agg;
+};
+
+struct Op {
+  const char *name = nullptr;  // interned
+  uint64_t hash = 0;
+  Metrics *owner = nullptr;
+  AtomicPtr<Shard> shards[kMaxSlots];
+  OpAgg past;  // what earlier takes moved out of the shards; under owner's mutex
+  ~Op();
+};
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics &) = delete;
+  Metrics &operator=(const Metrics &) = delete;
+
+  // The process-wide sink; lives until the library unloads.
+  static Metrics &global();
+
+  // Finds or adds the operation `name` (already checked by check_name).
+  Err op(const char *name, std::size_t len, Op **out);
+
+  // Records `t` into `op`'s shard for this thread. All or nothing.
+  static Err record(Op *op, const Timing &t);
+
+  // Cumulative copy (past + every shard).
+  Err snapshot(Snapshot **out);
+  // Moves the shards' contents into `*interval` and into the past; when
+  // `cumulative` is not null, also gives the cumulative view at that instant.
+  Err take(Snapshot **interval, Snapshot **cumulative);
+  void reset();
+
+ private:
+  static constexpr std::size_t kTableSize = 2 * kMaxOps;  // open addressing, power of two
+  static_assert((kTableSize & (kTableSize - 1)) == 0, "table size is a power of two");
+
+  Op *find(const char *name, uint64_t hash) const;
+
+  std::mutex mutex_;  // guards inserts, ops_, every Op::past, snapshot/take/reset
+  AtomicPtr<Op> table_[kTableSize];  // lock-free lookups; written under mutex_
+  Op *ops_[kMaxOps] = {};
+  std::size_t nops_ = 0;
+  uint64_t cumulative_start_ns_ = 0;
+  uint64_t interval_start_ns_ = 0;
+};
+
+}  // namespace bt

@@ -1,0 +1,21 @@
+// Name checks and the process-wide pool of interned names.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "cpp_impl/status.hpp"
+
+namespace bt {
+
+// ok when `name` is 1..kNameMax bytes of valid UTF-8 without control
+// characters; Err::null for NULL, Err::name otherwise. `*len` gets the length.
+Err check_name(const char *name, std::size_t *len);
+
+// FNV-1a; only hashed on lookups by name, never per phase.
+uint64_t hash_name(const char *name, std::size_t len);
+
+// A copy of `name` that lives until the library unloads; nullptr when out of
+// memory. Equal names give the same pointer. Thread-safe.
+const char *intern(const char *name, std::size_t len);
+
+}  // namespace bt

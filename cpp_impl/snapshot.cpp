@@ -1,0 +1,25 @@
+#include "cpp_impl/snapshot.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace bt {
+
+namespace {
+bool name_less(const std::unique_ptr<SnapOp> &a, const std::unique_ptr<SnapOp> &b) {
+  return std::strcmp(a->name, b->name) < 0;
+}
+}  // namespace
+
+void Snapshot::sort_by_name() { std::sort(ops.begin(), ops.end(), name_less); }
+
+long Snapshot::find(const char *name) const {
+  auto it = std::lower_bound(ops.begin(), ops.end(), name,
+                             [](const std::unique_ptr<SnapOp> &o, const char *n) {
+                               return std::strcmp(o->name, n) < 0;
+                             });
+  if (it == ops.end() || std::strcmp((*it)->name, name) != 0) return -1;
+  return static_cast<long>(it - ops.begin());
+}
+
+}  // namespace bt

@@ -1,0 +1,32 @@
+// An immutable copy of a Metrics' aggregates, operations sorted by name.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "cpp_impl/aggregate.hpp"
+
+namespace bt {
+
+struct SnapOp {
+  const char *name = nullptr;  // interned
+  OpAgg agg;
+};
+
+struct Snapshot {
+  std::vector<std::unique_ptr<SnapOp>> ops;
+  uint64_t start_ns = 0;  // when the covered interval began
+  uint64_t end_ns = 0;    // when the copy was taken
+  uint32_t phase_count = 0;
+
+  void sort_by_name();
+  // Index of `name`, or -1.
+  long find(const char *name) const;
+  // The distribution of `phase` of op `i` (-1 = total); nullptr if never entered.
+  const Dist *dist(std::size_t i, int phase) const {
+    const OpAgg &a = ops[i]->agg;
+    return phase < 0 ? &a.total : a.phase(phase);
+  }
+};
+
+}  // namespace bt

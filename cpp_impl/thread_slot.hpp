@@ -1,0 +1,19 @@
+// Writer slots: each thread that records gets a small number of its own, so
+// it writes into its own shard of every operation (no shared cache line).
+// A slot is returned when its thread exits and handed to the next new thread,
+// which then adds to the same shards: counts of exited threads are kept.
+#pragma once
+
+namespace bt {
+namespace slots {
+
+extern __thread int t_slot;  // -1 until the thread first records
+int acquire();
+
+inline int current() {
+  int s = t_slot;
+  return s >= 0 ? s : acquire();
+}
+
+}  // namespace slots
+}  // namespace bt

@@ -1,0 +1,29 @@
+// The timing of one finished operation, as the core records it.
+#pragma once
+#include <cstdint>
+
+#include "cpp_impl/limits.hpp"
+
+namespace bt {
+
+constexpr uint32_t kFlagError = 0x1;      // BT_TIMING_ERROR
+constexpr uint32_t kFlagLeftOpen = 0x2;   // BT_TIMING_PHASE_LEFT_OPEN
+
+struct Timing {
+  const char *op_name = nullptr;
+  uint64_t total_ns = 0;
+  uint64_t unattributed_ns = 0;
+  uint64_t gil_held_ns = 0;
+  uint64_t gil_released_ns = 0;
+  uint64_t gil_wait_ns = 0;
+  uint64_t items = 0;
+  uint32_t gil_releases = 0;
+  uint32_t workers = 0;
+  uint32_t flags = 0;
+  uint32_t phase_count = 0;
+  uint32_t touched = 0;  // bit p set: phase p was entered (its slots are valid)
+  uint64_t phase_ns[kMaxPhases];
+  uint32_t phase_entries[kMaxPhases];
+};
+
+}  // namespace bt
