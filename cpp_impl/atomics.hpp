@@ -18,8 +18,9 @@ constexpr const char *kAtomicsBackend = "libatomic_ops";
 // A word read and written by several threads.
 class AtomicWord {
  public:
-  AtomicWord() = default;
-  explicit AtomicWord(std::uintptr_t v) : v_(static_cast<AO_t>(v)) {}
+  // constexpr: globals are constant-initialised, before any load-time code.
+  constexpr AtomicWord() = default;
+  constexpr explicit AtomicWord(std::uintptr_t v) : v_(static_cast<AO_t>(v)) {}
   std::uintptr_t load_relaxed() const { return AO_load(&v_); }
   std::uintptr_t load_acquire() const { return AO_load_acquire(&v_); }
   void store_relaxed(std::uintptr_t v) { AO_store(&v_, static_cast<AO_t>(v)); }
@@ -29,7 +30,7 @@ class AtomicWord {
                                     static_cast<AO_t>(desired)) != 0;
   }
  private:
-  mutable volatile AO_t v_ = 0;
+  mutable AO_t v_ = 0;  // accessed only through AO_* (which take volatile pointers)
 };
 
 // Test-and-set spin lock; uncontended it is one atomic exchange and one store.
@@ -37,13 +38,22 @@ class SpinLock {
  public:
   void lock() {
     while (AO_test_and_set_acquire(&flag_) == AO_TS_SET) {
-      for (int i = 0; flag_ != AO_TS_CLEAR; ++i) {  // read-only spin: no cache-line ping-pong
+      // Read-only spin: no cache-line ping-pong while the holder works.
+      for (int i = 0; is_set(); ++i) {
         if (i > 64) sched_yield();
       }
     }
   }
   void unlock() { AO_CLEAR(&flag_); }
  private:
+  // An atomic read of the flag, whatever width this platform gives AO_TS_t.
+  bool is_set() const {
+    if constexpr (sizeof(AO_TS_t) == sizeof(unsigned char)) {
+      return AO_char_load(reinterpret_cast<const volatile unsigned char *>(&flag_)) != AO_TS_CLEAR;
+    } else {
+      return AO_load(reinterpret_cast<const volatile AO_t *>(&flag_)) != AO_TS_CLEAR;
+    }
+  }
   volatile AO_TS_t flag_ = AO_TS_INITIALIZER;
 };
 
@@ -52,8 +62,8 @@ constexpr const char *kAtomicsBackend = "std::atomic";
 
 class AtomicWord {
  public:
-  AtomicWord() = default;
-  explicit AtomicWord(std::uintptr_t v) : v_(v) {}
+  constexpr AtomicWord() = default;
+  constexpr explicit AtomicWord(std::uintptr_t v) : v_(v) {}
   std::uintptr_t load_relaxed() const { return v_.load(std::memory_order_relaxed); }
   std::uintptr_t load_acquire() const { return v_.load(std::memory_order_acquire); }
   void store_relaxed(std::uintptr_t v) { v_.store(v, std::memory_order_relaxed); }

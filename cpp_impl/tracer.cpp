@@ -40,9 +40,11 @@ Err derive_gil_figures(Timing &t) {
   uint64_t held = 0, released = 0;
   for (uint32_t m = t.touched; m; m &= m - 1) {
     int p = __builtin_ctz(m);
-    (phases::gil_held(p) ? held : released) += t.phase_ns[p];
+    uint64_t &sum = phases::gil_held(p) ? held : released;
+    if (__builtin_add_overflow(sum, t.phase_ns[p], &sum)) return Err::invalid;
   }
-  if (held + released > t.total_ns || held + released < held) return Err::invalid;
+  uint64_t covered;
+  if (__builtin_add_overflow(held, released, &covered) || covered > t.total_ns) return Err::invalid;
   t.gil_held_ns = held;
   t.gil_released_ns = released;
   t.unattributed_ns = t.total_ns - held - released;

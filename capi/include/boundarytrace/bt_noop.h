@@ -24,13 +24,21 @@ BT_NOOP_ uint64_t bt_clock_now_ns(void) { return 0; }
 BT_NOOP_ const char *bt_clock_source(void) { return "none"; }
 
 BT_NOOP_ bt_status bt_phase_register(bt_phase_id *out, const char *name, int gil_held) {
-  (void)name; (void)gil_held; if (out) *out = 0; return BT_OK;
+  (void)name;
+  (void)gil_held;
+  if (out) *out = 0;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_phase_lookup(bt_phase_id *out, const char *name) {
-  (void)name; if (out) *out = 0; return BT_OK;
+  (void)name;
+  if (out) *out = 0;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_phase_info(bt_phase_id phase, const char **name_out, int *gil_held_out) {
-  (void)phase; if (name_out) *name_out = ""; if (gil_held_out) *gil_held_out = 0; return BT_OK;
+  (void)phase;
+  if (name_out) *name_out = "";
+  if (gil_held_out) *gil_held_out = 0;
+  return BT_OK;
 }
 BT_NOOP_ uint32_t bt_phase_count(void) { return 0; }
 
@@ -38,86 +46,142 @@ BT_NOOP_ bt_metrics *bt_metrics_global(void) { return NULL; }
 BT_NOOP_ bt_status bt_metrics_new(bt_metrics **out) { if (out) *out = NULL; return BT_OK; }
 BT_NOOP_ void bt_metrics_free(bt_metrics *metrics) { (void)metrics; }
 BT_NOOP_ bt_status bt_op_lookup(bt_op **out, bt_metrics *metrics, const char *name) {
-  (void)metrics; (void)name; if (out) *out = NULL; return BT_OK;
+  (void)metrics;
+  (void)name;
+  if (out) *out = NULL;
+  return BT_OK;
 }
 BT_NOOP_ const char *bt_op_name(const bt_op *op) { (void)op; return NULL; }
 BT_NOOP_ bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timing) {
-  (void)metrics; (void)timing; return BT_OK;
+  (void)metrics;
+  (void)timing;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_metrics_snapshot(bt_metrics *metrics, bt_snapshot **out) {
-  (void)metrics; if (out) *out = NULL; return BT_OK;
+  (void)metrics;
+  if (out) *out = NULL;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_metrics_take(bt_metrics *metrics, bt_snapshot **interval_out,
                                    bt_snapshot **cumulative_out) {
-  (void)metrics; if (interval_out) *interval_out = NULL;
-  if (cumulative_out) *cumulative_out = NULL; return BT_OK;
+  (void)metrics;
+  if (interval_out) *interval_out = NULL;
+  if (cumulative_out) *cumulative_out = NULL;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_metrics_reset(bt_metrics *metrics) { (void)metrics; return BT_OK; }
 
 BT_NOOP_ bt_status bt_tracer_new(bt_tracer **out, bt_metrics *metrics, const char *op_name) {
-  (void)metrics; (void)op_name; if (out) *out = NULL; return BT_OK;
+  (void)metrics;
+  (void)op_name;
+  if (out) *out = NULL;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_tracer_new_op(bt_tracer **out, bt_op *op) {
-  (void)op; if (out) *out = NULL; return BT_OK;
+  (void)op;
+  if (out) *out = NULL;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_phase_begin(bt_tracer *tracer, bt_phase_id phase) {
-  (void)tracer; (void)phase; return BT_OK;
+  (void)tracer;
+  (void)phase;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_phase_end(bt_tracer *tracer, bt_phase_id phase) {
-  (void)tracer; (void)phase; return BT_OK;
+  (void)tracer;
+  (void)phase;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_tracer_add_items(bt_tracer *tracer, uint64_t n) {
-  (void)tracer; (void)n; return BT_OK;
+  (void)tracer;
+  (void)n;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_tracer_gil_release(bt_tracer *tracer) { (void)tracer; return BT_OK; }
 BT_NOOP_ bt_status bt_tracer_gil_wait(bt_tracer *tracer, uint64_t ns) {
-  (void)tracer; (void)ns; return BT_OK;
+  (void)tracer;
+  (void)ns;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_tracer_set_workers(bt_tracer *tracer, uint32_t workers) {
-  (void)tracer; (void)workers; return BT_OK;
+  (void)tracer;
+  (void)workers;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_tracer_set_error(bt_tracer *tracer) { (void)tracer; return BT_OK; }
 BT_NOOP_ bt_status bt_tracer_finish(bt_tracer *tracer, bt_timing *out) {
-  (void)tracer; (void)out; return BT_OK;
+  (void)tracer;
+  (void)out;
+  return BT_OK;
 }
 BT_NOOP_ void bt_tracer_free(bt_tracer *tracer) { (void)tracer; }
 
 BT_NOOP_ void bt_snapshot_free(bt_snapshot *snapshot) { (void)snapshot; }
 BT_NOOP_ bt_status bt_snapshot_get_info(const bt_snapshot *snapshot, bt_snapshot_info *out) {
-  (void)snapshot; (void)out; return BT_OK;
+  (void)snapshot;
+  (void)out;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_snapshot_op_count(const bt_snapshot *snapshot, size_t *out) {
-  (void)snapshot; if (out) *out = 0; return BT_OK;
+  (void)snapshot;
+  if (out) *out = 0;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_snapshot_find(const bt_snapshot *snapshot, const char *name,
                                     size_t *index_out) {
-  (void)snapshot; (void)name; if (index_out) *index_out = 0; return BT_OK;
+  (void)snapshot;
+  (void)name;
+  if (index_out) *index_out = 0;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_snapshot_op_stats(const bt_snapshot *snapshot, size_t index,
                                         bt_op_stats *out) {
-  (void)snapshot; (void)index; (void)out; return BT_OK;
+  (void)snapshot;
+  (void)index;
+  (void)out;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_snapshot_phase_stats(const bt_snapshot *snapshot, size_t index,
                                            bt_phase_id phase, bt_phase_stats *out) {
-  (void)snapshot; (void)index; (void)phase; (void)out; return BT_OK;
+  (void)snapshot;
+  (void)index;
+  (void)phase;
+  (void)out;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_snapshot_quantile(const bt_snapshot *snapshot, size_t index,
                                         bt_phase_id phase, double q, uint64_t *ns_out) {
-  (void)snapshot; (void)index; (void)phase; (void)q; if (ns_out) *ns_out = 0; return BT_OK;
+  (void)snapshot;
+  (void)index;
+  (void)phase;
+  (void)q;
+  if (ns_out) *ns_out = 0;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_snapshot_buckets(const bt_snapshot *snapshot, size_t index,
                                        bt_phase_id phase, bt_bucket *buckets, size_t cap,
                                        size_t *count_out) {
-  (void)snapshot; (void)index; (void)phase; (void)buckets; (void)cap;
-  if (count_out) *count_out = 0; return BT_OK;
+  (void)snapshot;
+  (void)index;
+  (void)phase;
+  (void)buckets;
+  (void)cap;
+  if (count_out) *count_out = 0;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_timing_format(const bt_timing *timing, char *buf, size_t cap,
                                     size_t *needed) {
-  (void)timing; if (buf && cap) buf[0] = '\0'; if (needed) *needed = 0; return BT_OK;
+  (void)timing;
+  if (buf && cap) buf[0] = '\0';
+  if (needed) *needed = 0;
+  return BT_OK;
 }
 BT_NOOP_ bt_status bt_snapshot_format(const bt_snapshot *snapshot, char *buf, size_t cap,
                                       size_t *needed) {
-  (void)snapshot; if (buf && cap) buf[0] = '\0'; if (needed) *needed = 0; return BT_OK;
+  (void)snapshot;
+  if (buf && cap) buf[0] = '\0';
+  if (needed) *needed = 0;
+  return BT_OK;
 }
 
 #undef BT_NOOP_
