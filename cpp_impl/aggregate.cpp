@@ -57,17 +57,29 @@ OpAgg::~OpAgg() {
   }
 }
 
-bool OpAgg::prepare(const Timing &t) {
-  if (!total.prepare(t.total_ns)) return false;
+bool OpAgg::reserve(const Timing &t, int total_bucket, const int *phase_buckets) {
+  if (!total.hist.reserve(total_bucket)) return false;
   for (uint32_t m = t.touched; m; m &= m - 1) {
     int p = __builtin_ctz(m);
     if (!phases_[p] && !(phases_[p] = new_dist())) return false;
-    if (!phases_[p]->prepare(t.phase_ns[p])) return false;
+    if (!phases_[p]->hist.reserve(phase_buckets[p])) return false;
   }
   return true;
 }
 
-void OpAgg::apply(const Timing &t) {
+bool OpAgg::record(const Timing &t) {
+  // Buckets are computed once; storage is checked first and allocated only
+  // on the rare slow path, so a failure leaves every figure untouched.
+  int total_bucket = Histogram::bucket_of(t.total_ns);
+  int phase_buckets[kMaxPhases];
+  bool ready = total.hist.has(total_bucket);
+  for (uint32_t m = t.touched; m; m &= m - 1) {
+    int p = __builtin_ctz(m);
+    phase_buckets[p] = Histogram::bucket_of(t.phase_ns[p]);
+    ready = ready && phases_[p] && phases_[p]->hist.has(phase_buckets[p]);
+  }
+  if (!ready && !reserve(t, total_bucket, phase_buckets)) return false;
+
   ++count;
   if (t.flags & kFlagError) ++errors;
   if (t.flags & kFlagLeftOpen) ++left_open;
@@ -79,11 +91,12 @@ void OpAgg::apply(const Timing &t) {
   gil_releases += t.gil_releases;
   if (t.workers > 1) ++parallel_ops;
   if (t.workers > workers_max) workers_max = t.workers;
-  total.add(t.total_ns, 1);
+  total.add(t.total_ns, total_bucket, 1);
   for (uint32_t m = t.touched; m; m &= m - 1) {
     int p = __builtin_ctz(m);
-    phases_[p]->add(t.phase_ns[p], t.phase_entries[p]);
+    phases_[p]->add(t.phase_ns[p], phase_buckets[p], t.phase_entries[p]);
   }
+  return true;
 }
 
 void OpAgg::fold_scalars(const OpAgg &o) {

@@ -18,14 +18,14 @@ struct Dist {
   uint64_t max = 0;
   Histogram hist;
 
-  bool prepare(uint64_t v) { return hist.reserve(Histogram::bucket_of(v)); }
-  void add(uint64_t v, uint64_t n_entries) {
+  // Adds one sample whose bucket `b` has storage (Histogram::has(b)).
+  void add(uint64_t v, int b, uint64_t n_entries) {
     ++count;
     entries += n_entries;
     sum += v;
     if (v < min) min = v;
     if (v > max) max = v;
-    hist.add(Histogram::bucket_of(v), 1);
+    hist.add(b, 1);
   }
   void fold_scalars(const Dist &o);
   bool merge(const Dist &o);
@@ -50,11 +50,9 @@ class OpAgg {
 
   const Dist *phase(int p) const { return phases_[p]; }
 
-  // Allocates what recording `t` needs; false when out of memory (then
-  // apply() must not be called). Split from apply() so that a record is
-  // all or nothing.
-  bool prepare(const Timing &t);
-  void apply(const Timing &t);
+  // Records one finished operation. All or nothing: false (and nothing
+  // changed) when storage for a new bucket or phase could not be allocated.
+  bool record(const Timing &t);
 
   // Adds `o` into this one; false (this unchanged) on out of memory.
   bool merge(const OpAgg &o);
@@ -66,6 +64,7 @@ class OpAgg {
 
  private:
   void fold_scalars(const OpAgg &o);
+  bool reserve(const Timing &t, int total_bucket, const int *phase_buckets);
   Dist *phases_[kMaxPhases] = {};
 };
 

@@ -31,6 +31,7 @@ class Histogram {
   static uint64_t lower_of(int b);
   static uint64_t upper_of(int b);
 
+  bool has(int b) const { return chunks_[b / kSub] != nullptr; }
   // Makes bucket `b` writable; false when out of memory.
   bool reserve(int b) { return chunks_[b / kSub] || alloc_chunk(b / kSub); }
   // Requires reserve(b) first.

@@ -110,9 +110,7 @@ Err Metrics::record(Op *op, const Timing &t) {
     }
   }
   SpinGuard guard(shard->lock);
-  if (!shard->agg.prepare(t)) return Err::nomem;
-  shard->agg.apply(t);
-  return Err::ok;
+  return shard->agg.record(t) ? Err::ok : Err::nomem;
 }
 
 Err Metrics::snapshot(Snapshot **out) {

@@ -10,7 +10,7 @@
 namespace bt {
 namespace slots {
 
-__thread int t_slot = -1;
+__thread int t_slot __attribute__((tls_model("initial-exec"))) = -1;
 
 namespace {
 

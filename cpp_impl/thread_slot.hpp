@@ -7,7 +7,9 @@
 namespace bt {
 namespace slots {
 
-extern __thread int t_slot;  // -1 until the thread first records
+// initial-exec: a direct TLS access, no __tls_get_addr call (4 bytes of the
+// static TLS surplus glibc keeps for dlopen'ed libraries).
+extern __thread int t_slot __attribute__((tls_model("initial-exec")));  // -1 until the thread first records
 int acquire();
 
 inline int current() {

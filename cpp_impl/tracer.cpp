@@ -1,5 +1,7 @@
 #include "cpp_impl/tracer.hpp"
 
+#include <pthread.h>
+
 #include <new>
 
 #include "cpp_impl/alloc.hpp"
@@ -15,12 +17,42 @@ Tracer *inert_tracer() {
   return &inert;
 }
 
+namespace {
+
+// One spare tracer per thread: an operation's tracer is usually freed on the
+// thread that makes the next one, so steady-state tracing skips malloc/free.
+// The spare is freed when its thread exits (key destructor) or, for the
+// thread that unloads the library, by SpareKey's destructor.
+__thread Tracer *t_spare __attribute__((tls_model("initial-exec"))) = nullptr;
+__thread bool t_spare_registered __attribute__((tls_model("initial-exec"))) = false;
+
+void free_spare(void *) {
+  mem_free(t_spare);
+  t_spare = nullptr;
+}
+
+struct SpareKey {
+  pthread_key_t key;
+  bool ok;
+  SpareKey() { ok = pthread_key_create(&key, free_spare) == 0; }
+  ~SpareKey() {
+    free_spare(nullptr);
+    if (ok) pthread_key_delete(key);
+    ok = false;
+  }
+} g_spare_key;
+
+}  // namespace
+
 Tracer *tracer_new(Op *op) {
-  void *p = mem_alloc(sizeof(Tracer));
-  if (!p) return nullptr;
+  Tracer *tr = t_spare;
+  if (tr) {
+    t_spare = nullptr;
+  } else if (!(tr = static_cast<Tracer *>(mem_alloc(sizeof(Tracer))))) {
+    return nullptr;
+  }
   // Timing's phase arrays stay uninitialised: a slot is zeroed when its phase
   // is first entered (Timing::touched), which keeps creation cheap.
-  auto *tr = static_cast<Tracer *>(p);
   tr->state = Tracer::kActive;
   tr->open = -1;
   tr->op = op;
@@ -33,7 +65,18 @@ Tracer *tracer_new(Op *op) {
 }
 
 void tracer_free(Tracer *tr) {
-  if (tr && tr->state != Tracer::kInert) mem_free(tr);
+  if (!tr || tr->state == Tracer::kInert) return;
+  if (!t_spare) {
+    if (!t_spare_registered && g_spare_key.ok &&
+        pthread_setspecific(g_spare_key.key, reinterpret_cast<void *>(1)) == 0) {
+      t_spare_registered = true;
+    }
+    if (t_spare_registered) {
+      t_spare = tr;
+      return;
+    }
+  }
+  mem_free(tr);
 }
 
 Err derive_gil_figures(Timing &t) {
