@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "cpp_impl/clock.hpp"
+#include "cpp_impl/exit_dump.hpp"
 
 namespace bt {
 namespace config {
@@ -30,6 +31,7 @@ __attribute__((constructor)) void load_config() {
   clock::init(env_equals("BOUNDARYTRACE_CLOCK", "os") ||
               env_equals("BOUNDARYTRACE_CLOCK", "monotonic"));
   if (env_flag("BOUNDARYTRACE_DISABLE")) set_enabled(false);
+  arm_exit_dump();
 }
 
 }  // namespace

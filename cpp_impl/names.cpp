@@ -46,6 +46,8 @@ Pool &pool() {
 
 }  // namespace
 
+void intern_pool_init() { pool(); }
+
 Err check_name(const char *name, std::size_t *len) {
   if (!name) return Err::null;
   std::size_t i = 0;

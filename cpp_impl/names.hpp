@@ -14,6 +14,10 @@ Err check_name(const char *name, std::size_t *len);
 // FNV-1a; only hashed on lookups by name, never per phase.
 uint64_t hash_name(const char *name, std::size_t len);
 
+// Creates the pool now (at load), so that it is destroyed after everything
+// that may still hand out its names at exit (see exit_dump.cpp).
+void intern_pool_init();
+
 // A copy of `name` that lives until the library unloads; nullptr when out of
 // memory. Equal names give the same pointer. Thread-safe.
 const char *intern(const char *name, std::size_t len);

@@ -19,6 +19,7 @@ enum class Err : int {
   conflict = -11,
   not_found = -12,
   internal = -13,
+  io = -14,
 };
 
 }  // namespace bt

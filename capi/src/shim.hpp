@@ -21,7 +21,7 @@ static_assert(BT_TIMING_ERROR == bt::kFlagError && BT_TIMING_PHASE_LEFT_OPEN == 
 #define BT_SHIM_SAME_(name, value, msg) static_assert(static_cast<int>(name) == value, #name);
 BT_STATUS_MAP(BT_SHIM_SAME_)
 #undef BT_SHIM_SAME_
-static_assert(static_cast<int>(bt::Err::internal) == BT_E_INTERNAL, "core codes agree with bt_status");
+static_assert(static_cast<int>(bt::Err::io) == BT_E_IO, "core codes agree with bt_status");
 
 namespace bt {
 namespace shim {

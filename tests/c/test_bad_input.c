@@ -670,14 +670,14 @@ static const struct status_row k_statuses[] = {BT_STATUS_MAP(STATUS_ROW_)};
 static void test_bad_input__status_names_and_messages(void **state) {
   size_t i, j;
   (void)state;
-  assert_int_equal(N_STATUSES, 14);
+  assert_int_equal(N_STATUSES, 15);
   assert_int_equal(BT_OK, 0);
-  assert_int_equal(BT_STATUS_LAST_, BT_E_INTERNAL);
+  assert_int_equal(BT_STATUS_LAST_, BT_E_IO);
   for (i = 0; i < N_STATUSES; i++) {
     const char *str = bt_status_str(k_statuses[i].status);
     const char *name = bt_status_name(k_statuses[i].status);
     assert_int_equal(k_statuses[i].status, k_statuses[i].value);
-    assert_int_equal(k_statuses[i].value, -(int)i); /* pinned: 0, -1, ... -13 */
+    assert_int_equal(k_statuses[i].value, -(int)i); /* pinned: 0, -1, ... -14 */
     assert_non_null(str);
     assert_non_null(name);
     assert_true(str[0] != '\0');
@@ -691,7 +691,7 @@ static void test_bad_input__status_names_and_messages(void **state) {
 }
 
 static void test_bad_input__unknown_status_fallback(void **state) {
-  static const int unknown[] = {1, 2, 100, -14, -100, INT_MAX, INT_MIN, BT_STATUS_LAST_ - 1};
+  static const int unknown[] = {1, 2, 100, -15, -100, INT_MAX, INT_MIN, BT_STATUS_LAST_ - 1};
   size_t i;
   (void)state;
   for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {

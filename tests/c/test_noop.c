@@ -123,6 +123,18 @@ static void test_noop__snapshot_and_format_calls(void **state) {
   assert_int_equal(needed, 0);
   assert_int_equal(buf[0], '\0');
   assert_int_equal(bt_snapshot_format(s, NULL, 0, &needed), BT_OK);
+  needed = 77;
+  memset(buf, 'Q', sizeof buf);
+  assert_int_equal(bt_snapshot_export(s, BT_FORMAT_JSON, buf, sizeof buf, &needed), BT_OK);
+  assert_int_equal(needed, 0);
+  assert_int_equal(buf[0], '\0');
+  /* Compiled out, nothing is written: the path is never touched. */
+  assert_int_equal(bt_snapshot_write(s, BT_FORMAT_JSON, "/nonexistent/dir/x.json"), BT_OK);
+  {
+    bt_format f = BT_FORMAT_JSON;
+    assert_int_equal(bt_format_for_path("x.json", &f), BT_OK);
+    assert_int_equal(f, BT_FORMAT_TEXT);
+  }
   bt_snapshot_free(s);
 }
 

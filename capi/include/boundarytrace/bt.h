@@ -107,13 +107,14 @@ extern "C" {
   X(BT_E_CONFLICT, -11,                                                         \
     "phase name already registered with the other GIL state")                  \
   X(BT_E_NOT_FOUND, -12, "no such operation, or index out of range")            \
-  X(BT_E_INTERNAL, -13, "internal error (please report)")
+  X(BT_E_INTERNAL, -13, "internal error (please report)")                      \
+  X(BT_E_IO, -14, "a file could not be written (see errno)")
 
 typedef enum bt_status {
 #define BT_STATUS_ENUM_(name, value, msg) name = value,
   BT_STATUS_MAP(BT_STATUS_ENUM_)
 #undef BT_STATUS_ENUM_
-  BT_STATUS_LAST_ = BT_E_INTERNAL
+  BT_STATUS_LAST_ = BT_E_IO
 } bt_status;
 
 /* ------------------------------------------------------------------------- */
@@ -230,6 +231,15 @@ typedef struct bt_snapshot_info {
   uint32_t reserved_;        /**< zero */
 } bt_snapshot_info;
 #define BT_SNAPSHOT_INFO_INIT {sizeof(bt_snapshot_info), 0, 0, 0, 0, 0}
+
+/** Machine-readable formats of a snapshot (docs/formats.md describes each). */
+typedef enum bt_format {
+  BT_FORMAT_TEXT = 0,        /**< the human report of bt_snapshot_format() */
+  BT_FORMAT_JSON = 1,        /**< versioned JSON with histogram buckets */
+  BT_FORMAT_PROMETHEUS = 2,  /**< Prometheus text exposition format 0.0.4 */
+  BT_FORMAT_OPENMETRICS = 3, /**< OpenMetrics 1.0 text, ending with "# EOF" */
+  BT_FORMAT_FOLDED = 4       /**< folded stacks "op;phase nanoseconds" per line */
+} bt_format;
 
 /* ------------------------------------------------------------------------- */
 /* Library                                                                   */
@@ -534,6 +544,36 @@ BT_API bt_status bt_timing_format(const bt_timing *timing, char *buf, size_t cap
  */
 BT_API bt_status bt_snapshot_format(const bt_snapshot *snapshot, char *buf, size_t cap,
                                     size_t *needed);
+
+/* ------------------------------------------------------------------------- */
+/* Exports                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Renders a snapshot in `format`. snprintf semantics (see the top of this
+ * header); `buf` may be NULL when cap is 0.
+ * @return BT_OK; BT_E_NULL; BT_E_INVALID (unknown format); BT_E_NOMEM.
+ *         Thread-safe.
+ */
+BT_API bt_status bt_snapshot_export(const bt_snapshot *snapshot, bt_format format, char *buf,
+                                    size_t cap, size_t *needed);
+
+/**
+ * Writes a snapshot in `format` to the file `path`, atomically: the text goes
+ * to a temporary file beside it, which is then renamed over `path`, so a
+ * reader sees the old file or the new one, never a part.
+ * @return BT_OK; BT_E_NULL; BT_E_INVALID (unknown format or empty path);
+ *         BT_E_IO (errno tells why; no temporary file is left); BT_E_NOMEM.
+ */
+BT_API bt_status bt_snapshot_write(const bt_snapshot *snapshot, bt_format format, const char *path);
+
+/**
+ * The format a file name asks for by its suffix: ".json" JSON, ".prom"
+ * Prometheus, ".om" / ".openmetrics" OpenMetrics, ".folded" folded stacks,
+ * ".txt" (or anything else) text.
+ * @return BT_OK; BT_E_NULL.
+ */
+BT_API bt_status bt_format_for_path(const char *path, bt_format *out);
 
 #else /* BT_DISABLE_TRACING */
 #include "bt_noop.h"

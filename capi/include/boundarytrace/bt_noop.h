@@ -184,5 +184,25 @@ BT_NOOP_ bt_status bt_snapshot_format(const bt_snapshot *snapshot, char *buf, si
   return BT_OK;
 }
 
+BT_NOOP_ bt_status bt_snapshot_export(const bt_snapshot *snapshot, bt_format format, char *buf,
+                                      size_t cap, size_t *needed) {
+  (void)snapshot;
+  (void)format;
+  if (buf && cap) buf[0] = '\0';
+  if (needed) *needed = 0;
+  return BT_OK;
+}
+BT_NOOP_ bt_status bt_snapshot_write(const bt_snapshot *snapshot, bt_format format, const char *path) {
+  (void)snapshot;
+  (void)format;
+  (void)path;
+  return BT_OK;
+}
+BT_NOOP_ bt_status bt_format_for_path(const char *path, bt_format *out) {
+  (void)path;
+  if (out) *out = BT_FORMAT_TEXT;
+  return BT_OK;
+}
+
 #undef BT_NOOP_
 #endif /* BOUNDARYTRACE_BT_NOOP_H */

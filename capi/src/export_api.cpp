@@ -1,0 +1,40 @@
+// Snapshot exports: JSON, Prometheus, OpenMetrics, folded stacks, files.
+#include "capi/src/shim.hpp"
+#include "cpp_impl/export.hpp"
+
+using bt::shim::cast;
+using bt::shim::status;
+
+static_assert(BT_FORMAT_TEXT == static_cast<int>(bt::Format::text) &&
+                  BT_FORMAT_JSON == static_cast<int>(bt::Format::json) &&
+                  BT_FORMAT_PROMETHEUS == static_cast<int>(bt::Format::prometheus) &&
+                  BT_FORMAT_OPENMETRICS == static_cast<int>(bt::Format::openmetrics) &&
+                  BT_FORMAT_FOLDED == static_cast<int>(bt::Format::folded),
+              "formats agree with the core");
+
+extern "C" {
+
+bt_status bt_snapshot_export(const bt_snapshot *snapshot, bt_format format, char *buf, size_t cap,
+                             size_t *needed) {
+  if (!snapshot || !needed || (cap > 0 && !buf)) return BT_E_NULL;
+  if (!bt::format_valid(static_cast<int>(format))) return BT_E_INVALID;
+  BT_SHIM_TRY
+  return bt::shim::copy_text(bt::render(*cast(snapshot), static_cast<bt::Format>(format)), buf, cap, needed);
+  BT_SHIM_CATCH
+}
+
+bt_status bt_snapshot_write(const bt_snapshot *snapshot, bt_format format, const char *path) {
+  if (!snapshot || !path) return BT_E_NULL;
+  if (!bt::format_valid(static_cast<int>(format)) || !*path) return BT_E_INVALID;
+  BT_SHIM_TRY
+  return status(bt::write_file_atomic(path, bt::render(*cast(snapshot), static_cast<bt::Format>(format))));
+  BT_SHIM_CATCH
+}
+
+bt_status bt_format_for_path(const char *path, bt_format *out) {
+  if (!path || !out) return BT_E_NULL;
+  *out = static_cast<bt_format>(bt::format_for_path(path));
+  return BT_OK;
+}
+
+}  // extern "C"

@@ -1,0 +1,32 @@
+// Machine-readable renderings of a snapshot, and writing them to files.
+// Formats are described for users in docs/formats.md.
+#pragma once
+#include <string>
+
+#include "cpp_impl/snapshot.hpp"
+#include "cpp_impl/status.hpp"
+
+namespace bt {
+
+// Values agree with bt_format (the C shim checks).
+enum class Format : int { text = 0, json = 1, prometheus = 2, openmetrics = 3, folded = 4 };
+
+inline bool format_valid(int f) { return f >= 0 && f <= 4; }
+
+// Each may throw std::bad_alloc.
+std::string format_json(const Snapshot &s);
+std::string format_prometheus(const Snapshot &s, bool openmetrics);
+std::string format_folded(const Snapshot &s);
+std::string render(const Snapshot &s, Format f);
+
+// The format a path's suffix asks for; text when none matches.
+Format format_for_path(const char *path);
+
+// Writes `text` to `path` through a temporary file in the same directory and
+// rename(2). Err::ok or Err::io (errno set; the temporary file is removed).
+Err write_file_atomic(const char *path, const std::string &text);
+
+// JSON string literal of `s` (quotes included), escaping what JSON requires.
+std::string json_quote(const char *s);
+
+}  // namespace bt

@@ -1,0 +1,151 @@
+// Prometheus text exposition (0.0.4) and OpenMetrics 1.0 text.
+//
+// Histogram buckets are powers of two nanoseconds (256 ns .. 2^36 ns, about
+// 69 s): they fall on the boundaries of the core's own buckets, so every
+// cumulative count is exact rather than interpolated. A bucket counts the
+// samples below its bound, so a sample exactly on a bound (to the
+// nanosecond) counts in the next one.
+#include <cstdio>
+
+#include "cpp_impl/export.hpp"
+#include "cpp_impl/phase_table.hpp"
+
+namespace bt {
+
+namespace {
+
+constexpr int kFirstPow = 8;
+constexpr int kLastPow = 36;
+
+std::string label_value(const char *s) {
+  std::string out;
+  for (const char *p = s; *p; ++p) {
+    if (*p == '\\') out += "\\\\";
+    else if (*p == '"') out += "\\\"";
+    else if (*p == '\n') out += "\\n";
+    else out += *p;
+  }
+  return out;
+}
+
+// Exact decimal seconds of a nanosecond count: "0.000001234", "12.5".
+std::string seconds(uint64_t ns) {
+  char buf[48];
+  uint64_t whole = ns / 1000000000u, frac = ns % 1000000000u;
+  if (frac == 0) {
+    std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(whole));
+    return buf;
+  }
+  std::snprintf(buf, sizeof buf, "%llu.%09llu", static_cast<unsigned long long>(whole),
+                static_cast<unsigned long long>(frac));
+  std::string s = buf;
+  while (s.back() == '0') s.pop_back();
+  return s;
+}
+
+// Count of samples in `d` below 2^pow ns: whole chunks of the core histogram.
+uint64_t below_pow2(const Dist &d, int pow) {
+  // Bucket index of 2^pow is the first of a chunk (or an exact small value).
+  int first = Histogram::bucket_of(1ull << pow);
+  uint64_t n = 0;
+  for (int c = 0; c * Histogram::kSub < first; ++c) {
+    if (!d.hist.chunk_present(c)) continue;
+    for (int b = c * Histogram::kSub; b < (c + 1) * Histogram::kSub && b < first; ++b) n += d.hist.count_at(b);
+  }
+  return n;
+}
+
+class Writer {
+ public:
+  explicit Writer(bool om) : om_(om) {}
+
+  // Starts a family. `unit` is "seconds" or "" (OpenMetrics # UNIT).
+  void family(const std::string &name, const char *type, const char *help, const char *unit) {
+    // Prometheus 0.0.4 names a counter family by its sample name (_total);
+    // OpenMetrics names it without the suffix.
+    std::string fam = (!om_ && std::string(type) == "counter") ? name + "_total" : name;
+    out_ += "# HELP " + fam + ' ' + help + '\n';
+    out_ += "# TYPE " + fam + ' ' + type + '\n';
+    if (om_ && *unit) out_ += "# UNIT " + fam + ' ' + unit + '\n';
+  }
+
+  void sample(const std::string &name, const std::string &labels, const std::string &value) {
+    out_ += name;
+    if (!labels.empty()) out_ += '{' + labels + '}';
+    out_ += ' ' + value + '\n';
+  }
+
+  void histogram(const std::string &name, const std::string &labels, const Dist &d) {
+    std::string sep = labels.empty() ? "" : ",";
+    for (int k = kFirstPow; k <= kLastPow; ++k) {
+      sample(name + "_bucket", labels + sep + "le=\"" + seconds(1ull << k) + '"', std::to_string(below_pow2(d, k)));
+    }
+    sample(name + "_bucket", labels + sep + "le=\"+Inf\"", std::to_string(d.count));
+    sample(name + "_sum", labels, seconds(d.sum));
+    sample(name + "_count", labels, std::to_string(d.count));
+  }
+
+  std::string finish() {
+    if (om_) out_ += "# EOF\n";
+    return std::move(out_);
+  }
+
+ private:
+  bool om_;
+  std::string out_;
+};
+
+std::string op_label(const SnapOp &op) { return "op=\"" + label_value(op.name) + '"'; }
+
+std::string phase_labels(const SnapOp &op, uint32_t p) {
+  return op_label(op) + ",phase=\"" + label_value(phases::name(static_cast<int>(p))) + '"';
+}
+
+}  // namespace
+
+std::string format_prometheus(const Snapshot &s, bool openmetrics) {
+  Writer w(openmetrics);
+  struct Counter {
+    const char *name, *help, *unit;
+    bool is_seconds;
+    uint64_t OpAgg::*field;
+  };
+  static const Counter counters[] = {
+      {"boundarytrace_operations", "Operations recorded.", "", false, &OpAgg::count},
+      {"boundarytrace_errors", "Operations marked as errors.", "", false, &OpAgg::errors},
+      {"boundarytrace_items", "Items (documents) handled.", "", false, &OpAgg::items},
+      {"boundarytrace_gil_releases", "Times the GIL was released.", "", false, &OpAgg::gil_releases},
+      {"boundarytrace_gil_wait_seconds", "Time spent waiting to reacquire the GIL.", "seconds", true,
+       &OpAgg::gil_wait_ns},
+      {"boundarytrace_gil_held_seconds", "Time in phases that hold the GIL.", "seconds", true, &OpAgg::gil_held_ns},
+      {"boundarytrace_gil_released_seconds", "Time in phases that release the GIL.", "seconds", true,
+       &OpAgg::gil_released_ns},
+      {"boundarytrace_unattributed_seconds", "Time outside every phase.", "seconds", true, &OpAgg::unattributed_ns},
+  };
+  for (const Counter &c : counters) {
+    w.family(c.name, "counter", c.help, c.unit);
+    for (const auto &op : s.ops) {
+      uint64_t v = op->agg.*c.field;
+      w.sample(std::string(c.name) + "_total", op_label(*op), c.is_seconds ? seconds(v) : std::to_string(v));
+    }
+  }
+  w.family("boundarytrace_phase_entries", "counter", "Times a phase was entered.", "");
+  for (const auto &op : s.ops) {
+    for (uint32_t p = 0; p < s.phase_count; ++p) {
+      const Dist *d = op->agg.phase(static_cast<int>(p));
+      if (d && d->count) w.sample("boundarytrace_phase_entries_total", phase_labels(*op, p), std::to_string(d->entries));
+    }
+  }
+  w.family("boundarytrace_operation_seconds", "histogram", "Time per operation.", "seconds");
+  for (const auto &op : s.ops) w.histogram("boundarytrace_operation_seconds", op_label(*op), op->agg.total);
+  w.family("boundarytrace_phase_seconds", "histogram", "Time per operation spent in a phase.", "seconds");
+  for (const auto &op : s.ops) {
+    for (uint32_t p = 0; p < s.phase_count; ++p) {
+      const Dist *d = op->agg.phase(static_cast<int>(p));
+      if (d && d->count) w.histogram("boundarytrace_phase_seconds", phase_labels(*op, p), *d);
+    }
+  }
+  return w.finish();
+}
+
+}  // namespace bt

@@ -1,0 +1,264 @@
+/* Exports: JSON, Prometheus, OpenMetrics, folded stacks, atomic file writes.
+ * (Parsers the project did not write check the same outputs in
+ * tests/exports/; here: the contract and exact figures.) */
+#include "bt_test.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct fixture {
+  bt_metrics *m;
+  bt_snapshot *s;
+};
+
+/* Two operations, one with a name that needs escaping everywhere. */
+static int setup(void **state) {
+  struct fixture *f = calloc(1, sizeof *f);
+  bt_timing t;
+  int i;
+  f->m = bt_test_metrics_new();
+  for (i = 0; i < 10; i++) {
+    t = bt_test_timing("insert_many", 10000 + (uint64_t)i);
+    bt_test_set_phase(&t, BT_PHASE_EXTRACT, 1000, 1);
+    bt_test_set_phase(&t, BT_PHASE_NETWORK, 5000, 2);
+    t.items = 100;
+    t.gil_releases = 1;
+    t.gil_wait_ns = 250;
+    if (i == 0) t.flags = BT_TIMING_ERROR;
+    assert_status(BT_OK, bt_metrics_record(f->m, &t));
+  }
+  t = bt_test_timing("odd \"name\" \\ here", 2000000000ull);
+  bt_test_set_phase(&t, BT_PHASE_CONVERT, 1500000000ull, 1);
+  assert_status(BT_OK, bt_metrics_record(f->m, &t));
+  assert_status(BT_OK, bt_metrics_snapshot(f->m, &f->s));
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *f = (struct fixture *)*state;
+  bt_snapshot_free(f->s);
+  bt_metrics_free(f->m);
+  free(f);
+  return 0;
+}
+
+/* The export as a malloc'd string (asserting the snprintf contract). */
+static char *export_text(const bt_snapshot *s, bt_format fmt) {
+  size_t needed = 0, again = 0;
+  char *buf;
+  assert_status(BT_OK, bt_snapshot_export(s, fmt, NULL, 0, &needed));
+  assert_true(needed > 0);
+  buf = malloc(needed + 2);
+  buf[needed + 1] = 'G'; /* guard past the terminating NUL */
+  assert_status(BT_OK, bt_snapshot_export(s, fmt, buf, needed + 1, &again));
+  assert_u64_eq(again, needed);
+  assert_u64_eq(strlen(buf), needed);
+  assert_int_equal(buf[needed + 1], 'G');
+  return buf;
+}
+
+static void test_export__bad_arguments(void **state) {
+  struct fixture *f = (struct fixture *)*state;
+  char buf[8];
+  size_t n;
+  assert_status(BT_E_NULL, bt_snapshot_export(NULL, BT_FORMAT_JSON, buf, sizeof buf, &n));
+  assert_status(BT_E_NULL, bt_snapshot_export(f->s, BT_FORMAT_JSON, buf, sizeof buf, NULL));
+  assert_status(BT_E_NULL, bt_snapshot_export(f->s, BT_FORMAT_JSON, NULL, 4, &n));
+  assert_status(BT_E_INVALID, bt_snapshot_export(f->s, (bt_format)5, buf, sizeof buf, &n));
+  assert_status(BT_E_INVALID, bt_snapshot_export(f->s, (bt_format)-1, buf, sizeof buf, &n));
+  assert_status(BT_E_NULL, bt_snapshot_write(NULL, BT_FORMAT_JSON, "x.json"));
+  assert_status(BT_E_NULL, bt_snapshot_write(f->s, BT_FORMAT_JSON, NULL));
+  assert_status(BT_E_INVALID, bt_snapshot_write(f->s, BT_FORMAT_JSON, ""));
+  assert_status(BT_E_INVALID, bt_snapshot_write(f->s, (bt_format)9, "x.json"));
+  assert_status(BT_E_NULL, bt_format_for_path(NULL, (bt_format *)&n));
+  assert_status(BT_E_NULL, bt_format_for_path("x.json", NULL));
+}
+
+static void test_export__truncates_like_snprintf(void **state) {
+  struct fixture *f = (struct fixture *)*state;
+  char *full = export_text(f->s, BT_FORMAT_PROMETHEUS);
+  size_t len = strlen(full), needed = 0;
+  char small[17];
+  small[16] = 'G';
+  assert_status(BT_OK, bt_snapshot_export(f->s, BT_FORMAT_PROMETHEUS, small, 16, &needed));
+  assert_u64_eq(needed, len);
+  assert_u64_eq(strlen(small), 15);
+  assert_memory_equal(small, full, 15);
+  assert_int_equal(small[16], 'G');
+  free(full);
+}
+
+static void test_export__json_holds_every_figure(void **state) {
+  struct fixture *f = (struct fixture *)*state;
+  char *j = export_text(f->s, BT_FORMAT_JSON);
+  assert_non_null(strstr(j, "\"schema\":\"boundarytrace.snapshot\",\"version\":1"));
+  assert_non_null(strstr(j, "\"name\":\"insert_many\",\"count\":10,\"errors\":1,"));
+  assert_non_null(strstr(j, "\"items\":1000,"));
+  assert_non_null(strstr(j, "\"gil_wait_ns\":2500,"));
+  assert_non_null(strstr(j, "\"gil_releases\":10,"));
+  /* network: 10 samples of 5000 ns in one bucket, entered twice each */
+  assert_non_null(strstr(j, "\"network\":{\"count\":10,\"entries\":20,\"sum_ns\":50000,\"min_ns\":5000,\"max_ns\":5000,"));
+  assert_non_null(strstr(j, "\"buckets\":[[4864,5120,10]]"));
+  /* quotes and backslashes escaped */
+  assert_non_null(strstr(j, "\"name\":\"odd \\\"name\\\" \\\\ here\""));
+  assert_non_null(strstr(j, "{\"id\":0,\"name\":\"extract\",\"gil_held\":true}"));
+  assert_int_equal(j[strlen(j) - 1], '\n');
+  free(j);
+}
+
+static void test_export__prometheus_histograms_and_counters(void **state) {
+  struct fixture *f = (struct fixture *)*state;
+  char *p = export_text(f->s, BT_FORMAT_PROMETHEUS);
+  assert_non_null(strstr(p, "# TYPE boundarytrace_operations_total counter\n"));
+  assert_non_null(strstr(p, "boundarytrace_operations_total{op=\"insert_many\"} 10\n"));
+  assert_non_null(strstr(p, "boundarytrace_errors_total{op=\"insert_many\"} 1\n"));
+  assert_non_null(strstr(p, "boundarytrace_gil_wait_seconds_total{op=\"insert_many\"} 0.0000025\n"));
+  assert_non_null(strstr(p, "# TYPE boundarytrace_phase_seconds histogram\n"));
+  /* 5000 ns < 8192 ns = 2^13: cumulative bucket exact */
+  assert_non_null(strstr(p, "boundarytrace_phase_seconds_bucket{op=\"insert_many\",phase=\"network\",le=\"0.000004096\"} 0\n"));
+  assert_non_null(strstr(p, "boundarytrace_phase_seconds_bucket{op=\"insert_many\",phase=\"network\",le=\"0.000008192\"} 10\n"));
+  assert_non_null(strstr(p, "boundarytrace_phase_seconds_bucket{op=\"insert_many\",phase=\"network\",le=\"+Inf\"} 10\n"));
+  assert_non_null(strstr(p, "boundarytrace_phase_seconds_sum{op=\"insert_many\",phase=\"network\"} 0.00005\n"));
+  assert_non_null(strstr(p, "boundarytrace_phase_seconds_count{op=\"insert_many\",phase=\"network\"} 10\n"));
+  assert_non_null(strstr(p, "boundarytrace_phase_entries_total{op=\"insert_many\",phase=\"network\"} 20\n"));
+  assert_non_null(strstr(p, "{op=\"odd \\\"name\\\" \\\\ here\",phase=\"convert\",le=\"+Inf\"} 1\n"));
+  assert_null(strstr(p, "# EOF"));
+  free(p);
+}
+
+static void test_export__openmetrics_names_and_eof(void **state) {
+  struct fixture *f = (struct fixture *)*state;
+  char *o = export_text(f->s, BT_FORMAT_OPENMETRICS);
+  size_t n = strlen(o);
+  assert_non_null(strstr(o, "# TYPE boundarytrace_operations counter\n"));
+  assert_non_null(strstr(o, "boundarytrace_operations_total{op=\"insert_many\"} 10\n"));
+  assert_non_null(strstr(o, "# UNIT boundarytrace_phase_seconds seconds\n"));
+  assert_true(n > 6);
+  assert_string_equal(o + n - 6, "# EOF\n");
+  free(o);
+}
+
+static void test_export__folded_adds_up_to_total(void **state) {
+  struct fixture *f = (struct fixture *)*state;
+  char *fo = export_text(f->s, BT_FORMAT_FOLDED);
+  /* insert_many: extract 10x1000, network 10x5000, unattributed = total - phases */
+  assert_non_null(strstr(fo, "insert_many;extract 10000\n"));
+  assert_non_null(strstr(fo, "insert_many;network 50000\n"));
+  assert_non_null(strstr(fo, "insert_many;unattributed 40045\n"));
+  /* ';' and ' ' would split frames: replaced */
+  assert_non_null(strstr(fo, "odd_\"name\"_\\_here;convert 1500000000\n"));
+  free(fo);
+}
+
+static void test_export__text_is_the_report(void **state) {
+  struct fixture *f = (struct fixture *)*state;
+  char *t = export_text(f->s, BT_FORMAT_TEXT);
+  size_t n = 0;
+  char *r;
+  assert_status(BT_OK, bt_snapshot_format(f->s, NULL, 0, &n));
+  r = malloc(n + 1);
+  assert_status(BT_OK, bt_snapshot_format(f->s, r, n + 1, &n));
+  assert_string_equal(t, r);
+  free(r);
+  free(t);
+}
+
+static void test_export__format_for_path(void **state) {
+  static const struct {
+    const char *path;
+    bt_format want;
+  } cases[] = {
+      {"a.json", BT_FORMAT_JSON},       {"/x/y/A.JSON", BT_FORMAT_JSON}, {"m.prom", BT_FORMAT_PROMETHEUS},
+      {"m.om", BT_FORMAT_OPENMETRICS}, {"m.openmetrics", BT_FORMAT_OPENMETRICS},
+      {"s.folded", BT_FORMAT_FOLDED},   {"r.txt", BT_FORMAT_TEXT},       {"noext", BT_FORMAT_TEXT},
+      {"json", BT_FORMAT_TEXT},
+  };
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    bt_format got = (bt_format)-1;
+    assert_status(BT_OK, bt_format_for_path(cases[i].path, &got));
+    if (got != cases[i].want) fail_msg("%s: got %d, want %d", cases[i].path, (int)got, (int)cases[i].want);
+  }
+}
+
+static char *read_file(const char *path) {
+  FILE *fp = fopen(path, "rb");
+  long n;
+  char *buf;
+  assert_non_null(fp);
+  fseek(fp, 0, SEEK_END);
+  n = ftell(fp);
+  fseek(fp, 0, SEEK_SET);
+  buf = malloc((size_t)n + 1);
+  assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+  buf[n] = '\0';
+  fclose(fp);
+  return buf;
+}
+
+static int count_entries(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int n = 0;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+  }
+  closedir(d);
+  return n;
+}
+
+static void test_export__write_is_atomic_and_complete(void **state) {
+  struct fixture *f = (struct fixture *)*state;
+  char dir[] = "/tmp/bt_export_XXXXXX";
+  char path[128], *want, *got;
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/snap.json", dir);
+  assert_status(BT_OK, bt_snapshot_write(f->s, BT_FORMAT_JSON, path));
+  /* written twice: the second replaces the first whole */
+  assert_status(BT_OK, bt_snapshot_write(f->s, BT_FORMAT_JSON, path));
+  want = export_text(f->s, BT_FORMAT_JSON);
+  got = read_file(path);
+  assert_string_equal(got, want);
+  assert_int_equal(count_entries(dir), 1); /* no temporary file left */
+  free(want);
+  free(got);
+  unlink(path);
+  rmdir(dir);
+}
+
+static void test_export__write_failure_is_io_and_leaves_nothing(void **state) {
+  struct fixture *f = (struct fixture *)*state;
+  char dir[] = "/tmp/bt_export_XXXXXX";
+  char path[128];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/missing/snap.prom", dir);
+  errno = 0;
+  assert_status(BT_E_IO, bt_snapshot_write(f->s, BT_FORMAT_PROMETHEUS, path));
+  assert_int_equal(errno, ENOENT);
+  /* a directory in the way of the rename */
+  snprintf(path, sizeof path, "%s/adir", dir);
+  assert_int_equal(mkdir(path, 0700), 0);
+  assert_status(BT_E_IO, bt_snapshot_write(f->s, BT_FORMAT_PROMETHEUS, path));
+  assert_int_equal(count_entries(dir), 1); /* only adir: the temporary file is gone */
+  rmdir(path);
+  rmdir(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_export__bad_arguments),
+      cmocka_unit_test(test_export__truncates_like_snprintf),
+      cmocka_unit_test(test_export__json_holds_every_figure),
+      cmocka_unit_test(test_export__prometheus_histograms_and_counters),
+      cmocka_unit_test(test_export__openmetrics_names_and_eof),
+      cmocka_unit_test(test_export__folded_adds_up_to_total),
+      cmocka_unit_test(test_export__text_is_the_report),
+      cmocka_unit_test(test_export__format_for_path),
+      cmocka_unit_test(test_export__write_is_atomic_and_complete),
+      cmocka_unit_test(test_export__write_failure_is_io_and_leaves_nothing),
+  };
+  return cmocka_run_group_tests_name("export", tests, setup, teardown);
+}
