@@ -31,7 +31,7 @@ __attribute__((constructor)) void load_config() {
   clock::init(env_equals("BOUNDARYTRACE_CLOCK", "os") ||
               env_equals("BOUNDARYTRACE_CLOCK", "monotonic"));
   if (env_flag("BOUNDARYTRACE_DISABLE")) set_enabled(false);
-  arm_exit_dump();
+  arm_exit_files();
 }
 
 }  // namespace

@@ -6,64 +6,98 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 
 #include "cpp_impl/export.hpp"
 #include "cpp_impl/metrics.hpp"
 #include "cpp_impl/names.hpp"
+#include "cpp_impl/trace_ring.hpp"
 
 namespace bt {
 
 namespace {
 
-// Plain pointers, not std::string: arm_exit_dump runs from a load-time
-// constructor, possibly before this file's dynamic initialisers.
-char *g_path = nullptr;
-pid_t g_pid = 0;  // the process that armed the dump; a forked child does not dump
+constexpr std::size_t kDefaultTraceCapacity = 10000;
 
-void report_once(const char *what) {
-  static bool said = false;
-  if (said) return;
-  said = true;
-  std::fprintf(stderr, "boundarytrace: could not write BOUNDARYTRACE_DUMP=%s: %s\n", g_path, what);
+// Plain data, not std::string: arm_exit_files runs from a load-time
+// constructor, possibly before this file's dynamic initialisers.
+struct ExitFile {
+  const char *variable;
+  char *path;                     // strdup'ed; nullptr when off
+  std::string (*render)(const char *path);  // may throw bad_alloc
+  bool said;                      // a failure was reported
+};
+
+std::string render_snapshot(const char *path) {
+  Snapshot *snap = nullptr;
+  if (Metrics::global().snapshot(&snap) != Err::ok) throw std::bad_alloc();
+  std::unique_ptr<Snapshot> owned(snap);
+  return render(*owned, format_for_path(path));
 }
 
-void write_dump() {
-  try {
-    Snapshot *snap = nullptr;
-    if (Metrics::global().snapshot(&snap) != Err::ok) {
-      report_once("out of memory");
-      return;
+std::string render_trace(const char *) { return trace::format_chrome(trace::copy()); }
+
+ExitFile g_files[] = {
+    {"BOUNDARYTRACE_DUMP", nullptr, render_snapshot, false},
+    {"BOUNDARYTRACE_TRACE", nullptr, render_trace, false},
+};
+pid_t g_pid = 0;  // the process that armed the files
+
+void report(ExitFile &f, const char *what) {
+  if (f.said) return;
+  f.said = true;
+  std::fprintf(stderr, "boundarytrace: could not write %s=%s: %s\n", f.variable, f.path, what);
+}
+
+void write_at_exit() {
+  for (ExitFile &f : g_files) {
+    if (!f.path) continue;
+    if (getpid() == g_pid) {
+      try {
+        if (write_file_atomic(f.path, f.render(f.path)) != Err::ok) report(f, std::strerror(errno));
+      } catch (const std::bad_alloc &) {
+        report(f, "out of memory");
+      }
     }
-    std::string text = render(*snap, format_for_path(g_path));
-    delete snap;
-    if (write_file_atomic(g_path, text) != Err::ok) report_once(std::strerror(errno));
-  } catch (const std::bad_alloc &) {
-    report_once("out of memory");
+    std::free(f.path);
+    f.path = nullptr;
   }
 }
 
-void dump_at_exit() {
-  if (getpid() == g_pid) write_dump();
-  std::free(g_path);
-  g_path = nullptr;
+std::size_t trace_capacity() {
+  const char *v = std::getenv("BOUNDARYTRACE_TRACE_CAPACITY");
+  if (!v || !*v) return kDefaultTraceCapacity;
+  char *end = nullptr;
+  errno = 0;
+  unsigned long long n = std::strtoull(v, &end, 10);
+  if (errno || *end || n == 0 || n > trace::kMaxCapacity) {
+    std::fprintf(stderr, "boundarytrace: BOUNDARYTRACE_TRACE_CAPACITY=%s is not 1..%zu; using %zu\n", v,
+                 trace::kMaxCapacity, kDefaultTraceCapacity);
+    return kDefaultTraceCapacity;
+  }
+  return static_cast<std::size_t>(n);
 }
 
 }  // namespace
 
-void arm_exit_dump() {
-  const char *path = std::getenv("BOUNDARYTRACE_DUMP");
-  if (!path || !*path) return;
-  g_path = strdup(path);
-  if (!g_path) return;
+void arm_exit_files() {
+  bool any = false;
+  for (ExitFile &f : g_files) {
+    const char *v = std::getenv(f.variable);
+    if (v && *v) any = (f.path = strdup(v)) != nullptr || any;
+  }
+  if (!any) return;
   g_pid = getpid();
-  // Exit handlers run in reverse order of registration: constructing the
-  // name pool and the global metrics first makes the dump run before they
-  // are destroyed, both at exit() and when the library is unloaded.
+  if (g_files[1].path && trace::start(trace_capacity()) != Err::ok) report(g_files[1], "out of memory");
+  // Exit handlers run in reverse order of registration: building the name
+  // pool, the global metrics and the trace ring first makes the files get
+  // written before those are destroyed, at exit() and at unload alike.
   intern_pool_init();
   Metrics::global();
-  if (std::atexit(dump_at_exit) != 0) report_once("atexit failed");
+  trace::info();
+  if (std::atexit(write_at_exit) != 0) report(g_files[0].path ? g_files[0] : g_files[1], "atexit failed");
 }
 
 }  // namespace bt

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "cpp_impl/alloc.hpp"
+#include "cpp_impl/trace_ring.hpp"
 
 namespace bt {
 
@@ -60,6 +61,8 @@ Tracer *tracer_new(Op *op) {
   tr->t.total_ns = tr->t.unattributed_ns = tr->t.gil_held_ns = tr->t.gil_released_ns = 0;
   tr->t.gil_wait_ns = tr->t.items = 0;
   tr->t.gil_releases = tr->t.workers = tr->t.flags = tr->t.phase_count = tr->t.touched = 0;
+  tr->keep_slices = trace::active();
+  tr->nslices = tr->slices_lost = 0;
   tr->start = clock::ticks();
   return tr;
 }
@@ -101,6 +104,7 @@ Err tracer_finish(Tracer *tr) {
     tr->t.phase_ns[tr->open] += now - tr->phase_start;
     tr->open = -1;
     tr->t.flags |= kFlagLeftOpen;
+    if (tr->keep_slices) close_slice(tr, now);
   }
   tr->state = Tracer::kFinished;
   Timing &t = tr->t;
@@ -112,6 +116,7 @@ Err tracer_finish(Tracer *tr) {
   t.phase_count = phases::count();
   // Each phase rounds down on its own, so the phases never exceed the total.
   derive_gil_figures(t);
+  if (tr->keep_slices) trace::keep(*tr, now);
   return Metrics::record(tr->op, t);
 }
 

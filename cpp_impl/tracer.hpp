@@ -12,6 +12,13 @@
 
 namespace bt {
 
+// One phase entry, kept only while the trace ring is on (trace_ring.hpp).
+struct Slice {
+  int32_t phase;
+  uint64_t begin, end;  // ticks
+};
+constexpr uint32_t kMaxSlices = 64;  // per operation; more are counted as lost
+
 struct Tracer {
   enum State : uint32_t { kActive = 0, kFinished = 1, kInert = 2 };
   State state = kActive;
@@ -20,6 +27,10 @@ struct Tracer {
   uint64_t start = 0;        // ticks
   uint64_t phase_start = 0;  // ticks
   Timing t;
+  bool keep_slices = false;  // the trace ring was on when the tracer started
+  uint32_t nslices = 0;
+  uint32_t slices_lost = 0;
+  Slice slices[kMaxSlices];
 };
 
 // The tracer handed out while disabled; every call on it returns ok.
@@ -28,6 +39,14 @@ Tracer *inert_tracer();
 // Allocates a tracer for `op` and starts its clock; nullptr when out of memory.
 Tracer *tracer_new(Op *op);
 void tracer_free(Tracer *tr);
+
+inline void close_slice(Tracer *tr, uint64_t now) {
+  if (tr->nslices < kMaxSlices) {
+    tr->slices[tr->nslices++].end = now;
+  } else {
+    ++tr->slices_lost;
+  }
+}
 
 // Calls on a finished tracer fail with Err::finished; on the inert tracer
 // (handed out while the library is disabled) they succeed and do nothing.
@@ -45,6 +64,7 @@ inline Err tracer_begin(Tracer *tr, int32_t p) {
   ++tr->t.phase_entries[p];
   tr->open = p;
   tr->phase_start = now;
+  if (tr->keep_slices && tr->nslices < kMaxSlices) tr->slices[tr->nslices] = Slice{p, now, now};
   return Err::ok;
 }
 
@@ -52,8 +72,10 @@ inline Err tracer_end(Tracer *tr, int32_t p) {
   if (tr->state != Tracer::kActive) return tr->state == Tracer::kInert ? Err::ok : Err::finished;
   if (!phases::valid(p)) return Err::unknown_phase;
   if (tr->open != p) return Err::phase_not_open;
-  tr->t.phase_ns[p] += clock::ticks() - tr->phase_start;
+  uint64_t now = clock::ticks();
+  tr->t.phase_ns[p] += now - tr->phase_start;
   tr->open = -1;
+  if (tr->keep_slices) close_slice(tr, now);
   return Err::ok;
 }
 

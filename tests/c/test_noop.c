@@ -136,6 +136,17 @@ static void test_noop__snapshot_and_format_calls(void **state) {
     assert_int_equal(f, BT_FORMAT_TEXT);
   }
   bt_snapshot_free(s);
+  {
+    bt_trace_info ti = BT_TRACE_INFO_INIT;
+    assert_int_equal(bt_trace_start(16), BT_OK);
+    assert_int_equal(bt_trace_get_info(&ti), BT_OK);
+    assert_int_equal(ti.active, 0);
+    needed = 77;
+    assert_int_equal(bt_trace_export(buf, sizeof buf, &needed), BT_OK);
+    assert_int_equal(needed, 0);
+    assert_int_equal(bt_trace_write("/nonexistent/dir/t.json"), BT_OK);
+    assert_int_equal(bt_trace_stop(), BT_OK);
+  }
 }
 
 int main(void) {

@@ -101,3 +101,39 @@ def test_unwritable_dump_is_reported_once_and_never_fails(tmp_path):
     proc = run_example(tmp_path, BOUNDARYTRACE_DUMP=str(tmp_path / "missing" / "x.json"))
     assert proc.stderr.count("boundarytrace: could not write BOUNDARYTRACE_DUMP=") == 1
     assert "No such file or directory" in proc.stderr
+
+
+def to_ns(value):
+    """Microseconds with three decimals, read exactly (as Perfetto rounds ts * 1000)."""
+    return round(float(value) * 1000)
+
+
+def test_trace_env_writes_chrome_trace_with_proper_nesting(tmp_path):
+    path = tmp_path / "trace.json"
+    run_example(tmp_path, BOUNDARYTRACE_TRACE=str(path), BOUNDARYTRACE_TRACE_CAPACITY="8")
+    doc = json.loads(path.read_text())
+    events = doc["traceEvents"]
+    assert doc["otherData"]["kept"] == 8 and doc["otherData"]["dropped"] == OPERATIONS - 8
+    meta = [e for e in events if e["ph"] == "M"]
+    assert {"process_name", "thread_name"} <= {e["name"] for e in meta}
+    slices = [e for e in events if e["ph"] == "X"]
+    for e in slices:  # the format's required fields for complete events
+        assert {"name", "cat", "ph", "ts", "dur", "pid", "tid", "args"} <= e.keys()
+        assert isinstance(e["ts"], (int, float)) and e["dur"] >= 0
+    ops = [e for e in slices if e["cat"] == "operation"]
+    phases = [e for e in slices if e["cat"] == "phase"]
+    assert len(ops) == 8 and len(phases) == 8 * 4
+    assert all(p["args"]["gil"] in ("held", "released") for p in phases)
+    # On one track, any two slices are nested or disjoint: never partial.
+    by_track = {}
+    for e in slices:
+        by_track.setdefault(e["tid"], []).append((to_ns(e["ts"]), to_ns(e["ts"]) + to_ns(e["dur"])))
+    for spans in by_track.values():
+        for a0, a1 in spans:
+            for b0, b1 in spans:
+                assert a1 <= b0 or b1 <= a0 or (a0 <= b0 and b1 <= a1) or (b0 <= a0 and a1 <= b1)
+    # Each phase lies inside an operation on its track.
+    for p in phases:
+        p0, p1 = to_ns(p["ts"]), to_ns(p["ts"]) + to_ns(p["dur"])
+        assert any(o["tid"] == p["tid"] and to_ns(o["ts"]) <= p0 and p1 <= to_ns(o["ts"]) + to_ns(o["dur"])
+                   for o in ops)

@@ -232,6 +232,17 @@ typedef struct bt_snapshot_info {
 } bt_snapshot_info;
 #define BT_SNAPSHOT_INFO_INIT {sizeof(bt_snapshot_info), 0, 0, 0, 0, 0}
 
+/** State of the trace ring. */
+typedef struct bt_trace_info {
+  size_t struct_size;        /**< set by the caller: sizeof(bt_trace_info) */
+  uint64_t capacity;         /**< operations the ring holds (0 if never started) */
+  uint64_t kept;             /**< operations in the ring now */
+  uint64_t dropped;          /**< oldest operations dropped since the start */
+  int32_t active;            /**< 1 while operations are being kept */
+  uint32_t reserved_;        /**< zero */
+} bt_trace_info;
+#define BT_TRACE_INFO_INIT {sizeof(bt_trace_info), 0, 0, 0, 0, 0}
+
 /** Machine-readable formats of a snapshot (docs/formats.md describes each). */
 typedef enum bt_format {
   BT_FORMAT_TEXT = 0,        /**< the human report of bt_snapshot_format() */
@@ -574,6 +585,51 @@ BT_API bt_status bt_snapshot_write(const bt_snapshot *snapshot, bt_format format
  * @return BT_OK; BT_E_NULL.
  */
 BT_API bt_status bt_format_for_path(const char *path, bt_format *out);
+
+/* ------------------------------------------------------------------------- */
+/* Trace of individual operations (Chrome Trace Event JSON, Perfetto UI)      */
+/* ------------------------------------------------------------------------- */
+
+/** Largest capacity bt_trace_start() accepts. */
+#define BT_TRACE_MAX_CAPACITY (1u << 24)
+
+/**
+ * Starts keeping individual operations, process-wide, in a ring of
+ * `capacity` operations (each with its phases as they happened); when it is
+ * full the oldest is dropped and counted. Tracers created from now on are
+ * kept when they finish. Starting again empties the ring.
+ * BOUNDARYTRACE_TRACE=path (read at load) starts it with
+ * BOUNDARYTRACE_TRACE_CAPACITY (default 10000) and writes it at exit.
+ * Costs, while on: one lock per finished operation and ~24 bytes per phase
+ * entry; while off, one predictable branch per phase call.
+ * @return BT_OK; BT_E_INVALID (capacity 0 or above BT_TRACE_MAX_CAPACITY);
+ *         BT_E_NOMEM. Thread-safe.
+ */
+BT_API bt_status bt_trace_start(size_t capacity);
+
+/** Stops keeping operations; those kept stay for export. Thread-safe. */
+BT_API bt_status bt_trace_stop(void);
+
+/** @return BT_OK; BT_E_NULL; BT_E_STRUCT_SIZE. Thread-safe. */
+BT_API bt_status bt_trace_get_info(bt_trace_info *out);
+
+/**
+ * Renders the kept operations as Chrome Trace Event JSON, which Perfetto UI
+ * and chrome://tracing open: each operation a complete slice ("ph":"X") on
+ * the thread that finished it, its phases nested inside, GIL state, items and
+ * error in "args", process and thread names as metadata. Timestamps are
+ * microseconds with three decimals, so nanoseconds survive. Operations that
+ * overlap partially on one thread (interleaved tracers) go to an extra track
+ * of that thread, because viewers reject partial overlaps. snprintf
+ * semantics. @return BT_OK; BT_E_NULL; BT_E_NOMEM. Thread-safe.
+ */
+BT_API bt_status bt_trace_export(char *buf, size_t cap, size_t *needed);
+
+/**
+ * Writes bt_trace_export()'s JSON to `path` atomically (as bt_snapshot_write).
+ * @return BT_OK; BT_E_NULL; BT_E_INVALID (empty path); BT_E_IO; BT_E_NOMEM.
+ */
+BT_API bt_status bt_trace_write(const char *path);
 
 #else /* BT_DISABLE_TRACING */
 #include "bt_noop.h"

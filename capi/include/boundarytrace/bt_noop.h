@@ -204,5 +204,24 @@ BT_NOOP_ bt_status bt_format_for_path(const char *path, bt_format *out) {
   return BT_OK;
 }
 
+BT_NOOP_ bt_status bt_trace_start(size_t capacity) {
+  (void)capacity;
+  return BT_OK;
+}
+BT_NOOP_ bt_status bt_trace_stop(void) { return BT_OK; }
+BT_NOOP_ bt_status bt_trace_get_info(bt_trace_info *out) {
+  (void)out;
+  return BT_OK;
+}
+BT_NOOP_ bt_status bt_trace_export(char *buf, size_t cap, size_t *needed) {
+  if (buf && cap) buf[0] = '\0';
+  if (needed) *needed = 0;
+  return BT_OK;
+}
+BT_NOOP_ bt_status bt_trace_write(const char *path) {
+  (void)path;
+  return BT_OK;
+}
+
 #undef BT_NOOP_
 #endif /* BOUNDARYTRACE_BT_NOOP_H */

@@ -1,0 +1,143 @@
+#include "cpp_impl/trace_ring.hpp"
+
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <new>
+
+#include "cpp_impl/clock.hpp"
+#include "cpp_impl/tracer.hpp"
+
+namespace bt {
+namespace trace {
+
+AtomicWord g_active{0};
+
+namespace {
+
+// A recording thread's kernel id, looked up once per thread.
+__thread int t_tid __attribute__((tls_model("initial-exec"))) = 0;
+
+int current_tid() {
+  if (!t_tid) t_tid = static_cast<int>(syscall(SYS_gettid));
+  return t_tid;
+}
+
+struct Ring {
+  std::mutex mutex;
+  std::vector<KeptOp> slots;  // size = capacity
+  std::size_t head = 0;       // next slot to write
+  std::size_t kept = 0;
+  uint64_t dropped = 0;
+  std::vector<ThreadName> threads;
+};
+
+Ring &ring() {
+  static Ring r;
+  return r;
+}
+
+// The calling thread's name, recorded the first time it keeps an operation.
+void note_thread(Ring &r, int tid) {
+  for (const auto &t : r.threads) {
+    if (t.tid == tid) return;
+  }
+  char name[17] = {0};
+  prctl(PR_GET_NAME, name, 0, 0, 0);
+  r.threads.push_back(ThreadName{tid, name});
+}
+
+}  // namespace
+
+Err start(std::size_t capacity) {
+  if (capacity == 0 || capacity > kMaxCapacity) return Err::invalid;
+  Ring &r = ring();
+  std::vector<KeptOp> fresh;
+  try {
+    fresh.resize(capacity);
+  } catch (const std::bad_alloc &) {
+    return Err::nomem;
+  }
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.slots.swap(fresh);
+  r.head = r.kept = 0;
+  r.dropped = 0;
+  r.threads.clear();
+  g_active.store_relaxed(1);
+  return Err::ok;
+}
+
+void stop() { g_active.store_relaxed(0); }
+
+Info info() {
+  Ring &r = ring();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  Info i;
+  i.capacity = r.slots.size();
+  i.kept = r.kept;
+  i.dropped = r.dropped;
+  i.active = active();
+  return i;
+}
+
+Contents copy() {
+  Ring &r = ring();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  Contents c;
+  c.capacity = r.slots.size();
+  c.dropped = r.dropped;
+  c.threads = r.threads;
+  c.ops.reserve(r.kept);
+  std::size_t first = (r.head + r.slots.size() - r.kept) % (r.slots.empty() ? 1 : r.slots.size());
+  for (std::size_t i = 0; i < r.kept; ++i) c.ops.push_back(r.slots[(first + i) % r.slots.size()]);
+  return c;
+}
+
+void keep(const Tracer &tr, uint64_t end) {
+  if (!active()) return;  // stopped since the tracer started
+  int tid = current_tid();
+  Ring &r = ring();
+  // Built outside the lock; moved in without allocating.
+  KeptOp op;
+  try {
+    op.slices.reserve(tr.nslices);
+  } catch (const std::bad_alloc &) {
+    std::lock_guard<std::mutex> lock(r.mutex);
+    ++r.dropped;  // this operation is lost, and said to be
+    return;
+  }
+  for (uint32_t i = 0; i < tr.nslices; ++i) {
+    const Slice &s = tr.slices[i];
+    op.slices.push_back(KeptSlice{s.phase, clock::ticks_to_time_ns(s.begin), clock::ticks_to_time_ns(s.end)});
+  }
+  op.name = tr.t.op_name;
+  op.tid = tid;
+  op.begin_ns = clock::ticks_to_time_ns(tr.start);
+  op.end_ns = clock::ticks_to_time_ns(end);
+  op.items = tr.t.items;
+  op.gil_wait_ns = tr.t.gil_wait_ns;
+  op.gil_releases = tr.t.gil_releases;
+  op.workers = tr.t.workers;
+  op.flags = tr.t.flags;
+  op.slices_lost = tr.slices_lost;
+
+  std::lock_guard<std::mutex> lock(r.mutex);
+  if (r.slots.empty()) return;
+  try {
+    note_thread(r, tid);
+  } catch (const std::bad_alloc &) {
+    // the thread goes unnamed; its operations are still kept
+  }
+  r.slots[r.head] = std::move(op);
+  r.head = (r.head + 1) % r.slots.size();
+  if (r.kept < r.slots.size()) {
+    ++r.kept;
+  } else {
+    ++r.dropped;  // the oldest was overwritten
+  }
+}
+
+}  // namespace trace
+}  // namespace bt

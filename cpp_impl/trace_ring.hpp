@@ -1,0 +1,67 @@
+// The trace ring: individual finished operations with their phases as they
+// happened, kept process-wide in a bounded ring (oldest dropped and counted),
+// for the Chrome Trace Event export (format_chrome.cpp).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cpp_impl/atomics.hpp"
+#include "cpp_impl/status.hpp"
+
+namespace bt {
+
+struct Tracer;
+
+namespace trace {
+
+constexpr std::size_t kMaxCapacity = 1u << 24;  // BT_TRACE_MAX_CAPACITY
+
+struct KeptSlice {
+  int32_t phase;
+  uint64_t begin_ns, end_ns;  // CLOCK_MONOTONIC time line
+};
+
+struct KeptOp {
+  const char *name = nullptr;  // interned
+  int tid = 0;
+  uint64_t begin_ns = 0, end_ns = 0;
+  uint64_t items = 0, gil_wait_ns = 0;
+  uint32_t gil_releases = 0, workers = 0, flags = 0, slices_lost = 0;
+  std::vector<KeptSlice> slices;
+};
+
+struct ThreadName {
+  int tid;
+  std::string name;
+};
+
+// A copy of the ring's contents, oldest first.
+struct Contents {
+  std::vector<KeptOp> ops;
+  std::vector<ThreadName> threads;
+  uint64_t capacity = 0, dropped = 0;
+};
+
+struct Info {
+  uint64_t capacity = 0, kept = 0, dropped = 0;
+  bool active = false;
+};
+
+extern AtomicWord g_active;
+inline bool active() { return g_active.load_relaxed() != 0; }
+
+Err start(std::size_t capacity);
+void stop();
+Info info();
+// Copies the ring (may throw std::bad_alloc).
+Contents copy();
+// Keeps a finishing tracer; `end` is its finish time in ticks. Never fails:
+// an operation that cannot be stored is counted as dropped.
+void keep(const Tracer &tr, uint64_t end);
+
+// Chrome Trace Event JSON of `c` (format_chrome.cpp); may throw bad_alloc.
+std::string format_chrome(const Contents &c);
+
+}  // namespace trace
+}  // namespace bt
