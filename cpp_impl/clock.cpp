@@ -88,6 +88,8 @@ void init(bool force_os) {
   g_state.tick0 = g_state.mono0;
 }
 
+std::mutex &calibration_mutex() { return g_calib_mutex; }
+
 const char *source_name() {
   return g_state.source == Source::tsc ? "tsc" : "monotonic";
 }

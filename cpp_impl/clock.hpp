@@ -3,6 +3,7 @@
 // a read), else from CLOCK_MONOTONIC (where a tick is a nanosecond).
 #pragma once
 #include <cstdint>
+#include <mutex>
 #include <ctime>
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -57,6 +58,9 @@ inline uint64_t now_ns() { return ticks_to_time_ns(ticks()); }
 void init(bool force_os);
 
 const char *source_name();
+
+// For fork_guard.cpp: the lock of the one-time calibration.
+std::mutex &calibration_mutex();
 
 }  // namespace clock
 }  // namespace bt

@@ -6,6 +6,7 @@
 
 #include "cpp_impl/clock.hpp"
 #include "cpp_impl/exit_dump.hpp"
+#include "cpp_impl/fork_guard.hpp"
 
 namespace bt {
 namespace config {
@@ -31,6 +32,7 @@ __attribute__((constructor)) void load_config() {
   clock::init(env_equals("BOUNDARYTRACE_CLOCK", "os") ||
               env_equals("BOUNDARYTRACE_CLOCK", "monotonic"));
   if (env_flag("BOUNDARYTRACE_DISABLE")) set_enabled(false);
+  install_fork_guard();
   arm_exit_files();
 }
 

@@ -48,12 +48,55 @@ Op::~Op() {
   for (auto &s : shards) delete_shard(s.load());
 }
 
+namespace {
+// Every live Metrics, for fork_guard.cpp.
+std::mutex &registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+Metrics *g_registry = nullptr;
+}  // namespace
+
 Metrics::Metrics() {
   cumulative_start_ns_ = interval_start_ns_ = clock::now_ns();
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  next_ = g_registry;
+  if (next_) next_->prev_ = this;
+  g_registry = this;
 }
 
 Metrics::~Metrics() {
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    if (prev_) prev_->next_ = next_;
+    else g_registry = next_;
+    if (next_) next_->prev_ = prev_;
+  }
   for (std::size_t i = 0; i < nops_; ++i) delete ops_[i];
+}
+
+void Metrics::lock_all_for_fork() {
+  registry_mutex().lock();
+  for (Metrics *m = g_registry; m; m = m->next_) {
+    m->mutex_.lock();
+    for (std::size_t i = 0; i < m->nops_; ++i) {
+      for (auto &slot : m->ops_[i]->shards) {
+        if (Shard *s = slot.load()) s->lock.lock();
+      }
+    }
+  }
+}
+
+void Metrics::release_all_for_fork() {
+  for (Metrics *m = g_registry; m; m = m->next_) {
+    for (std::size_t i = 0; i < m->nops_; ++i) {
+      for (auto &slot : m->ops_[i]->shards) {
+        if (Shard *s = slot.load()) s->lock.unlock();
+      }
+    }
+    m->mutex_.unlock();
+  }
+  registry_mutex().unlock();
 }
 
 Metrics &Metrics::global() {

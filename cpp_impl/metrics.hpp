@@ -46,6 +46,12 @@ class Metrics {
   // The process-wide sink; lives until the library unloads.
   static Metrics &global();
 
+  // fork_guard.cpp: takes every Metrics' lock and every shard's lock, so a
+  // forked child never inherits a lock held by a thread it does not have,
+  // nor a record half written; release_all_for_fork undoes it.
+  static void lock_all_for_fork();
+  static void release_all_for_fork();
+
   // Finds or adds the operation `name` (already checked by check_name).
   Err op(const char *name, std::size_t len, Op **out);
 
@@ -71,6 +77,7 @@ class Metrics {
   std::size_t nops_ = 0;
   uint64_t cumulative_start_ns_ = 0;
   uint64_t interval_start_ns_ = 0;
+  Metrics *prev_ = nullptr, *next_ = nullptr;  // the registry of live Metrics
 };
 
 }  // namespace bt

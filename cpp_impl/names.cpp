@@ -48,6 +48,8 @@ Pool &pool() {
 
 void intern_pool_init() { pool(); }
 
+std::mutex &intern_mutex() { return pool().mutex; }
+
 Err check_name(const char *name, std::size_t *len) {
   if (!name) return Err::null;
   std::size_t i = 0;

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 
 #include "cpp_impl/status.hpp"
 
@@ -17,6 +18,9 @@ uint64_t hash_name(const char *name, std::size_t len);
 // Creates the pool now (at load), so that it is destroyed after everything
 // that may still hand out its names at exit (see exit_dump.cpp).
 void intern_pool_init();
+
+// For fork_guard.cpp: the pool's lock.
+std::mutex &intern_mutex();
 
 // A copy of `name` that lives until the library unloads; nullptr when out of
 // memory. Equal names give the same pointer. Thread-safe.

@@ -48,6 +48,8 @@ Err register_phase(const char *name, bool gil_held, int32_t *out) {
   return Err::ok;
 }
 
+std::mutex &register_mutex() { return g_register_mutex; }
+
 Err lookup(const char *name, int32_t *out) {
   std::size_t len = 0;
   Err e = check_name(name, &len);

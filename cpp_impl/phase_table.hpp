@@ -3,6 +3,7 @@
 // entry without a lock once it has seen the count.
 #pragma once
 #include <cstdint>
+#include <mutex>
 
 #include "cpp_impl/atomics.hpp"
 #include "cpp_impl/limits.hpp"
@@ -27,6 +28,9 @@ inline const char *name(int32_t id) { return g_entries[id].name; }
 // Registers `name` or finds it; Err::conflict when its GIL state differs.
 Err register_phase(const char *name, bool gil_held, int32_t *out);
 Err lookup(const char *name, int32_t *out);
+
+// For fork_guard.cpp: the lock registrations take.
+std::mutex &register_mutex();
 
 }  // namespace phases
 }  // namespace bt

@@ -41,6 +41,14 @@ struct KeyOwner {
 
 }  // namespace
 
+std::mutex &slot_mutex() { return g_mutex; }
+
+void reset_in_child() {
+  // Only the forking thread lives on; it keeps its own slot if it owned one.
+  bool owned = g_key_ok && t_slot >= 0 && pthread_getspecific(g_key) != nullptr;
+  g_used = owned ? (1ull << t_slot) : 0;
+}
+
 int acquire() {
   std::lock_guard<std::mutex> lock(g_mutex);
   int s;

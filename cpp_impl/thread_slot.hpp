@@ -3,6 +3,7 @@
 // A slot is returned when its thread exits and handed to the next new thread,
 // which then adds to the same shards: counts of exited threads are kept.
 #pragma once
+#include <mutex>
 
 namespace bt {
 namespace slots {
@@ -11,6 +12,11 @@ namespace slots {
 // static TLS surplus glibc keeps for dlopen'ed libraries).
 extern __thread int t_slot __attribute__((tls_model("initial-exec")));  // -1 until the thread first records
 int acquire();
+
+// For fork_guard.cpp: the allocator's lock, and the child's reset (the
+// parent's other threads do not exist there: their slots are free again).
+std::mutex &slot_mutex();
+void reset_in_child();
 
 inline int current() {
   int s = t_slot;

@@ -51,6 +51,10 @@ void note_thread(Ring &r, int tid) {
 
 }  // namespace
 
+std::mutex &ring_mutex() { return ring().mutex; }
+
+void reset_in_child() { t_tid = 0; }
+
 Err start(std::size_t capacity) {
   if (capacity == 0 || capacity > kMaxCapacity) return Err::invalid;
   Ring &r = ring();

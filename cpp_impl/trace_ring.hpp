@@ -3,6 +3,7 @@
 // for the Chrome Trace Event export (format_chrome.cpp).
 #pragma once
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,11 @@ Contents copy();
 // Keeps a finishing tracer; `end` is its finish time in ticks. Never fails:
 // an operation that cannot be stored is counted as dropped.
 void keep(const Tracer &tr, uint64_t end);
+
+// For fork_guard.cpp: the ring's lock, and the child's reset (its thread id
+// is new).
+std::mutex &ring_mutex();
+void reset_in_child();
 
 // Chrome Trace Event JSON of `c` (format_chrome.cpp); may throw bad_alloc.
 std::string format_chrome(const Contents &c);

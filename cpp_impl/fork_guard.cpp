@@ -1,0 +1,54 @@
+#include "cpp_impl/fork_guard.hpp"
+
+#include <pthread.h>
+
+#include "cpp_impl/clock.hpp"
+#include "cpp_impl/metrics.hpp"
+#include "cpp_impl/names.hpp"
+#include "cpp_impl/phase_table.hpp"
+#include "cpp_impl/thread_slot.hpp"
+#include "cpp_impl/trace_ring.hpp"
+
+namespace bt {
+
+namespace {
+
+// The order the rest of the core nests them in (a Metrics lock before its
+// shards and before the name pool or the clock; a phase registration before
+// the name pool), so taking them all cannot deadlock with a running call.
+void prepare() {
+  Metrics::lock_all_for_fork();
+  phases::register_mutex().lock();
+  intern_mutex().lock();
+  slots::slot_mutex().lock();
+  trace::ring_mutex().lock();
+  clock::calibration_mutex().lock();
+}
+
+void release() {
+  clock::calibration_mutex().unlock();
+  trace::ring_mutex().unlock();
+  slots::slot_mutex().unlock();
+  intern_mutex().unlock();
+  phases::register_mutex().unlock();
+  Metrics::release_all_for_fork();
+}
+
+void in_child() {
+  slots::reset_in_child();
+  trace::reset_in_child();
+  release();
+}
+
+}  // namespace
+
+void install_fork_guard() {
+  // Build the lazily made objects first, so the handlers never construct
+  // anything between fork's halves.
+  intern_pool_init();
+  Metrics::global();
+  trace::info();
+  pthread_atfork(prepare, release, in_child);
+}
+
+}  // namespace bt
