@@ -6,7 +6,7 @@ BT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BT_BUILD="${BT_BUILD:-$BT_ROOT/build}"
 
 # Debian packages the build and the tests need.
-BT_DEBS=(cmake ninja-build g++ pkg-config libcmocka-dev libatomic-ops-dev binutils)
+BT_DEBS=(cmake ninja-build g++ pkg-config libcmocka-dev libatomic-ops-dev binutils libbenchmark-dev libbson-dev prometheus)
 
 bt_log() { printf '\n==> %s\n' "$*"; }
 
@@ -33,4 +33,47 @@ bt_configure_and_build() {
   cmake -S "$BT_ROOT" -B "$BT_BUILD" -G Ninja "$@"
   bt_log "building"
   cmake --build "$BT_BUILD"
+}
+
+# --- Python: the project-local virtual environment ---------------------------
+# .venv at the repository root, made with the machine's python3. It holds what
+# the Python package builds and tests with, and the package itself, installed
+# with `pip install .` (scikit-build-core builds the wheel; its CMake build dir
+# is kept in $BT_BUILD/python-wheel so a re-install rebuilds only what changed).
+BT_VENV="${BT_VENV:-$BT_ROOT/.venv}"
+BT_PY_REQS=("scikit-build-core>=0.10" "pybind11>=2.13" "pytest>=7" "prometheus_client>=0.17")
+
+bt_ensure_venv() {
+  # The extension compiles against Python.h: Debian's python3 needs python3-dev.
+  if ! python3 -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+    bt_ensure_debs python3-dev python3-venv
+  fi
+  if [ ! -x "$BT_VENV/bin/python" ]; then
+    bt_log "creating the virtual environment $BT_VENV"
+    if ! python3 -m venv "$BT_VENV"; then
+      rm -rf "$BT_VENV"
+      bt_ensure_debs python3-venv
+      python3 -m venv "$BT_VENV"
+    fi
+  fi
+  local missing
+  missing="$("$BT_VENV/bin/python" - "${BT_PY_REQS[@]}" <<'PY'
+import re, sys
+from importlib import metadata
+for req in sys.argv[1:]:
+    name = re.split(r"[<>=!~ ]", req, maxsplit=1)[0]
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        print(req)
+PY
+)"
+  if [ -n "$missing" ]; then
+    bt_log "installing Python packages into $BT_VENV: $(echo $missing)"
+    # shellcheck disable=SC2086
+    "$BT_VENV/bin/python" -m pip install -q $missing
+  fi
+  bt_log "installing the boundarytrace Python package into $BT_VENV"
+  "$BT_VENV/bin/python" -m pip install -q --no-build-isolation --no-deps \
+    -C build-dir="$BT_BUILD/python-wheel" "$BT_ROOT"
 }

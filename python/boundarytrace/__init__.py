@@ -1,0 +1,174 @@
+"""boundarytrace — where does the time go between Python and native code?
+
+Each operation goes through phases — extract (GIL held), convert (GIL
+released), network (GIL released), materialize (GIL held), plus phases you
+register — and the library aggregates per-operation distributions,
+process-wide and thread-safe::
+
+    import boundarytrace as bt
+
+    with bt.trace("insert_many") as t:
+        with t.phase(bt.EXTRACT):
+            rows = read(docs)
+        with t.phase("network"):
+            send(rows)
+        t.items += len(docs)
+    print(t.timing.total_ns)
+
+    @bt.traced                      # or @bt.traced("op_name")
+    def handler(): ...
+
+    print(bt.snapshot())            # the text report; .ops, .to_dict() for figures
+
+Backends: the pybind11 extension ``boundarytrace._native`` (default) or a
+ctypes backend that needs only ``libboundarytrace.so``; set
+``BOUNDARYTRACE_BACKEND=ctypes`` to choose it. :data:`backend` says which runs.
+Both behave the same.
+
+Extension authors compile against the package's copy of the C library with
+:func:`get_include` and :func:`get_library_dir`; import ``boundarytrace``
+before your extension so that the process has one copy of the library (glibc
+reuses an already-loaded ``libboundarytrace.so.1``) and one registry.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+from . import _backend
+from ._backend import state as _state
+from ._errors import (Error, FileIOError, InternalError, InvalidArgumentError, InvalidNameError,
+                      NotFoundError, NullArgumentError, OutOfMemoryError, PhaseConflictError,
+                      PhaseNotOpenError, PhaseOpenError, StructSizeError, TableFullError,
+                      TracerFinishedError, UnknownPhaseError)
+from ._phases import (CONVERT, EXTRACT, MATERIALIZE, NETWORK, TOTAL, Phase, lookup_phase,
+                      phases, register_phase)
+from ._phases import clear_caches as _clear_phase_caches
+from ._snapshot import Bucket, OpStats, PhaseStats, Snapshot
+from ._tracing import (Metrics, PhaseTiming, Timing, Trace, global_metrics, record, reset,
+                       snapshot, take, trace, traced)
+
+__all__ = [
+    # tracing
+    "trace", "traced", "Trace", "Timing", "PhaseTiming",
+    # phases
+    "Phase", "EXTRACT", "CONVERT", "NETWORK", "MATERIALIZE", "TOTAL", "register_phase",
+    "lookup_phase", "phases",
+    # sinks and results
+    "Metrics", "global_metrics", "record", "snapshot", "take", "reset", "Snapshot", "OpStats",
+    "PhaseStats", "Bucket",
+    # library
+    "enabled", "set_enabled", "clock_source", "clock_now_ns", "gil_enabled", "backend",
+    "library_version", "get_include", "get_library_dir", "get_library", "BT_MAX_PHASES",
+    "BT_MAX_OPS", "BT_NAME_MAX",
+    # errors
+    "Error", "NullArgumentError", "InvalidArgumentError", "InvalidNameError",
+    "UnknownPhaseError", "PhaseOpenError", "PhaseNotOpenError", "TracerFinishedError",
+    "StructSizeError", "OutOfMemoryError", "TableFullError", "PhaseConflictError",
+    "NotFoundError", "InternalError", "FileIOError",
+]
+
+#: Phases in the process-wide table, the four built-in ones included.
+BT_MAX_PHASES = 32
+#: Distinct operation names one sink holds.
+BT_MAX_OPS = 1024
+#: Longest operation or phase name, in UTF-8 bytes.
+BT_NAME_MAX = 255
+
+# Public classes are documented (and pickled) as boundarytrace.X.
+for _cls in (Error, NullArgumentError, InvalidArgumentError, InvalidNameError, UnknownPhaseError,
+             PhaseOpenError, PhaseNotOpenError, TracerFinishedError, StructSizeError,
+             OutOfMemoryError, TableFullError, PhaseConflictError, NotFoundError, InternalError,
+             FileIOError, Phase, Metrics, Trace, Timing, PhaseTiming, Snapshot, OpStats, PhaseStats,
+             Bucket):
+    _cls.__module__ = __name__
+del _cls
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: The backend in use: ``"native"`` (pybind11) or ``"ctypes"``.
+backend: str = ""
+
+
+def _select_backend(name: Optional[str] = None) -> str:
+    """Switches the backend ("native", "ctypes", "auto"; None: from the environment).
+
+    Internal (tests and benchmarks). Objects made before the switch keep their
+    own backend and go on working; both backends drive the same library copy.
+    """
+    global backend
+    module = _backend.load(name)
+    _state.b = module
+    _state.name = _backend.backend_name(module)
+    _state.global_metrics = Metrics._wrap_global(module)
+    _state.generation += 1
+    _clear_phase_caches()
+    backend = _state.name
+    return backend
+
+
+_select_backend()
+
+#: The loaded C library's version string (``bt_version_string()``).
+__version__: str = _state.b.version_string()
+
+
+def library_version() -> int:
+    """``bt_version()`` of the loaded library: MAJOR*10000 + MINOR*100 + PATCH."""
+    return _state.b.version()
+
+
+def enabled() -> bool:
+    """True when recording is on (``bt_is_enabled``)."""
+    return _state.b.is_enabled()
+
+
+def set_enabled(on: bool) -> None:
+    """Switches recording on or off for the whole process (``bt_set_enabled``).
+
+    While off, traces record nothing and cost one branch per call; snapshots
+    keep working. Overrides ``BOUNDARYTRACE_DISABLE``.
+    """
+    if not isinstance(on, (bool, int)):
+        raise TypeError(f"set_enabled: expected a bool, not {type(on).__name__}")
+    _state.b.set_enabled(bool(on))
+
+
+def clock_source() -> str:
+    """The library's clock: ``"tsc"`` or ``"monotonic"``."""
+    return _state.b.clock_source()
+
+
+def clock_now_ns() -> int:
+    """The library's monotonic clock in nanoseconds (for timings you record)."""
+    return _state.b.clock_now_ns()
+
+
+def gil_enabled() -> bool:
+    """True unless this is a free-threaded Python running without the GIL
+    (``sys._is_gil_enabled()`` where it exists)."""
+    check = getattr(sys, "_is_gil_enabled", None)
+    return True if check is None else bool(check())
+
+
+def get_include() -> str:
+    """Directory holding ``boundarytrace/bt.h`` (and ``bt.hpp``) of this package's
+    copy of the library: add it to your extension's include path."""
+    return os.path.join(_HERE, "include")
+
+
+def get_library() -> str:
+    """Path of the C library this process uses (``libboundarytrace.so.1``)."""
+    path = _state.b.library_path()
+    if path:
+        return os.path.abspath(path)
+    return os.path.join(_HERE, "libboundarytrace.so.1")
+
+
+def get_library_dir() -> str:
+    """Directory of the C library this process uses: link your extension with
+    ``-L<dir> -lboundarytrace`` (or the full :func:`get_library` path) and
+    import ``boundarytrace`` before it, so the process keeps one copy."""
+    return os.path.dirname(get_library())

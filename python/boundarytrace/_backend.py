@@ -1,0 +1,120 @@
+"""Backend selection, and the internal interface both backends implement.
+
+Two backends expose the same small interface, so the Pythonic layer
+(_tracing.py, _snapshot.py) is written once:
+
+* ``native``: the pybind11 extension ``boundarytrace._native`` (default);
+* ``ctypes``: ``_ctypes_backend.py``, which needs only ``libboundarytrace.so``.
+
+``BOUNDARYTRACE_BACKEND`` chooses: ``native`` (fail if the extension is
+missing), ``ctypes``, or ``auto``/unset (native, else ctypes).
+
+The interface (names are UTF-8 ``bytes``; the Pythonic layer validates every
+argument's type and range before a call, so both backends see the same input):
+
+Module functions
+    ``version() -> int``, ``version_string() -> str``,
+    ``status_str(int) -> str``, ``status_name(int) -> str``,
+    ``set_enabled(bool)``, ``is_enabled() -> bool``,
+    ``clock_now_ns() -> int``, ``clock_source() -> str``,
+    ``library_path() -> str | None``,
+    ``phase_register(name, gil_held) -> int``, ``phase_lookup(name) -> int``,
+    ``phase_info(id) -> (name, gil_held)``, ``phase_count() -> int``,
+    ``metrics_global() -> Metrics``,
+    ``timing_format(op_name|None, total, unattributed, held, released, wait,
+    items, releases, workers, flags, phase_ns, phase_entries) -> str``.
+``Metrics()``
+    a private sink; ``.is_global``, ``.op(name) -> Op``,
+    ``.record(op_name, total, wait, items, releases, workers, flags, phase_ns,
+    phase_entries)``, ``.snapshot() -> Snapshot``,
+    ``.take() -> (Snapshot, Snapshot)``, ``.reset()``.
+``Op``
+    ``.name``, ``.tracer() -> Tracer`` (the clock starts).
+``Tracer``
+    ``.begin(id)``, ``.end(id)``, ``.add_items(n)``, ``.gil_release()``,
+    ``.gil_wait(ns)``, ``.set_workers(n)``, ``.set_error()``, ``.finish()``,
+    ``.timing() -> tuple | None``: ``(op_name, total, unattributed, held,
+    released, wait, items, releases, workers, flags, phase_ns, phase_entries)``.
+``scope(tracer, id)``
+    the hot path of ``with t.phase(p):``: a context manager whose
+    ``__enter__`` begins the phase and whose ``__exit__`` ends it (when an
+    exception is in flight, a failure to end it is ignored). The native
+    backend implements it in plain CPython, without pybind11's dispatcher.
+``Snapshot``
+    ``.info() -> (op_count, start_ns, end_ns, phase_count)``,
+    ``.find(name) -> int | None``,
+    ``.op_stats(i) -> (name, count, errors, left_open, items, total, held,
+    released, wait, unattributed, releases, parallel_ops, workers_max)``,
+    ``.phase_stats(i, id) -> (name, id, gil_held, count, entries, sum, min,
+    max, p50, p90, p99, p999)``, ``.quantile(i, id, q) -> int``,
+    ``.buckets(i, id) -> [(lower, upper, count)]``, ``.format() -> str``.
+
+Handles are freed when their Python object goes; a Tracer keeps its Op and
+sink alive, so nothing is ever used after it was freed. Failures raise the
+classes of _errors.py, built by ``_errors.error_from_status``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+from typing import Any, Optional
+
+from ._errors import STATUS_VALUES, Error, error_from_status
+
+BACKENDS = ("native", "ctypes")
+
+
+class _State:
+    """The backend in use (one per process, switched by select())."""
+
+    __slots__ = ("b", "name", "native_error", "global_metrics", "generation")
+
+    def __init__(self) -> None:
+        self.b: Any = None
+        self.name: str = ""
+        self.native_error: Optional[BaseException] = None
+        self.global_metrics: Any = None  # the Pythonic Metrics of the global sink
+        self.generation = 0
+
+
+state = _State()
+
+
+def _import(name: str) -> ModuleType:
+    if name == "native":
+        return importlib.import_module("boundarytrace._native")
+    if name == "ctypes":
+        return importlib.import_module("boundarytrace._ctypes_backend")
+    raise ValueError(f"unknown boundarytrace backend {name!r}: choose one of {BACKENDS}")
+
+
+def load(name: Optional[str] = None) -> ModuleType:
+    """Imports the backend `name` (None: from BOUNDARYTRACE_BACKEND, else auto)."""
+    if name is None:
+        name = os.environ.get("BOUNDARYTRACE_BACKEND", "auto").strip().lower() or "auto"
+    if name == "auto":
+        try:
+            return _import("native")
+        except ImportError as exc:
+            state.native_error = exc
+            return _import("ctypes")
+    return _import(name)
+
+
+def backend_name(module: ModuleType) -> str:
+    """'native' or 'ctypes'."""
+    return "native" if module.__name__.endswith("._native") else "ctypes"
+
+
+def raise_status(status_name: str, call: str, detail: Optional[str] = None) -> None:
+    """Raises the exception of a status found by the Python layer itself
+    (a wrong argument caught before the library is asked)."""
+    value = STATUS_VALUES[status_name]
+    b = state.b
+    text = b.status_str(value) if b is not None else status_name
+    raise error_from_status(value, call, status_name, text, detail)
+
+
+__all__ = ["BACKENDS", "Error", "backend_name", "load", "raise_status", "state"]

@@ -1,0 +1,259 @@
+"""Snapshots: immutable copies of a sink's aggregates, read as Python objects."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
+
+from ._phases import _phase_id
+
+__all__ = ["Bucket", "OpStats", "PhaseStats", "Snapshot"]
+
+#: Pseudo-phase id of the whole operation in snapshot queries (BT_PHASE_TOTAL).
+_TOTAL_ID = -1
+
+
+class Bucket(NamedTuple):
+    """One non-empty histogram bucket: ``count`` samples in ``[lower_ns, upper_ns)``."""
+
+    lower_ns: int
+    upper_ns: int
+    count: int  # type: ignore[assignment]  # the field shadows tuple.count, on purpose
+
+
+class PhaseStats:
+    """Distribution of one phase (or the total) of one operation in a snapshot.
+
+    Attributes:
+        name: the phase's name, or ``"total"``.
+        id: the phase id (``-1`` for the total).
+        gil_held: True (held), False (released), or None for the total.
+        count: operations that entered the phase (samples).
+        entries: times the phase was entered, summed over operations.
+        sum_ns, min_ns, max_ns: time in the phase per operation: sum, min, max.
+        p50_ns, p90_ns, p99_ns, p999_ns: percentiles of the per-operation time
+            (log-linear histogram: within 1/32 of the exact value, clamped to
+            [min_ns, max_ns]).
+    """
+
+    __slots__ = ("_box", "_index", "name", "id", "gil_held", "count", "entries", "sum_ns",
+                 "min_ns", "max_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "_buckets")
+
+    def __init__(self, box: Any, index: int, row: Tuple[Any, ...]) -> None:
+        self._box = box
+        self._index = index
+        (self.name, self.id, held, self.count, self.entries, self.sum_ns, self.min_ns,
+         self.max_ns, self.p50_ns, self.p90_ns, self.p99_ns, self.p999_ns) = row
+        self.gil_held: Optional[bool] = None if held < 0 else bool(held)
+        self._buckets: Optional[List[Bucket]] = None
+
+    @property
+    def mean_ns(self) -> float:
+        """Mean time per operation that entered the phase (0.0 without samples)."""
+        return self.sum_ns / self.count if self.count else 0.0
+
+    def quantile(self, q: float) -> int:
+        """Quantile ``q`` in [0, 1] of the per-operation time, in ns.
+
+        0 gives the minimum, 1 the maximum, and 0 is returned without samples.
+        Raises InvalidArgumentError for q outside [0, 1] or NaN; TypeError for
+        a q that is not a number.
+        """
+        if isinstance(q, bool) or not isinstance(q, (int, float)):
+            raise TypeError(f"PhaseStats.quantile: q must be a float, not {type(q).__name__}")
+        return self._box.quantile(self._index, self.id, float(q))
+
+    @property
+    def buckets(self) -> List[Bucket]:
+        """The non-empty histogram buckets, in increasing order; counts add up to ``count``."""
+        if self._buckets is None:
+            self._buckets = [Bucket(*b) for b in self._box.buckets(self._index, self.id)]
+        return list(self._buckets)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Every figure as a plain dict (buckets as [lower_ns, upper_ns, count] lists)."""
+        return {
+            "name": self.name, "id": self.id, "gil_held": self.gil_held, "count": self.count,
+            "entries": self.entries, "sum_ns": self.sum_ns, "min_ns": self.min_ns,
+            "max_ns": self.max_ns, "mean_ns": self.mean_ns, "p50_ns": self.p50_ns,
+            "p90_ns": self.p90_ns, "p99_ns": self.p99_ns, "p999_ns": self.p999_ns,
+            "buckets": [list(b) for b in self.buckets],
+        }
+
+    def __repr__(self) -> str:
+        return (f"PhaseStats(name={self.name!r}, count={self.count}, entries={self.entries}, "
+                f"sum_ns={self.sum_ns}, p50_ns={self.p50_ns}, p99_ns={self.p99_ns}, "
+                f"max_ns={self.max_ns})")
+
+
+class OpStats:
+    """Aggregates of one operation name in a snapshot.
+
+    Attributes:
+        name: the operation name.
+        count: operations recorded; errors: of which marked as errors;
+        left_open: of which finished with a phase still open.
+        items: items (documents) over all operations.
+        total_ns, gil_held_ns, gil_released_ns, gil_wait_ns, unattributed_ns:
+            sums over all operations, in nanoseconds.
+        gil_releases: GIL releases over all operations.
+        parallel_ops: operations that reported more than one worker.
+        workers_max: most workers any operation reported.
+    """
+
+    __slots__ = ("_box", "_index", "_phase_count", "_phases", "_by_id", "name", "count",
+                 "errors", "left_open", "items", "total_ns", "gil_held_ns", "gil_released_ns",
+                 "gil_wait_ns", "unattributed_ns", "gil_releases", "parallel_ops",
+                 "workers_max")
+
+    def __init__(self, box: Any, index: int, row: Tuple[Any, ...], phase_count: int) -> None:
+        self._box = box
+        self._index = index
+        self._phase_count = phase_count
+        self._phases: Optional[Mapping[str, PhaseStats]] = None
+        self._by_id: Dict[int, PhaseStats] = {}
+        (self.name, self.count, self.errors, self.left_open, self.items, self.total_ns,
+         self.gil_held_ns, self.gil_released_ns, self.gil_wait_ns, self.unattributed_ns,
+         self.gil_releases, self.parallel_ops, self.workers_max) = row
+
+    def phase(self, phase: Union[int, str]) -> PhaseStats:
+        """Distribution of one registered phase (id, name or Phase) or of
+        ``boundarytrace.TOTAL``; count 0 when the operation never entered it.
+
+        Raises UnknownPhaseError / NotFoundError for a phase that is not
+        registered, TypeError for a wrong type.
+        """
+        pid = _phase_id(phase, "OpStats.phase")
+        return self._stats(pid)
+
+    def _stats(self, pid: int) -> PhaseStats:
+        ps = self._by_id.get(pid)
+        if ps is None:
+            ps = PhaseStats(self._box, self._index, self._box.phase_stats(self._index, pid))
+            self._by_id[pid] = ps
+        return ps
+
+    @property
+    def total(self) -> PhaseStats:
+        """Distribution of the whole operation's time (the pseudo-phase "total")."""
+        return self._stats(_TOTAL_ID)
+
+    @property
+    def phases(self) -> Mapping[str, PhaseStats]:
+        """The phases the operation entered, by name, in phase-id order."""
+        if self._phases is None:
+            entered = {}
+            for pid in range(self._phase_count):
+                ps = self._stats(pid)
+                if ps.count:
+                    entered[ps.name] = ps
+            self._phases = MappingProxyType(entered)
+        return self._phases
+
+    @property
+    def mean_ns(self) -> float:
+        """Mean operation time (0.0 without operations)."""
+        return self.total_ns / self.count if self.count else 0.0
+
+    @property
+    def ns_per_item(self) -> float:
+        """Total time per item (0.0 without items)."""
+        return self.total_ns / self.items if self.items else 0.0
+
+    @property
+    def gil_held_share(self) -> float:
+        """Share of the total time spent in GIL-held phases, 0..1."""
+        return self.gil_held_ns / self.total_ns if self.total_ns else 0.0
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Every figure as a plain dict, with ``total`` and ``phases`` nested."""
+        return {
+            "name": self.name, "count": self.count, "errors": self.errors,
+            "left_open": self.left_open, "items": self.items, "total_ns": self.total_ns,
+            "gil_held_ns": self.gil_held_ns, "gil_released_ns": self.gil_released_ns,
+            "gil_wait_ns": self.gil_wait_ns, "unattributed_ns": self.unattributed_ns,
+            "gil_releases": self.gil_releases, "parallel_ops": self.parallel_ops,
+            "workers_max": self.workers_max, "total": self.total.to_dict(),
+            "phases": {name: ps.to_dict() for name, ps in self.phases.items()},
+        }
+
+    def __repr__(self) -> str:
+        return (f"OpStats(name={self.name!r}, count={self.count}, errors={self.errors}, "
+                f"items={self.items}, total_ns={self.total_ns})")
+
+
+class Snapshot:
+    """An immutable copy of a sink's aggregates, operations sorted by name.
+
+    ``snapshot["insert_many"]`` (KeyError when absent), ``"x" in snapshot``,
+    ``len(snapshot)`` and ``for op in snapshot`` (OpStats objects) work as on a
+    mapping of operation names; ``snapshot.ops`` is that read-only mapping.
+    ``str(snapshot)`` is the library's text report. Safe to read from any
+    number of threads.
+
+    Attributes:
+        start_ns, end_ns: library clock when its interval began and when it
+            was taken (``bt_snapshot_get_info``).
+        phase_count: phases registered when it was taken.
+    """
+
+    __slots__ = ("_box", "_ops", "start_ns", "end_ns", "phase_count", "__weakref__")
+
+    def __init__(self, box: Any) -> None:
+        self._box = box
+        op_count, self.start_ns, self.end_ns, self.phase_count = box.info()
+        ops = {}
+        for i in range(op_count):
+            st = OpStats(box, i, box.op_stats(i), self.phase_count)
+            ops[st.name] = st
+        self._ops: Mapping[str, OpStats] = MappingProxyType(ops)
+
+    @property
+    def ops(self) -> Mapping[str, OpStats]:
+        """Read-only mapping: operation name -> OpStats, sorted by name."""
+        return self._ops
+
+    @property
+    def duration_ns(self) -> int:
+        """Length of the interval the snapshot covers."""
+        return self.end_ns - self.start_ns
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def __iter__(self) -> Iterator[OpStats]:
+        return iter(self._ops.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._ops
+
+    def __getitem__(self, name: str) -> OpStats:
+        if not isinstance(name, str):
+            raise TypeError(f"Snapshot: operation names are str, not {type(name).__name__}")
+        return self._ops[name]
+
+    def get(self, name: str, default: Optional[OpStats] = None) -> Optional[OpStats]:
+        """The OpStats of operation ``name``, or ``default``."""
+        return self._ops.get(name, default)
+
+    def names(self) -> List[str]:
+        """Operation names, sorted."""
+        return list(self._ops)
+
+    def format(self) -> str:
+        """The library's human report (``bt_snapshot_format``)."""
+        return self._box.format()
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Every figure as plain dicts and lists (JSON-ready)."""
+        return {
+            "start_ns": self.start_ns, "end_ns": self.end_ns, "phase_count": self.phase_count,
+            "ops": {name: op.to_dict() for name, op in self._ops.items()},
+        }
+
+    def __repr__(self) -> str:
+        return f"Snapshot(ops={list(self._ops)!r})"
+

@@ -1,0 +1,534 @@
+// boundarytrace._native — the pybind11 backend of the Python package.
+//
+// A thin layer over the stable C API (bt.h), nothing more: it exposes the small
+// internal interface that boundarytrace/_backend.py documents, and the ctypes
+// backend (_ctypes_backend.py) exposes the same one, so the Pythonic layer is
+// written once. Names arrive as UTF-8 bytes (the Pythonic layer encodes and
+// validates them); results leave as plain tuples.
+//
+// Errors: a failed bt_status becomes a C++ StatusError, which the translator
+// registered below turns into the Python exception built by
+// boundarytrace._errors.error_from_status (the same function the ctypes
+// backend uses), so both backends raise the same classes and messages.
+//
+// Threads: the module declares py::mod_gil_not_used(), so importing it on a
+// free-threaded Python never re-enables the GIL. Metrics, ops and snapshots are
+// thread-safe in the C library. A tracer belongs to one thread at a time; on a
+// free-threaded build each Tracer object serialises its own calls with a mutex,
+// so misuse from two threads can never corrupt it (with the GIL, the GIL does).
+// Handles are freed by destructors only, when no Python reference is left, so a
+// handle is never used after it was freed: a Tracer or Op keeps its sink alive.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <boundarytrace/bt.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#ifdef Py_GIL_DISABLED
+#include <mutex>
+#endif
+
+namespace py = pybind11;
+
+namespace {
+
+// A failed C call, on its way to becoming a Python exception.
+struct StatusError {
+  int status;
+  const char *call;
+};
+
+inline void check(bt_status st, const char *call) {
+  if (st != BT_OK) throw StatusError{st, call};
+}
+
+// Runs an snprintf-style formatter into a std::string.
+template <class Fn>
+std::string format_with(Fn &&fn, const char *call) {
+  std::string out(2048, '\0');
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    std::size_t needed = 0;
+    check(fn(&out[0], out.size(), &needed), call);
+    if (needed < out.size()) {
+      out.resize(needed);
+      return out;
+    }
+    out.assign(needed + 1, '\0');
+  }
+  throw StatusError{BT_E_INTERNAL, call};
+}
+
+py::str utf8(const char *s) { return py::str(s ? s : ""); }
+
+// --- sinks, bound operations, tracers ---------------------------------------
+
+struct MetricsBox {
+  bt_metrics *m;
+  bool owned;
+  MetricsBox(bt_metrics *metrics, bool own) : m(metrics), owned(own) {}
+  ~MetricsBox() {
+    if (owned) bt_metrics_free(m);
+  }
+  MetricsBox(const MetricsBox &) = delete;
+  MetricsBox &operator=(const MetricsBox &) = delete;
+};
+using MetricsRef = std::shared_ptr<MetricsBox>;
+
+struct TracerBox {
+  bt_tracer *t = nullptr;
+  MetricsRef keep;  // the sink outlives the tracer
+  bool finished = false;
+  bt_timing timing = BT_TIMING_INIT;
+#ifdef Py_GIL_DISABLED
+  std::mutex mu;
+#endif
+  TracerBox(bt_tracer *tracer, MetricsRef metrics) : t(tracer), keep(std::move(metrics)) {}
+  ~TracerBox() { bt_tracer_free(t); }
+  TracerBox(const TracerBox &) = delete;
+  TracerBox &operator=(const TracerBox &) = delete;
+};
+
+#ifdef Py_GIL_DISABLED
+#define BT_TRACER_LOCK(box) std::lock_guard<std::mutex> bt_lock_(box.mu)
+#else
+#define BT_TRACER_LOCK(box) (void)0
+#endif
+
+struct OpBox {
+  bt_op *op;
+  MetricsRef keep;
+};
+
+std::unique_ptr<TracerBox> new_tracer(const OpBox &op) {
+  bt_tracer *t = nullptr;
+  check(bt_tracer_new_op(&t, op.op), "bt_tracer_new_op");
+  return std::unique_ptr<TracerBox>(new TracerBox(t, op.keep));
+}
+
+py::tuple timing_tuple(const bt_timing &t) {
+  uint32_t n = t.phase_count > BT_MAX_PHASES ? BT_MAX_PHASES : t.phase_count;
+  py::tuple ns(n), entries(n);
+  for (uint32_t p = 0; p < n; ++p) {
+    ns[p] = py::int_(t.phase_ns[p]);
+    entries[p] = py::int_(t.phase_entries[p]);
+  }
+  return py::make_tuple(t.op_name ? py::object(utf8(t.op_name)) : py::object(py::none()),
+                        t.total_ns, t.unattributed_ns, t.gil_held_ns, t.gil_released_ns,
+                        t.gil_wait_ns, t.items, t.gil_releases, t.workers, t.flags, ns,
+                        entries);
+}
+
+// Fills the phase arrays of `t` from two lists (at most BT_MAX_PHASES long).
+void fill_phases(bt_timing &t, const std::vector<uint64_t> &ns,
+                 const std::vector<uint32_t> &entries, const char *call) {
+  if (ns.size() > BT_MAX_PHASES || entries.size() > BT_MAX_PHASES)
+    throw StatusError{BT_E_UNKNOWN_PHASE, call};
+  for (std::size_t p = 0; p < ns.size(); ++p) t.phase_ns[p] = ns[p];
+  for (std::size_t p = 0; p < entries.size(); ++p) t.phase_entries[p] = entries[p];
+  std::size_t n = ns.size() > entries.size() ? ns.size() : entries.size();
+  t.phase_count = static_cast<uint32_t>(n);
+}
+
+// Sets the Python exception of a failed status (same classes as the
+// translator below) and returns NULL, for the raw CPython entry points.
+PyObject *set_status_error(int status, const char *call) {
+  try {
+    py::object make = py::module_::import("boundarytrace._errors").attr("error_from_status");
+    py::object exc = make(status, call, bt_status_name(status), bt_status_str(status));
+    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
+  } catch (py::error_already_set &err) {
+    err.restore();
+  }
+  return nullptr;
+}
+
+// --- phase scopes: the hot path, in plain CPython ---------------------------------
+//
+// `with t.phase(p):` creates one of these per phase entered. pybind11's
+// dispatcher costs a few hundred ns per call, so the scope is a plain CPython
+// type: scope(tracer, phase) is a METH_FASTCALL function, __enter__ and
+// __exit__ are METH_NOARGS / METH_FASTCALL methods that call bt_phase_begin and
+// bt_phase_end directly. __exit__ always ends the phase; when an exception is
+// in flight, a failure to end it is ignored so that the exception is the one
+// reported. The scope holds a strong reference to its Tracer object.
+
+struct ScopeObject {
+  PyObject_HEAD
+  PyObject *owner;  // the Tracer object (keeps the TracerBox alive)
+  TracerBox *box;
+  bt_phase_id phase;
+};
+
+PyTypeObject *scope_type = nullptr;
+
+void scope_dealloc(PyObject *self) {
+  auto *s = reinterpret_cast<ScopeObject *>(self);
+  PyTypeObject *tp = Py_TYPE(self);
+  Py_XDECREF(s->owner);
+  tp->tp_free(self);
+  Py_DECREF(tp);
+}
+
+PyObject *scope_enter(PyObject *self, PyObject *) {
+  auto *s = reinterpret_cast<ScopeObject *>(self);
+  bt_status st;
+  {
+    BT_TRACER_LOCK((*s->box));
+    st = bt_phase_begin(s->box->t, s->phase);
+  }
+  if (st != BT_OK) return set_status_error(st, "bt_phase_begin");
+  Py_INCREF(self);
+  return self;
+}
+
+PyObject *scope_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+  auto *s = reinterpret_cast<ScopeObject *>(self);
+  bt_status st;
+  {
+    BT_TRACER_LOCK((*s->box));
+    st = bt_phase_end(s->box->t, s->phase);
+  }
+  bool in_flight = nargs > 0 && args[0] != Py_None;
+  if (st != BT_OK && !in_flight) return set_status_error(st, "bt_phase_end");
+  Py_RETURN_FALSE;
+}
+
+PyObject *scope_get_phase(PyObject *self, void *) {
+  return PyLong_FromLong(reinterpret_cast<ScopeObject *>(self)->phase);
+}
+
+PyMethodDef scope_methods[] = {
+    {"__enter__", scope_enter, METH_NOARGS, "Enters the phase (bt_phase_begin)."},
+    {"__exit__", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(scope_exit)),
+     METH_FASTCALL, "Leaves the phase (bt_phase_end), also when an exception is in flight."},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyGetSetDef scope_getset[] = {
+    {const_cast<char *>("phase"), scope_get_phase, nullptr,
+     const_cast<char *>("The phase id."), nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr}};
+
+PyType_Slot scope_slots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void *>(scope_dealloc)},
+    {Py_tp_methods, scope_methods},
+    {Py_tp_getset, scope_getset},
+    {Py_tp_doc, const_cast<char *>("with t.phase(p): enters phase p, leaves it on exit.")},
+    {0, nullptr}};
+
+PyType_Spec scope_spec = {"boundarytrace._native.PhaseScope", sizeof(ScopeObject), 0,
+                          Py_TPFLAGS_DEFAULT, scope_slots};
+
+// scope(tracer, phase) -> PhaseScope
+PyObject *scope_new(PyObject *, PyObject *const *args, Py_ssize_t nargs) {
+  if (nargs != 2) {
+    PyErr_SetString(PyExc_TypeError, "scope(tracer, phase) takes 2 arguments");
+    return nullptr;
+  }
+  TracerBox *box = nullptr;
+  try {
+    box = py::handle(args[0]).cast<TracerBox *>();
+  } catch (const py::cast_error &) {
+    PyErr_SetString(PyExc_TypeError, "scope: expected a boundarytrace._native.Tracer");
+    return nullptr;
+  }
+  if (box == nullptr) {
+    PyErr_SetString(PyExc_TypeError, "scope: expected a boundarytrace._native.Tracer");
+    return nullptr;
+  }
+  int overflow = 0;
+  long phase = PyLong_AsLongAndOverflow(args[1], &overflow);
+  if (phase == -1 && PyErr_Occurred()) return nullptr;
+  if (overflow || phase < INT32_MIN || phase > INT32_MAX)
+    return set_status_error(BT_E_UNKNOWN_PHASE, "bt_phase_begin");
+  auto *s = PyObject_New(ScopeObject, scope_type);
+  if (!s) return nullptr;
+  Py_INCREF(args[0]);
+  s->owner = args[0];
+  s->box = box;
+  s->phase = static_cast<bt_phase_id>(phase);
+  return reinterpret_cast<PyObject *>(s);
+}
+
+PyMethodDef scope_new_def = {
+    "scope", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(scope_new)),
+    METH_FASTCALL, "scope(tracer, phase): a context manager that enters `phase` and leaves it."};
+
+// --- snapshots ----------------------------------------------------------------
+
+struct SnapshotBox {
+  bt_snapshot *s;
+  explicit SnapshotBox(bt_snapshot *snapshot) : s(snapshot) {}
+  ~SnapshotBox() { bt_snapshot_free(s); }
+  SnapshotBox(const SnapshotBox &) = delete;
+  SnapshotBox &operator=(const SnapshotBox &) = delete;
+};
+
+}  // namespace
+
+#if defined(PYBIND11_VERSION_HEX) && PYBIND11_VERSION_HEX >= 0x020D0000
+PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
+#else
+#error "boundarytrace needs pybind11 >= 2.13 (py::mod_gil_not_used)"
+#endif
+{
+  m.doc() = "pybind11 backend of boundarytrace (internal; use the boundarytrace package)";
+
+  py::register_local_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const StatusError &e) {
+      try {
+        py::object make = py::module_::import("boundarytrace._errors").attr("error_from_status");
+        py::object exc = make(e.status, e.call, bt_status_name(e.status), bt_status_str(e.status));
+        PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
+      } catch (py::error_already_set &err) {
+        err.restore();
+      }
+    }
+  });
+
+  // --- library -------------------------------------------------------------
+  m.def("version", &bt_version, "bt_version(): MAJOR*10000 + MINOR*100 + PATCH.");
+  m.def("version_string", [] { return std::string(bt_version_string()); });
+  m.def("status_str", [](int st) { return std::string(bt_status_str(st)); });
+  m.def("status_name", [](int st) { return std::string(bt_status_name(st)); });
+  m.def("set_enabled", [](bool on) { bt_set_enabled(on ? 1 : 0); });
+  m.def("is_enabled", [] { return bt_is_enabled() != 0; });
+  m.def("clock_now_ns", &bt_clock_now_ns);
+  m.def("clock_source", [] { return std::string(bt_clock_source()); });
+  m.def("library_path", [] { return py::none(); },
+        "None: the extension finds the library through its RPATH ($ORIGIN).");
+
+  // --- phases --------------------------------------------------------------
+  m.def("phase_register", [](const std::string &name, bool gil_held) {
+    bt_phase_id id = 0;
+    check(bt_phase_register(&id, name.c_str(), gil_held ? 1 : 0), "bt_phase_register");
+    return id;
+  });
+  m.def("phase_lookup", [](const std::string &name) {
+    bt_phase_id id = 0;
+    check(bt_phase_lookup(&id, name.c_str()), "bt_phase_lookup");
+    return id;
+  });
+  m.def("phase_info", [](bt_phase_id id) {
+    const char *name = nullptr;
+    int held = 0;
+    check(bt_phase_info(id, &name, &held), "bt_phase_info");
+    return py::make_tuple(utf8(name), held != 0);
+  });
+  m.def("phase_count", &bt_phase_count);
+
+  // --- timing text -----------------------------------------------------------
+  m.def(
+      "timing_format",
+      [](py::object op_name, uint64_t total_ns, uint64_t unattributed_ns, uint64_t gil_held_ns,
+         uint64_t gil_released_ns, uint64_t gil_wait_ns, uint64_t items, uint32_t gil_releases,
+         uint32_t workers, uint32_t flags, const std::vector<uint64_t> &phase_ns,
+         const std::vector<uint32_t> &phase_entries) {
+        bt_timing t = BT_TIMING_INIT;
+        std::string name;
+        if (!op_name.is_none()) {
+          name = op_name.cast<std::string>();
+          t.op_name = name.c_str();
+        }
+        t.total_ns = total_ns;
+        t.unattributed_ns = unattributed_ns;
+        t.gil_held_ns = gil_held_ns;
+        t.gil_released_ns = gil_released_ns;
+        t.gil_wait_ns = gil_wait_ns;
+        t.items = items;
+        t.gil_releases = gil_releases;
+        t.workers = workers;
+        t.flags = flags;
+        fill_phases(t, phase_ns, phase_entries, "bt_timing_format");
+        return format_with(
+            [&t](char *buf, std::size_t cap, std::size_t *needed) {
+              return bt_timing_format(&t, buf, cap, needed);
+            },
+            "bt_timing_format");
+      });
+
+  // --- snapshots ---------------------------------------------------------------
+  py::class_<SnapshotBox>(m, "Snapshot", "An immutable copy of a sink's aggregates.")
+      .def("info",
+           [](const SnapshotBox &s) {
+             bt_snapshot_info info = BT_SNAPSHOT_INFO_INIT;
+             check(bt_snapshot_get_info(s.s, &info), "bt_snapshot_get_info");
+             return py::make_tuple(info.op_count, info.start_ns, info.end_ns, info.phase_count);
+           })
+      .def("find",
+           [](const SnapshotBox &s, const std::string &name) -> py::object {
+             std::size_t index = 0;
+             bt_status st = bt_snapshot_find(s.s, name.c_str(), &index);
+             if (st == BT_E_NOT_FOUND) return py::none();
+             check(st, "bt_snapshot_find");
+             return py::int_(index);
+           })
+      .def("op_stats",
+           [](const SnapshotBox &s, std::size_t index) {
+             bt_op_stats o = BT_OP_STATS_INIT;
+             check(bt_snapshot_op_stats(s.s, index, &o), "bt_snapshot_op_stats");
+             return py::make_tuple(utf8(o.name), o.count, o.errors, o.left_open, o.items,
+                                   o.total_ns, o.gil_held_ns, o.gil_released_ns, o.gil_wait_ns,
+                                   o.unattributed_ns, o.gil_releases, o.parallel_ops,
+                                   o.workers_max);
+           })
+      .def("phase_stats",
+           [](const SnapshotBox &s, std::size_t index, bt_phase_id phase) {
+             bt_phase_stats p = BT_PHASE_STATS_INIT;
+             check(bt_snapshot_phase_stats(s.s, index, phase, &p), "bt_snapshot_phase_stats");
+             return py::make_tuple(utf8(p.name), p.phase, p.gil_held, p.count, p.entries,
+                                   p.sum_ns, p.min_ns, p.max_ns, p.p50_ns, p.p90_ns, p.p99_ns,
+                                   p.p999_ns);
+           })
+      .def("quantile",
+           [](const SnapshotBox &s, std::size_t index, bt_phase_id phase, double q) {
+             uint64_t ns = 0;
+             check(bt_snapshot_quantile(s.s, index, phase, q, &ns), "bt_snapshot_quantile");
+             return ns;
+           })
+      .def("buckets",
+           [](const SnapshotBox &s, std::size_t index, bt_phase_id phase) {
+             std::vector<bt_bucket> buf(64);
+             std::size_t count = 0;
+             for (int attempt = 0; attempt < 4; ++attempt) {
+               check(bt_snapshot_buckets(s.s, index, phase, buf.data(), buf.size(), &count),
+                     "bt_snapshot_buckets");
+               if (count <= buf.size()) break;
+               buf.resize(count);
+             }
+             if (count > buf.size()) throw StatusError{BT_E_INTERNAL, "bt_snapshot_buckets"};
+             py::list out(count);
+             for (std::size_t i = 0; i < count; ++i)
+               out[i] = py::make_tuple(buf[i].lower_ns, buf[i].upper_ns, buf[i].count);
+             return out;
+           })
+      .def("format", [](const SnapshotBox &s) {
+        return format_with(
+            [&s](char *buf, std::size_t cap, std::size_t *needed) {
+              return bt_snapshot_format(s.s, buf, cap, needed);
+            },
+            "bt_snapshot_format");
+      });
+
+  // --- tracers -------------------------------------------------------------------
+  py::class_<TracerBox>(m, "Tracer", "One traced operation in flight (bt_tracer).")
+      .def("begin",
+           [](TracerBox &b, bt_phase_id phase) {
+             BT_TRACER_LOCK(b);
+             check(bt_phase_begin(b.t, phase), "bt_phase_begin");
+           })
+      .def("end",
+           [](TracerBox &b, bt_phase_id phase) {
+             BT_TRACER_LOCK(b);
+             check(bt_phase_end(b.t, phase), "bt_phase_end");
+           })
+      .def("add_items",
+           [](TracerBox &b, uint64_t n) {
+             BT_TRACER_LOCK(b);
+             check(bt_tracer_add_items(b.t, n), "bt_tracer_add_items");
+           })
+      .def("gil_release",
+           [](TracerBox &b) {
+             BT_TRACER_LOCK(b);
+             check(bt_tracer_gil_release(b.t), "bt_tracer_gil_release");
+           })
+      .def("gil_wait",
+           [](TracerBox &b, uint64_t ns) {
+             BT_TRACER_LOCK(b);
+             check(bt_tracer_gil_wait(b.t, ns), "bt_tracer_gil_wait");
+           })
+      .def("set_workers",
+           [](TracerBox &b, uint32_t n) {
+             BT_TRACER_LOCK(b);
+             check(bt_tracer_set_workers(b.t, n), "bt_tracer_set_workers");
+           })
+      .def("set_error",
+           [](TracerBox &b) {
+             BT_TRACER_LOCK(b);
+             check(bt_tracer_set_error(b.t), "bt_tracer_set_error");
+           })
+      .def("finish",
+           [](TracerBox &b) {
+             BT_TRACER_LOCK(b);
+             bt_timing t = BT_TIMING_INIT;
+             check(bt_tracer_finish(b.t, &t), "bt_tracer_finish");
+             b.timing = t;
+             b.finished = true;
+           })
+      .def("timing", [](TracerBox &b) -> py::object {
+        BT_TRACER_LOCK(b);
+        if (!b.finished) return py::none();
+        return timing_tuple(b.timing);
+      });
+
+  // --- bound operations ------------------------------------------------------------
+  py::class_<OpBox>(m, "Op", "An operation name bound once in one sink (bt_op).")
+      .def_property_readonly("name", [](const OpBox &o) { return utf8(bt_op_name(o.op)); })
+      .def("tracer", &new_tracer);
+
+  // --- sinks -------------------------------------------------------------------------
+  py::class_<MetricsBox, MetricsRef>(m, "Metrics", "A sink (bt_metrics); Metrics() is a private one.")
+      .def(py::init([] {
+        bt_metrics *mt = nullptr;
+        check(bt_metrics_new(&mt), "bt_metrics_new");
+        return std::make_shared<MetricsBox>(mt, true);
+      }))
+      .def_property_readonly("is_global", [](const MetricsBox &b) { return !b.owned; })
+      .def("op",
+           [](const MetricsRef &b, const std::string &name) {
+             bt_op *op = nullptr;
+             check(bt_op_lookup(&op, b->m, name.c_str()), "bt_op_lookup");
+             return OpBox{op, b};
+           })
+      .def("record",
+           [](const MetricsRef &b, const std::string &op_name, uint64_t total_ns,
+              uint64_t gil_wait_ns, uint64_t items, uint32_t gil_releases, uint32_t workers,
+              uint32_t flags, const std::vector<uint64_t> &phase_ns,
+              const std::vector<uint32_t> &phase_entries) {
+             bt_timing t = BT_TIMING_INIT;
+             t.op_name = op_name.c_str();
+             t.total_ns = total_ns;
+             t.gil_wait_ns = gil_wait_ns;
+             t.items = items;
+             t.gil_releases = gil_releases;
+             t.workers = workers;
+             t.flags = flags;
+             fill_phases(t, phase_ns, phase_entries, "bt_metrics_record");
+             check(bt_metrics_record(b->m, &t), "bt_metrics_record");
+           })
+      .def("snapshot",
+           [](const MetricsRef &b) {
+             bt_snapshot *s = nullptr;
+             check(bt_metrics_snapshot(b->m, &s), "bt_metrics_snapshot");
+             return std::unique_ptr<SnapshotBox>(new SnapshotBox(s));
+           })
+      .def("take",
+           [](const MetricsRef &b) {
+             bt_snapshot *interval = nullptr, *cumulative = nullptr;
+             check(bt_metrics_take(b->m, &interval, &cumulative), "bt_metrics_take");
+             std::unique_ptr<SnapshotBox> i(new SnapshotBox(interval));
+             std::unique_ptr<SnapshotBox> c(new SnapshotBox(cumulative));
+             return py::make_tuple(std::move(i), std::move(c));
+           })
+      .def("reset", [](const MetricsRef &b) {
+        check(bt_metrics_reset(b->m), "bt_metrics_reset");
+      });
+
+  scope_type = reinterpret_cast<PyTypeObject *>(PyType_FromSpec(&scope_spec));
+  if (!scope_type) throw py::error_already_set();
+  m.add_object("PhaseScope", py::reinterpret_borrow<py::object>(
+                                 reinterpret_cast<PyObject *>(scope_type)));
+  m.add_object("scope", py::reinterpret_steal<py::object>(
+                            PyCFunction_NewEx(&scope_new_def, nullptr, m.ptr())));
+
+  m.def("metrics_global", [] {
+    static MetricsRef global = std::make_shared<MetricsBox>(bt_metrics_global(), false);
+    return global;
+  });
+}

@@ -1,0 +1,161 @@
+"""The package: version, backend selection, the shipped library and headers."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+import boundarytrace as bt
+
+from conftest import header_define
+
+
+def _run(code, **env):
+    full = dict(os.environ)
+    for k, v in env.items():
+        if v is None:
+            full.pop(k, None)
+        else:
+            full[k] = v
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full)
+    return proc
+
+
+def test_package__version_is_the_c_library_version():
+    assert bt.__version__ == header_define("BT_VERSION_STRING").strip('"')
+    assert bt.__version__ == bt._state.b.version_string()
+    major, minor, patch = (int(header_define(f"BT_VERSION_{p}")) for p in
+                           ("MAJOR", "MINOR", "PATCH"))
+    assert bt.library_version() == major * 10000 + minor * 100 + patch
+
+
+def test_package__distribution_version_matches():
+    from importlib import metadata
+    # scripts/test installs the package into .venv with pip
+    assert metadata.version("boundarytrace") == bt.__version__
+
+
+def test_package__backend_is_reported(backend):
+    assert bt.backend == backend
+    assert bt._state.name == backend
+
+
+def test_package__clock_and_switches():
+    assert bt.clock_source() in ("tsc", "monotonic")
+    a = bt.clock_now_ns()
+    b = bt.clock_now_ns()
+    assert b >= a > 0
+    assert bt.gil_enabled() is (sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True)
+
+
+def test_package__headers_and_library_are_shipped():
+    include = pathlib.Path(bt.get_include())
+    shipped = (include / "boundarytrace" / "bt.h").read_text()
+    assert f'#define BT_VERSION_STRING "{bt.__version__}"' in shipped
+    assert (include / "boundarytrace" / "bt.hpp").exists()
+    libdir = pathlib.Path(bt.get_library_dir())
+    assert (libdir / "libboundarytrace.so.1").is_file()
+    assert pathlib.Path(bt.get_library()).name == "libboundarytrace.so.1"
+    assert "INPUT(libboundarytrace.so.1)" in (libdir / "libboundarytrace.so").read_text()
+
+
+def test_package__one_copy_of_the_library_without_ld_library_path():
+    code = (
+        "import boundarytrace, boundarytrace._native, boundarytrace._ctypes_backend\n"
+        "maps = {l.split()[-1] for l in open('/proc/self/maps') if 'libboundarytrace' in l}\n"
+        "print(boundarytrace.backend)\n"
+        "print(len(maps))\n"
+        "print(maps.pop())\n"
+    )
+    proc = _run(code, LD_LIBRARY_PATH=None, BOUNDARYTRACE_BACKEND=None,
+                BOUNDARYTRACE_LIBRARY=None)
+    assert proc.returncode == 0, proc.stderr
+    backend, copies, path = proc.stdout.split()
+    assert backend == "native"
+    assert copies == "1"
+    assert os.path.dirname(path) == bt.get_library_dir()
+
+
+def test_package__environment_selects_ctypes():
+    proc = _run("import sys, boundarytrace\n"
+                "print(boundarytrace.backend, 'boundarytrace._native' in sys.modules)",
+                BOUNDARYTRACE_BACKEND="ctypes", BOUNDARYTRACE_LIBRARY=None)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["ctypes", "False"]
+
+
+def test_package__falls_back_to_ctypes_without_the_extension():
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'boundarytrace._native':\n"
+        "            raise ImportError('extension removed for the test')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import boundarytrace as bt\n"
+        "with bt.trace('x') as t:\n"
+        "    with t.phase(bt.EXTRACT): pass\n"
+        "print(bt.backend, bt.snapshot()['x'].count)\n"
+    )
+    proc = _run(code, BOUNDARYTRACE_BACKEND=None, BOUNDARYTRACE_LIBRARY=None)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["ctypes", "1"]
+
+
+def test_package__explicit_library_path():
+    ok = _run("import boundarytrace as bt; print(bt.backend, bt.get_library())",
+              BOUNDARYTRACE_BACKEND="ctypes", BOUNDARYTRACE_LIBRARY=bt.get_library())
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.split() == ["ctypes", bt.get_library()]
+    bad = _run("import boundarytrace", BOUNDARYTRACE_BACKEND="ctypes",
+               BOUNDARYTRACE_LIBRARY="/nonexistent/libboundarytrace.so.1")
+    assert bad.returncode != 0
+    assert "BOUNDARYTRACE_LIBRARY" in bad.stderr and "/nonexistent" in bad.stderr
+
+
+def test_package__unknown_backend_name():
+    proc = _run("import boundarytrace", BOUNDARYTRACE_BACKEND="fortran")
+    assert proc.returncode != 0 and "fortran" in proc.stderr
+    with pytest.raises(ValueError):
+        bt._select_backend("fortran")
+
+
+def test_package__disable_environment_variable():
+    proc = _run("import boundarytrace as bt\n"
+                "with bt.trace('x'): pass\n"
+                "s = bt.snapshot()\n"
+                "print(bt.enabled(), s['x'].count if 'x' in s else 0)",
+                BOUNDARYTRACE_DISABLE="1")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "0"]
+
+
+def test_package__import_keeps_the_gil_state():
+    # On a free-threaded build the GIL stays off after the import (the
+    # extension declares it does not need it); elsewhere it is simply on.
+    proc = _run("import sys\n"
+                "state = getattr(sys, '_is_gil_enabled', lambda: True)\n"
+                "g = state()\n"
+                "import boundarytrace, boundarytrace._native\n"
+                "print(g, state(), boundarytrace.gil_enabled())")
+    assert proc.returncode == 0, proc.stderr
+    before, after, reported = proc.stdout.split()
+    assert before == after == reported
+
+
+def test_package__typing_files_are_shipped():
+    here = pathlib.Path(bt.__file__).parent
+    assert (here / "py.typed").exists()
+    assert (here / "_native.pyi").exists()
+
+
+def test_package__public_names_are_documented():
+    for name in bt.__all__:
+        obj = getattr(bt, name)
+        if isinstance(obj, (str, int)) and not isinstance(obj, bt.Phase):
+            continue
+        assert getattr(obj, "__doc__", None), name
