@@ -54,7 +54,13 @@ static void *child_thread(void *arg) {
   return NULL;
 }
 
-/* In the child: every kind of call must work (a deadlock ends in SIGALRM). */
+/* A child stuck for 20 s aborts, so sanitizers print where it hung. */
+static void on_alarm(int sig) {
+  (void)sig;
+  abort();
+}
+
+/* In the child: every kind of call must work (a deadlock ends in SIGABRT). */
 static int child_work(void) {
   bt_snapshot *s;
   bt_op_stats st = BT_OP_STATS_INIT;
@@ -63,6 +69,7 @@ static int child_work(void) {
   pthread_t th;
   void *ret;
   bt_tracer *t;
+  signal(SIGALRM, on_alarm);
   alarm(20);
   if (bt_tracer_new(&t, g_metrics, "child_op") != BT_OK) return 10;
   bt_phase_begin(t, BT_PHASE_EXTRACT);
