@@ -133,8 +133,13 @@ std::string format_snapshot(const Snapshot &s) {
       if (!d || d->count == 0) continue;
       dist_row(out, phases::name(static_cast<int>(p)), gil_word(static_cast<int>(p)), *d, a.total.sum);
     }
-    appendf(out, "  %s %s%s %s\n", lpad("unattributed", 13).c_str(), lpad("", 8).c_str(),
+    appendf(out, "  %s %s%s %s", lpad("unattributed", 13).c_str(), lpad("", 8).c_str(),
             rpad(format_duration(a.unattributed_ns), 11).c_str(), rpad(percent(a.unattributed_ns, a.total.sum), 6).c_str());
+    // Bindings that end a released phase before taking the GIL back (the
+    // pybind11 helper does) leave the wait here: say how much of it it is.
+    if (a.gil_wait_ns && a.gil_wait_ns <= a.unattributed_ns)
+      appendf(out, "   (may include GIL wait: %s)", format_duration(a.gil_wait_ns).c_str());
+    out += '\n';
     dist_row(out, "total", "", a.total, a.total.sum);
     appendf(out, "  GIL held %s, released %s, wait %s over %llu release%s\n",
             percent(a.gil_held_ns, a.total.sum).c_str(), percent(a.gil_released_ns, a.total.sum).c_str(),
