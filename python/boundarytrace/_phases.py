@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Tuple, Union
 
 from ._backend import raise_status, state
+from ._errors import NotFoundError
 
 __all__ = ["Phase", "EXTRACT", "CONVERT", "NETWORK", "MATERIALIZE", "TOTAL", "register_phase",
            "lookup_phase", "phases", "PhaseArg"]
@@ -91,7 +92,12 @@ def encode_name(name: object, call: str, what: str = "name") -> bytes:
 def _by_name(name: str, call: str) -> int:
     pid = _ids.get(name)
     if pid is None:
-        pid = state.b.phase_lookup(encode_name(name, call, "phase name"))
+        data = encode_name(name, call, "phase name")
+        try:
+            pid = state.b.phase_lookup(data)
+        except NotFoundError:
+            # The library's sentence is about operations and indexes too: say which.
+            raise_status("BT_E_NOT_FOUND", call, f"no phase named {name!r} is registered; register_phase() adds one")
         _ids[name] = pid
     return pid
 
