@@ -95,7 +95,8 @@ def test_errors__unknown_phase_ids_and_names(metrics):
     _check(e, bt.UnknownPhaseError, "Trace.phase")
     with pytest.raises(bt.NotFoundError) as e:
         t.phase("no_such_phase")
-    _check(e, bt.NotFoundError, "bt_phase_lookup")
+    _check(e, bt.NotFoundError, "Trace.phase")
+    assert "no phase named 'no_such_phase' is registered" in str(e.value)
     with pytest.raises(bt.UnknownPhaseError):
         bt.lookup_phase(unregistered)
 
