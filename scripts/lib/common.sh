@@ -5,8 +5,13 @@ set -euo pipefail
 BT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BT_BUILD="${BT_BUILD:-$BT_ROOT/build}"
 
-# Debian packages the build and the tests need.
+# Debian packages the build and the tests need. Each binding adds its own in
+# scripts/lib/deps.d/<topic>.sh (BT_DEBS+=(...)), so they stay apart.
 BT_DEBS=(cmake ninja-build g++ pkg-config libcmocka-dev libatomic-ops-dev binutils libbenchmark-dev libbson-dev prometheus)
+for _bt_deps in "$BT_ROOT"/scripts/lib/deps.d/*.sh; do
+  [ -e "$_bt_deps" ] && source "$_bt_deps"
+done
+unset _bt_deps
 
 bt_log() { printf '\n==> %s\n' "$*"; }
 
