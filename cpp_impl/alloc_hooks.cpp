@@ -1,0 +1,59 @@
+// Test-only (BT_ALLOC_HOOKS): fail the n-th allocation of the library.
+//
+// The library's operator new/delete are replaced here; the version script
+// keeps them local, so they serve the library's own code (its containers
+// and new-expressions) and nothing else in the process.
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "cpp_impl/alloc.hpp"
+
+namespace bt {
+
+namespace {
+std::atomic<long> g_countdown{0};  // > 0: allocations left until the failing one
+std::atomic<long> g_seen{0};       // allocations since the last arming
+}  // namespace
+
+bool alloc_hook_fails() {
+  g_seen.fetch_add(1, std::memory_order_relaxed);
+  long left = g_countdown.load(std::memory_order_relaxed);
+  if (left <= 0) return false;
+  // Exactly one allocation fails: the one that takes the countdown to zero.
+  return g_countdown.fetch_sub(1, std::memory_order_relaxed) == 1;
+}
+
+}  // namespace bt
+
+// The n-th allocation from now fails (1 = the next one; 0 = none); returns
+// the number of allocations made since the previous call.
+extern "C" __attribute__((visibility("default"))) long bt_testing_alloc_fail(long nth) {
+  long seen = bt::g_seen.exchange(0);
+  bt::g_countdown.store(nth < 0 ? 0 : nth);
+  return seen;
+}
+
+namespace {
+void *hooked_new(std::size_t n) noexcept {
+  if (bt::alloc_hook_fails()) return nullptr;
+  return std::malloc(n ? n : 1);
+}
+}  // namespace
+
+void *operator new(std::size_t n) {
+  if (void *p = hooked_new(n)) return p;
+  throw std::bad_alloc();
+}
+void *operator new[](std::size_t n) {
+  if (void *p = hooked_new(n)) return p;
+  throw std::bad_alloc();
+}
+void *operator new(std::size_t n, const std::nothrow_t &) noexcept { return hooked_new(n); }
+void *operator new[](std::size_t n, const std::nothrow_t &) noexcept { return hooked_new(n); }
+void operator delete(void *p) noexcept { std::free(p); }
+void operator delete[](void *p) noexcept { std::free(p); }
+void operator delete(void *p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void *p, std::size_t) noexcept { std::free(p); }
+void operator delete(void *p, const std::nothrow_t &) noexcept { std::free(p); }
+void operator delete[](void *p, const std::nothrow_t &) noexcept { std::free(p); }
