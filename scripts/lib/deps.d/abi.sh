@@ -1,0 +1,1 @@
+BT_DEBS+=(abigail-tools)  # the ABI gate (tests/abi)
