@@ -3,6 +3,8 @@
 // The library's operator new/delete are replaced here; the version script
 // keeps them local, so they serve the library's own code (its containers
 // and new-expressions) and nothing else in the process.
+#include <dlfcn.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -35,9 +37,30 @@ extern "C" __attribute__((visibility("default"))) long bt_testing_alloc_fail(lon
 }
 
 namespace {
+// The process's own operator new/delete (libstdc++'s): the replacements below
+// allocate through them, so a block allocated inside libstdc++ (a string it
+// grows) and freed by the library's code, or the reverse, always pairs up.
+using NewFn = void *(*)(std::size_t);
+using DeleteFn = void (*)(void *);
+NewFn real_new() {
+  static NewFn f = reinterpret_cast<NewFn>(dlsym(RTLD_NEXT, "_Znwm"));
+  return f;
+}
+DeleteFn real_delete() {
+  static DeleteFn f = reinterpret_cast<DeleteFn>(dlsym(RTLD_NEXT, "_ZdlPv"));
+  return f;
+}
+
 void *hooked_new(std::size_t n) noexcept {
   if (bt::alloc_hook_fails()) return nullptr;
-  return std::malloc(n ? n : 1);
+  try {
+    return real_new()(n);
+  } catch (const std::bad_alloc &) {
+    return nullptr;
+  }
+}
+void hooked_delete(void *p) noexcept {
+  if (p) real_delete()(p);
 }
 }  // namespace
 
@@ -51,9 +74,9 @@ void *operator new[](std::size_t n) {
 }
 void *operator new(std::size_t n, const std::nothrow_t &) noexcept { return hooked_new(n); }
 void *operator new[](std::size_t n, const std::nothrow_t &) noexcept { return hooked_new(n); }
-void operator delete(void *p) noexcept { std::free(p); }
-void operator delete[](void *p) noexcept { std::free(p); }
-void operator delete(void *p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void *p, std::size_t) noexcept { std::free(p); }
-void operator delete(void *p, const std::nothrow_t &) noexcept { std::free(p); }
-void operator delete[](void *p, const std::nothrow_t &) noexcept { std::free(p); }
+void operator delete(void *p) noexcept { hooked_delete(p); }
+void operator delete[](void *p) noexcept { hooked_delete(p); }
+void operator delete(void *p, std::size_t) noexcept { hooked_delete(p); }
+void operator delete[](void *p, std::size_t) noexcept { hooked_delete(p); }
+void operator delete(void *p, const std::nothrow_t &) noexcept { hooked_delete(p); }
+void operator delete[](void *p, const std::nothrow_t &) noexcept { hooked_delete(p); }

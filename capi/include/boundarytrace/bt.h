@@ -249,7 +249,12 @@ typedef enum bt_format {
   BT_FORMAT_JSON = 1,        /**< versioned JSON with histogram buckets */
   BT_FORMAT_PROMETHEUS = 2,  /**< Prometheus text exposition format 0.0.4 */
   BT_FORMAT_OPENMETRICS = 3, /**< OpenMetrics 1.0 text, ending with "# EOF" */
-  BT_FORMAT_FOLDED = 4       /**< folded stacks "op;phase nanoseconds" per line */
+  BT_FORMAT_FOLDED = 4,      /**< folded stacks "op;phase nanoseconds" per line */
+  /* Not formats: they make every int a valid bt_format in C++ too, so an
+     out-of-range value from a C or FFI caller is rejected (BT_E_INVALID)
+     rather than being undefined behaviour. */
+  BT_FORMAT_RANGE_MIN_ = -0x7fffffff - 1,
+  BT_FORMAT_RANGE_MAX_ = 0x7fffffff
 } bt_format;
 
 /* ------------------------------------------------------------------------- */
