@@ -97,7 +97,16 @@ void arm_exit_files() {
   intern_pool_init();
   Metrics::global();
   trace::info();
-  if (std::atexit(write_at_exit) != 0) report(g_files[0].path ? g_files[0] : g_files[1], "atexit failed");
+  // A static whose destructor writes the files: C++ destroys statics in the
+  // reverse order of their construction, at exit() and at unload alike, so
+  // it runs before the objects above are gone. (A plain atexit() handler
+  // would depend on how atexit and static destructors interleave, which
+  // differs under sanitizer runtimes.)
+  struct Writer {
+    ~Writer() { write_at_exit(); }
+  };
+  static Writer writer;
+  (void)writer;
 }
 
 }  // namespace bt

@@ -6,14 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static volatile int g_stop;
+static int g_stop; /* read and written with __atomic builtins */
 static bt_metrics *g_metrics;
 
 static void *recorder(void *arg) {
   bt_op *op;
   (void)arg;
   assert_status(BT_OK, bt_op_lookup(&op, g_metrics, "busy"));
-  while (!g_stop) {
+  while (!__atomic_load_n(&g_stop, __ATOMIC_RELAXED)) {
     bt_tracer *t;
     bt_tracer_new_op(&t, op);
     bt_phase_begin(t, BT_PHASE_CONVERT);
@@ -27,7 +27,7 @@ static void *recorder(void *arg) {
 static void *scraper(void *arg) {
   int i = 0;
   (void)arg;
-  while (!g_stop) {
+  while (!__atomic_load_n(&g_stop, __ATOMIC_RELAXED)) {
     bt_snapshot *a = NULL, *b = NULL;
     char name[32];
     bt_metrics_take(g_metrics, &a, &b);
@@ -100,7 +100,7 @@ static void test_fork__child_traces_while_parent_threads_were_busy(void **state)
   int i, k;
   (void)state;
   g_metrics = bt_test_metrics_new();
-  g_stop = 0;
+  __atomic_store_n(&g_stop, 0, __ATOMIC_RELAXED);
   pthread_create(&th[0], NULL, recorder, NULL);
   pthread_create(&th[1], NULL, recorder, NULL);
   pthread_create(&th[2], NULL, scraper, NULL);
@@ -117,7 +117,7 @@ static void test_fork__child_traces_while_parent_threads_were_busy(void **state)
                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     }
   }
-  g_stop = 1;
+  __atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
   for (i = 0; i < 3; i++) pthread_join(th[i], NULL);
   /* the parent is unharmed: its records still add up */
   {

@@ -9,7 +9,7 @@
 #define WRITERS 8
 
 static bt_metrics *g_m;
-static volatile int g_stop;
+static int g_stop; /* read and written with __atomic builtins */
 
 struct writer {
   int index;
@@ -22,7 +22,7 @@ static void *writer_main(void *arg) {
   char name[16];
   snprintf(name, sizeof name, "op%d", w->index % 3); /* three names, shared by threads */
   assert_status(BT_OK, bt_op_lookup(&op, g_m, name));
-  while (!g_stop) {
+  while (!__atomic_load_n(&g_stop, __ATOMIC_RELAXED)) {
     bt_tracer *t;
     if (bt_tracer_new_op(&t, op) != BT_OK) continue;
     bt_phase_begin(t, w->finished % 4);
@@ -60,7 +60,7 @@ static void test_stress__takes_add_up_to_every_finished_tracer(void **state) {
   int i;
   (void)state;
   g_m = bt_test_metrics_new();
-  g_stop = 0;
+  __atomic_store_n(&g_stop, 0, __ATOMIC_RELAXED);
   for (i = 0; i < WRITERS; i++) {
     w[i].index = i;
     w[i].finished = 0;
@@ -83,7 +83,7 @@ static void test_stress__takes_add_up_to_every_finished_tracer(void **state) {
     bt_snapshot_free(cum);
     rounds++;
   }
-  g_stop = 1;
+  __atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
   for (i = 0; i < WRITERS; i++) {
     pthread_join(th[i], NULL);
     finished += w[i].finished;
