@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "cpp_impl/alloc.hpp"
+#include "cpp_impl/phase_table.hpp"
 
 namespace bt {
 
@@ -84,10 +85,7 @@ bool OpAgg::record(const Timing &t) {
   if (t.flags & kFlagError) ++errors;
   if (t.flags & kFlagLeftOpen) ++left_open;
   items += t.items;
-  gil_held_ns += t.gil_held_ns;
-  gil_released_ns += t.gil_released_ns;
   gil_wait_ns += t.gil_wait_ns;
-  unattributed_ns += t.unattributed_ns;
   gil_releases += t.gil_releases;
   if (t.workers > 1) ++parallel_ops;
   if (t.workers > workers_max) workers_max = t.workers;
@@ -104,10 +102,7 @@ void OpAgg::fold_scalars(const OpAgg &o) {
   errors += o.errors;
   left_open += o.left_open;
   items += o.items;
-  gil_held_ns += o.gil_held_ns;
-  gil_released_ns += o.gil_released_ns;
   gil_wait_ns += o.gil_wait_ns;
-  unattributed_ns += o.unattributed_ns;
   gil_releases += o.gil_releases;
   parallel_ops += o.parallel_ops;
   if (o.workers_max > workers_max) workers_max = o.workers_max;
@@ -155,6 +150,17 @@ void OpAgg::absorb(OpAgg &o) {
   o.gil_held_ns = o.gil_released_ns = o.gil_wait_ns = o.unattributed_ns = 0;
   o.gil_releases = o.parallel_ops = 0;
   o.workers_max = 0;
+}
+
+void OpAgg::derive_gil() {
+  uint64_t held = 0, released = 0;
+  for (int p = 0; p < kMaxPhases; ++p) {
+    if (phases_[p]) (phases::gil_held(p) ? held : released) += phases_[p]->sum;
+  }
+  gil_held_ns = held;
+  gil_released_ns = released;
+  // Each record's phases fit in its total, so their sums do too.
+  unattributed_ns = total.sum >= held + released ? total.sum - held - released : 0;
 }
 
 void OpAgg::clear() {

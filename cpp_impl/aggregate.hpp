@@ -37,8 +37,10 @@ struct Dist {
 
 class OpAgg {
  public:
-  uint64_t count = 0, errors = 0, left_open = 0, items = 0;
-  uint64_t gil_held_ns = 0, gil_released_ns = 0, gil_wait_ns = 0, unattributed_ns = 0;
+  uint64_t count = 0, errors = 0, left_open = 0, items = 0, gil_wait_ns = 0;
+  // Derived from the phase sums by derive_gil() (in snapshots only): a
+  // record need not add them up, since they follow from the phases.
+  uint64_t gil_held_ns = 0, gil_released_ns = 0, unattributed_ns = 0;
   uint64_t gil_releases = 0, parallel_ops = 0;
   uint32_t workers_max = 0;
   Dist total;
@@ -59,6 +61,8 @@ class OpAgg {
   // Adds `o` into this one, taking storage this one lacks; never allocates.
   // `o` is left empty.
   void absorb(OpAgg &o);
+  // Sets gil_held_ns, gil_released_ns and unattributed_ns from the phases.
+  void derive_gil();
   // Zeroes the figures; keeps allocated storage for the next records.
   void clear();
 

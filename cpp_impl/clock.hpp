@@ -39,11 +39,21 @@ inline uint64_t ticks() {
 // Calibrates the counter against CLOCK_MONOTONIC on first use; cheap after.
 uint64_t calibrated_mult();
 
+// Ticks to nanoseconds with a multiplier from ns_per_tick() (several
+// conversions share one lookup).
+inline uint64_t to_ns_with(uint64_t dticks, uint64_t mult) {
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(dticks) * mult) >> 32);
+}
+
+// The 32.32 multiplier for to_ns_with(): 1.0 for the OS clock.
+inline uint64_t ns_per_tick() {
+  return g_state.source == Source::monotonic ? (1ull << 32) : calibrated_mult();
+}
+
 // Duration in ticks to nanoseconds.
 inline uint64_t to_ns(uint64_t dticks) {
   if (g_state.source == Source::monotonic) return dticks;
-  uint64_t m = calibrated_mult();
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(dticks) * m) >> 32);
+  return to_ns_with(dticks, calibrated_mult());
 }
 
 // A tick reading to nanoseconds on the CLOCK_MONOTONIC time line.

@@ -55,11 +55,25 @@ std::mutex &registry_mutex() {
   return m;
 }
 Metrics *g_registry = nullptr;
+uint64_t g_next_id = 1;  // under registry_mutex()
+
+// The last name looked up on this thread. The pointer the caller passed is
+// compared first (cheap), then its text against the interned name (so a
+// reused buffer with other text misses); the Metrics' id guards against a
+// freed Metrics whose address came back.
+struct LastLookup {
+  const Metrics *metrics;
+  uint64_t id;
+  const char *name;
+  Op *op;
+};
+__thread LastLookup t_last __attribute__((tls_model("initial-exec"))) = {nullptr, 0, nullptr, nullptr};
 }  // namespace
 
 Metrics::Metrics() {
   cumulative_start_ns_ = interval_start_ns_ = clock::now_ns();
   std::lock_guard<std::mutex> lock(registry_mutex());
+  id_ = g_next_id++;
   next_ = g_registry;
   if (next_) next_->prev_ = this;
   g_registry = this;
@@ -139,6 +153,20 @@ Err Metrics::op(const char *name, std::size_t len, Op **out) {
   return Err::ok;
 }
 
+Err Metrics::lookup(const char *name, Op **out) {
+  LastLookup &last = t_last;
+  if (last.metrics == this && last.id == id_ && last.name == name && std::strcmp(name, last.op->name) == 0) {
+    *out = last.op;
+    return Err::ok;
+  }
+  std::size_t len = 0;
+  Err e = check_name(name, &len);
+  if (e != Err::ok) return e;
+  e = op(name, len, out);
+  if (e == Err::ok) last = LastLookup{this, id_, name, *out};
+  return e;
+}
+
 Err Metrics::record(Op *op, const Timing &t) {
   AtomicPtr<Shard> &slot = op->shards[slots::current()];
   Shard *shard = slot.load();
@@ -174,7 +202,7 @@ Err Metrics::snapshot(Snapshot **out) {
   }
   snap->start_ns = cumulative_start_ns_;
   snap->end_ns = clock::now_ns();
-  snap->sort_by_name();
+  snap->finish();
   *out = snap.release();
   return Err::ok;
 }
@@ -235,11 +263,11 @@ Err Metrics::take(Snapshot **interval_out, Snapshot **cumulative_out) {
   interval->start_ns = interval_start_ns_;
   interval->end_ns = now;
   interval_start_ns_ = now;
-  interval->sort_by_name();
+  interval->finish();
   if (cumulative) {
     cumulative->start_ns = cumulative_start_ns_;
     cumulative->end_ns = now;
-    cumulative->sort_by_name();
+    cumulative->finish();
     *cumulative_out = cumulative.release();
   }
   *interval_out = interval.release();

@@ -55,6 +55,10 @@ class Metrics {
   // Finds or adds the operation `name` (already checked by check_name).
   Err op(const char *name, std::size_t len, Op **out);
 
+  // Checks `name`, then finds or adds it. Each thread remembers its last
+  // answer, so a loop that traces one name skips the check and the hash.
+  Err lookup(const char *name, Op **out);
+
   // Records `t` into `op`'s shard for this thread. All or nothing.
   static Err record(Op *op, const Timing &t);
 
@@ -78,6 +82,7 @@ class Metrics {
   uint64_t cumulative_start_ns_ = 0;
   uint64_t interval_start_ns_ = 0;
   Metrics *prev_ = nullptr, *next_ = nullptr;  // the registry of live Metrics
+  uint64_t id_ = 0;  // unique in the process: a freed Metrics' address may come back, its id never
 };
 
 }  // namespace bt

@@ -11,6 +11,11 @@ bool name_less(const std::unique_ptr<SnapOp> &a, const std::unique_ptr<SnapOp> &
 }
 }  // namespace
 
+void Snapshot::finish() {
+  for (auto &op : ops) op->agg.derive_gil();
+  sort_by_name();
+}
+
 void Snapshot::sort_by_name() { std::sort(ops.begin(), ops.end(), name_less); }
 
 long Snapshot::find(const char *name) const {

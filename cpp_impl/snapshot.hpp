@@ -19,6 +19,9 @@ struct Snapshot {
   uint64_t end_ns = 0;    // when the copy was taken
   uint32_t phase_count = 0;
 
+  // Derives each operation's GIL figures, then sorts: the last step of
+  // making a snapshot.
+  void finish();
   void sort_by_name();
   // Index of `name`, or -1.
   long find(const char *name) const;

@@ -108,14 +108,15 @@ Err tracer_finish(Tracer *tr) {
   }
   tr->state = Tracer::kFinished;
   Timing &t = tr->t;
-  t.total_ns = clock::to_ns(now - tr->start);
+  const uint64_t mult = clock::ns_per_tick();
+  t.total_ns = clock::to_ns_with(now - tr->start, mult);
   for (uint32_t m = t.touched; m; m &= m - 1) {
     int p = __builtin_ctz(m);
-    t.phase_ns[p] = clock::to_ns(t.phase_ns[p]);
+    t.phase_ns[p] = clock::to_ns_with(t.phase_ns[p], mult);
   }
   t.phase_count = phases::count();
-  // Each phase rounds down on its own, so the phases never exceed the total.
-  derive_gil_figures(t);
+  // Each phase rounds down on its own, so the phases never exceed the total;
+  // the GIL figures are derived only when a caller asks for the timing.
   if (tr->keep_slices) trace::keep(*tr, now);
   return Metrics::record(tr->op, t);
 }

@@ -29,12 +29,9 @@ void bt_metrics_free(bt_metrics *metrics) {
 
 bt_status bt_op_lookup(bt_op **out, bt_metrics *metrics, const char *name) {
   if (!out || !name) return BT_E_NULL;
-  std::size_t len = 0;
-  bt::Err e = bt::check_name(name, &len);
-  if (e != bt::Err::ok) return status(e);
   BT_SHIM_TRY
   bt::Op *op = nullptr;
-  e = metrics_of(metrics)->op(name, len, &op);
+  bt::Err e = metrics_of(metrics)->lookup(name, &op);
   if (e == bt::Err::ok) *out = cast(op);
   return status(e);
   BT_SHIM_CATCH
@@ -47,9 +44,6 @@ bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timing) {
   if (!timing) return BT_E_NULL;
   if (timing->struct_size < sizeof(bt_timing)) return BT_E_STRUCT_SIZE;
   if (!timing->op_name) return BT_E_NULL;
-  std::size_t len = 0;
-  bt::Err e = bt::check_name(timing->op_name, &len);
-  if (e != bt::Err::ok) return status(e);
   if (timing->flags & ~(BT_TIMING_ERROR | BT_TIMING_PHASE_LEFT_OPEN)) return BT_E_INVALID;
 
   bt::Timing t;
@@ -67,11 +61,13 @@ bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timing) {
     t.phase_ns[p] = timing->phase_ns[p];
     t.phase_entries[p] = timing->phase_entries[p];
   }
-  e = bt::derive_gil_figures(t);
+  // Phases that add up past the total are refused (the figures derived from
+  // them would not add up); the name is checked by the lookup, after.
+  bt::Err e = bt::derive_gil_figures(t);
   if (e != bt::Err::ok) return status(e);
   BT_SHIM_TRY
   bt::Op *op = nullptr;
-  e = metrics_of(metrics)->op(timing->op_name, len, &op);
+  e = metrics_of(metrics)->lookup(timing->op_name, &op);
   if (e != bt::Err::ok) return status(e);
   t.op_name = op->name;
   return status(bt::Metrics::record(op, t));

@@ -31,12 +31,9 @@ extern "C" {
 bt_status bt_tracer_new(bt_tracer **out, bt_metrics *metrics, const char *op_name) {
   if (off()) return inert(out);
   if (!out || !op_name) return BT_E_NULL;
-  std::size_t len = 0;
-  bt::Err e = bt::check_name(op_name, &len);
-  if (e != bt::Err::ok) return status(e);
   BT_SHIM_TRY
   bt::Op *op = nullptr;
-  e = metrics_of(metrics)->op(op_name, len, &op);
+  bt::Err e = metrics_of(metrics)->lookup(op_name, &op);
   if (e != bt::Err::ok) return status(e);
   return start(out, op);
   BT_SHIM_CATCH
@@ -106,6 +103,7 @@ bt_status bt_tracer_finish(bt_tracer *tracer, bt_timing *out) {
   bt::Err e = bt::tracer_finish(tr);
   if (e != bt::Err::ok && e != bt::Err::nomem) return status(e);
   if (out && !was_inert) {
+    bt::derive_gil_figures(tr->t);
     const bt::Timing &t = tr->t;
     bt_timing full{};
     full.struct_size = sizeof full;
