@@ -1,0 +1,221 @@
+/*
+ * boundarytrace.i — the SWIG interface of boundarytrace, for Java, Perl 5 and Tcl 8.6.
+ *
+ * It wraps the public C header boundarytrace/bt.h and nothing else (bindings
+ * use the public headers only). What SWIG generates here is the raw layer; each
+ * language has a thin hand-written layer over it that users see
+ * (swig/java/src/dev/boundarytrace/*.java, swig/perl/lib/Boundarytrace.pm,
+ * swig/tcl/boundarytrace.tcl).
+ *
+ * The raw layer already hides the C conventions:
+ *  - a negative bt_status becomes the language's error (a Java exception, a
+ *    Perl die with a Boundarytrace::Error object, a Tcl error with errorCode
+ *    {BOUNDARYTRACE BT_E_...}); the message reads "<NAME>: <sentence> (in <call>)";
+ *  - out-pointers become results (Perl and Tcl: return values; Java: a
+ *    one-element array the hand-written layer passes in);
+ *  - result structs become Perl hashes and Tcl dicts (Java: SWIG proxy classes
+ *    that the hand-written layer copies into records);
+ *  - the snprintf-style text calls are rendered whole into a string (the
+ *    btw_* helpers below, which use bt.h only).
+ *
+ * Per-language typemaps live beside their layer: java/bt_java.swg,
+ * perl/bt_perl.swg, tcl/bt_tcl.swg.
+ */
+
+#if defined(SWIGJAVA)
+%module BtNative
+#elif defined(SWIGPERL)
+%module "Boundarytrace::Raw"
+#else
+%module boundarytrace_raw
+#endif
+
+%{
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boundarytrace/bt.h"
+
+/* ---- shared helpers (bt.h only) ------------------------------------------ */
+
+/* Fields of the result structs, so each language lists them once. */
+#define BTW_TIMING_U64(X) X(total_ns) X(unattributed_ns) X(gil_held_ns) \
+  X(gil_released_ns) X(gil_wait_ns) X(items)
+#define BTW_TIMING_U32(X) X(gil_releases) X(workers) X(flags)
+#define BTW_OP_STATS_U64(X) X(count) X(errors) X(left_open) X(items) X(total_ns) \
+  X(gil_held_ns) X(gil_released_ns) X(gil_wait_ns) X(unattributed_ns) \
+  X(gil_releases) X(parallel_ops) X(workers_max)
+#define BTW_PHASE_STATS_U64(X) X(count) X(entries) X(sum_ns) X(min_ns) X(max_ns) \
+  X(p50_ns) X(p90_ns) X(p99_ns) X(p999_ns)
+#define BTW_SNAPSHOT_INFO_U64(X) X(op_count) X(start_ns) X(end_ns) X(phase_count)
+#define BTW_TRACE_INFO_U64(X) X(capacity) X(kept) X(dropped)
+
+/*
+ * The snprintf-style calls (bt_*_format, bt_*_export) rendered whole into a
+ * malloc'ed string: a first pass into a guess, then again with the size the
+ * library asked for. A snapshot or timing is immutable, so the second pass
+ * fits; the trace ring may grow between passes, hence the slack and the bound.
+ */
+typedef bt_status (*btw_render_fn)(const void *obj, int arg, char *buf, size_t cap,
+                                   size_t *needed);
+
+static bt_status btw_render(btw_render_fn fn, const void *obj, int arg, char **text_out) {
+  size_t cap = 4096;
+  char *buf = NULL;
+  int attempt;
+  if (text_out == NULL) return BT_E_NULL;
+  for (attempt = 0; attempt < 8; ++attempt) {
+    size_t needed = 0;
+    bt_status st;
+    char *grown = (char *)realloc(buf, cap);
+    if (grown == NULL) {
+      free(buf);
+      return BT_E_NOMEM;
+    }
+    buf = grown;
+    st = fn(obj, arg, buf, cap, &needed);
+    if (st != BT_OK) {
+      free(buf);
+      return st;
+    }
+    if (needed < cap) {
+      *text_out = buf;
+      return BT_OK;
+    }
+    cap = needed + needed / 8 + 1;
+  }
+  free(buf);
+  return BT_E_INTERNAL;
+}
+
+static bt_status btw_render_timing(const void *o, int a, char *b, size_t c, size_t *n) {
+  (void)a;
+  return bt_timing_format((const bt_timing *)o, b, c, n);
+}
+static bt_status btw_render_snapshot(const void *o, int a, char *b, size_t c, size_t *n) {
+  (void)a;
+  return bt_snapshot_format((const bt_snapshot *)o, b, c, n);
+}
+static bt_status btw_render_export(const void *o, int a, char *b, size_t c, size_t *n) {
+  return bt_snapshot_export((const bt_snapshot *)o, (bt_format)a, b, c, n);
+}
+static bt_status btw_render_trace(const void *o, int a, char *b, size_t c, size_t *n) {
+  (void)o;
+  (void)a;
+  return bt_trace_export(b, c, n);
+}
+
+/* The non-empty buckets of one distribution, copied whole. */
+typedef struct btw_buckets {
+  bt_bucket *v;
+  size_t n;
+} btw_buckets;
+
+static bt_status btw_buckets_fill(const bt_snapshot *s, size_t index, bt_phase_id phase,
+                                  btw_buckets *out) {
+  size_t n = 0;
+  bt_status st = bt_snapshot_buckets(s, index, phase, NULL, 0, &n);
+  if (st != BT_OK) return st;
+  out->v = NULL;
+  out->n = 0;
+  if (n == 0) return BT_OK;
+  out->v = (bt_bucket *)calloc(n, sizeof(bt_bucket));
+  if (out->v == NULL) return BT_E_NOMEM;
+  st = bt_snapshot_buckets(s, index, phase, out->v, n, &out->n);
+  if (st != BT_OK) {
+    free(out->v);
+    out->v = NULL;
+    out->n = 0;
+    return st;
+  }
+  if (out->n > n) out->n = n; /* immutable snapshot: cannot happen */
+  return BT_OK;
+}
+
+/* A phase given by id for the hash/dict conversions: its name, or NULL. */
+static const char *btw_phase_name(bt_phase_id id) {
+  const char *name = NULL;
+  if (bt_phase_info(id, &name, NULL) != BT_OK) return NULL;
+  return name;
+}
+%}
+
+/* ---- the helpers the raw layer exposes instead of the snprintf calls ------ */
+%{
+/** bt_snapshot_format, rendered whole. */
+static bt_status btw_snapshot_format(const bt_snapshot *snapshot, char **text_out) {
+  if (snapshot == NULL) return BT_E_NULL;
+  return btw_render(btw_render_snapshot, snapshot, 0, text_out);
+}
+/** bt_snapshot_export, rendered whole. */
+static bt_status btw_snapshot_export(const bt_snapshot *snapshot, bt_format format,
+                                     char **text_out) {
+  if (snapshot == NULL) return BT_E_NULL;
+  return btw_render(btw_render_export, snapshot, (int)format, text_out);
+}
+/** bt_timing_format, rendered whole. */
+static bt_status btw_timing_format(const bt_timing *timing, char **text_out) {
+  if (timing == NULL) return BT_E_NULL;
+  return btw_render(btw_render_timing, timing, 0, text_out);
+}
+/** bt_trace_export, rendered whole. */
+static bt_status btw_trace_export(char **text_out) {
+  return btw_render(btw_render_trace, NULL, 0, text_out);
+}
+/** bt_snapshot_buckets, copied whole. */
+static bt_status btw_snapshot_buckets(const bt_snapshot *snapshot, size_t index,
+                                      bt_phase_id phase, btw_buckets *buckets_out) {
+  return btw_buckets_fill(snapshot, index, phase, buckets_out);
+}
+%}
+
+/* Integer types: stdint as C has them; each language file maps them further. */
+%include <stdint.i>
+%include <typemaps.i>
+
+#if defined(SWIGJAVA)
+%include "java/bt_java.swg"
+#elif defined(SWIGPERL)
+%include "perl/bt_perl.swg"
+#elif defined(SWIGTCL)
+%include "tcl/bt_tcl.swg"
+#else
+#error "boundarytrace.i: Java, Perl and Tcl are the languages wrapped"
+#endif
+
+/* The helpers take the C names of the calls they stand for. */
+%ignore bt_snapshot_format;
+%ignore bt_snapshot_export;
+%ignore bt_timing_format;
+%ignore bt_trace_export;
+%ignore bt_snapshot_buckets;
+%rename(bt_snapshot_format) btw_snapshot_format;
+%rename(bt_snapshot_export) btw_snapshot_export;
+%rename(bt_timing_format) btw_timing_format;
+%rename(bt_trace_export) btw_trace_export;
+%rename(bt_snapshot_buckets) btw_snapshot_buckets;
+%ignore bt_bucket;
+%ignore btw_buckets;
+
+/* Build-time macros that make no sense across the binding. */
+%ignore BT_API;
+%ignore BT_STATUS_LAST_;
+
+%include "boundarytrace/bt.h"
+
+/* Declared after bt.h, so SWIG knows its types when it wraps them. */
+bt_status btw_snapshot_format(const bt_snapshot *snapshot, char **text_out);
+bt_status btw_snapshot_export(const bt_snapshot *snapshot, bt_format format, char **text_out);
+#if !defined(SWIGJAVA)
+bt_status btw_timing_format(const bt_timing *timing, char **text_out);
+#endif
+bt_status btw_trace_export(char **text_out);
+bt_status btw_snapshot_buckets(const bt_snapshot *snapshot, size_t index, bt_phase_id phase,
+                               btw_buckets *buckets_out);
+#if defined(SWIGJAVA)
+bt_status btw_metrics_record(bt_metrics *metrics, const char *op_name, bt_timing *timing);
+bt_status btw_timing_format_op(bt_timing *timing, const char *op_name, char **text_out);
+#endif

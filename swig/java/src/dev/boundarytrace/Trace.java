@@ -1,0 +1,57 @@
+package dev.boundarytrace;
+
+import java.nio.file.Path;
+
+/**
+ * The trace ring: individual operations, process-wide, exported as Chrome Trace
+ * Event JSON (opens in Perfetto UI and chrome://tracing).
+ */
+public final class Trace {
+  private Trace() {}
+
+  /** Largest capacity {@link #start(long)} accepts. */
+  public static final long MAX_CAPACITY = BtNativeConstants.BT_TRACE_MAX_CAPACITY;
+
+  /**
+   * Starts keeping the operations that finish from now on, in a ring of
+   * {@code capacity} (the oldest dropped and counted). Starting again empties it.
+   *
+   * @throws IllegalArgumentException BT_E_INVALID (capacity 0 or above MAX_CAPACITY)
+   */
+  public static void start(long capacity) {
+    if (capacity < 0) throw Native.invalid("capacity must not be negative: " + capacity);
+    BtNative.bt_trace_start(capacity);
+  }
+
+  /** Stops keeping operations; those kept stay for export. */
+  public static void stop() {
+    BtNative.bt_trace_stop();
+  }
+
+  /** Capacity, kept, dropped, and whether operations are being kept. */
+  public static TraceInfo info() {
+    bt_trace_info raw = new bt_trace_info();
+    try {
+      BtNative.bt_trace_get_info(raw);
+      return new TraceInfo(raw.getCapacity(), raw.getKept(), raw.getDropped(), raw.getActive() != 0);
+    } finally {
+      raw.delete();
+    }
+  }
+
+  /** The kept operations as Chrome Trace Event JSON. */
+  public static String export() {
+    byte[][] out = new byte[1][];
+    BtNative.bt_trace_export(out);
+    return Native.str(out[0]);
+  }
+
+  /**
+   * Writes the JSON to {@code path} atomically.
+   *
+   * @throws java.io.UncheckedIOException BT_E_IO
+   */
+  public static void write(Path path) {
+    BtNative.bt_trace_write(path.toString());
+  }
+}

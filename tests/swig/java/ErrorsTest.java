@@ -1,0 +1,158 @@
+package dev.boundarytrace.tests;
+
+import static dev.boundarytrace.tests.Util.expectStatus;
+import static dev.boundarytrace.tests.Util.unique;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.boundarytrace.Format;
+import dev.boundarytrace.Metrics;
+import dev.boundarytrace.Phase;
+import dev.boundarytrace.Snapshot;
+import dev.boundarytrace.Timing;
+import dev.boundarytrace.Trace;
+import dev.boundarytrace.Tracer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** Bad input raises the Java exception of its status, named in the message. */
+class ErrorsTest {
+  @Test
+  void messageIsNameSentenceAndCall() {
+    try (Tracer t = new Tracer(unique("msg"))) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.begin(99));
+      assertEquals("BT_E_UNKNOWN_PHASE: " + Util.sentence(-4) + " (in bt_phase_begin)", e.getMessage());
+    }
+  }
+
+  @Test
+  void unknownPhase() {
+    try (Tracer t = new Tracer(unique("unknown_phase"))) {
+      expectStatus(IllegalArgumentException.class, "BT_E_UNKNOWN_PHASE", () -> t.begin(99));
+      expectStatus(IllegalArgumentException.class, "BT_E_UNKNOWN_PHASE", () -> t.begin(-5));
+      expectStatus(IllegalArgumentException.class, "BT_E_UNKNOWN_PHASE", () -> t.end(Phase.MAX_PHASES));
+    }
+    expectStatus(IllegalArgumentException.class, "BT_E_UNKNOWN_PHASE", () -> Phase.name(99));
+    expectStatus(IllegalArgumentException.class, "BT_E_NOT_FOUND",
+        () -> Phase.lookup(unique("never_registered")));
+    try (Tracer t = new Tracer(unique("unknown_phase_name"))) {
+      expectStatus(IllegalArgumentException.class, "BT_E_NOT_FOUND", () -> t.phase("no such phase"));
+    }
+  }
+
+  @Test
+  void endWithoutBeginAndBeginTwice() {
+    try (Tracer t = new Tracer(unique("phase_state"))) {
+      expectStatus(IllegalStateException.class, "BT_E_PHASE_NOT_OPEN", () -> t.end(Phase.EXTRACT));
+      t.begin(Phase.EXTRACT);
+      expectStatus(IllegalStateException.class, "BT_E_PHASE_OPEN", () -> t.begin(Phase.CONVERT));
+      expectStatus(IllegalStateException.class, "BT_E_PHASE_NOT_OPEN", () -> t.end(Phase.CONVERT));
+      t.end(Phase.EXTRACT);
+    }
+  }
+
+  @Test
+  void useAfterFinish() {
+    Tracer t = new Tracer(unique("after_finish"));
+    t.finish();
+    expectStatus(IllegalStateException.class, "BT_E_FINISHED", t::finish);
+    expectStatus(IllegalStateException.class, "BT_E_FINISHED", () -> t.begin(Phase.EXTRACT));
+    expectStatus(IllegalStateException.class, "BT_E_FINISHED", () -> t.addItems(1));
+    expectStatus(IllegalStateException.class, "BT_E_FINISHED", t::gilRelease);
+    expectStatus(IllegalStateException.class, "BT_E_FINISHED", () -> t.gilWait(1));
+    expectStatus(IllegalStateException.class, "BT_E_FINISHED", () -> t.setWorkers(2));
+    expectStatus(IllegalStateException.class, "BT_E_FINISHED", t::setError);
+    t.close(); // finished: close only frees
+    IllegalStateException closed = assertThrows(IllegalStateException.class, () -> t.begin(0));
+    assertEquals("Tracer is closed", closed.getMessage());
+  }
+
+  @Test
+  void phaseClosedAfterItsTracerFinished() {
+    Tracer t = new Tracer(unique("phase_after_finish"));
+    Phase p = t.phase(Phase.EXTRACT);
+    t.finish();
+    expectStatus(IllegalStateException.class, "BT_E_FINISHED", p::close);
+    p.close(); // a second close does nothing
+    t.close();
+  }
+
+  @Test
+  void badNames() {
+    String tooLong = "x".repeat(256);
+    for (String bad : new String[] {"", "tab\there", "new\nline", tooLong, "nul\0inside"}) {
+      expectStatus(IllegalArgumentException.class, "BT_E_NAME", () -> new Tracer(bad));
+      expectStatus(IllegalArgumentException.class, "BT_E_NAME", () -> Phase.register(bad, true));
+    }
+    new Tracer("x".repeat(255)).close(); // the longest name is fine
+    try (Metrics m = Metrics.create()) {
+      expectStatus(IllegalArgumentException.class, "BT_E_NAME", () -> m.op(""));
+      expectStatus(IllegalArgumentException.class, "BT_E_NAME",
+          () -> m.record(Timing.builder("").totalNs(1).build()));
+      expectStatus(IllegalArgumentException.class, "BT_E_NULL",
+          () -> m.record(Timing.builder(null).totalNs(1).build()));
+      try (Snapshot s = m.snapshot()) {
+        expectStatus(IllegalArgumentException.class, "BT_E_NAME", () -> s.stats(""));
+        expectStatus(IllegalArgumentException.class, "BT_E_NOT_FOUND", () -> s.stats("absent"));
+      }
+    }
+  }
+
+  @Test
+  void badValues() {
+    String op = unique("bad_values");
+    try (Metrics m = Metrics.create()) {
+      expectStatus(IllegalArgumentException.class, "BT_E_INVALID",
+          () -> m.record(Timing.builder(op).totalNs(10).phase(Phase.EXTRACT, 100).build()));
+      expectStatus(IllegalArgumentException.class, "BT_E_INVALID", () -> Timing.builder(op).totalNs(-1));
+      m.record(Timing.builder(op).totalNs(10).build());
+      try (Snapshot s = m.snapshot()) {
+        assertEquals(1, s.stats(op).count(), "the invalid record recorded nothing");
+        expectStatus(IllegalArgumentException.class, "BT_E_INVALID", () -> s.quantile(op, Phase.TOTAL, 1.5));
+        expectStatus(IllegalArgumentException.class, "BT_E_INVALID", () -> s.quantile(op, Phase.TOTAL, Double.NaN));
+        expectStatus(IllegalArgumentException.class, "BT_E_UNKNOWN_PHASE", () -> s.phase(op, 77));
+      }
+      try (Tracer t = new Tracer(m, op)) {
+        expectStatus(IllegalArgumentException.class, "BT_E_INVALID", () -> t.addItems(-1));
+      }
+    }
+    expectStatus(IllegalArgumentException.class, "BT_E_INVALID", () -> Trace.start(0));
+    expectStatus(IllegalArgumentException.class, "BT_E_INVALID", () -> Trace.start(Trace.MAX_CAPACITY + 1));
+  }
+
+  @Test
+  void closedObjectsThrowIllegalState() {
+    Metrics m = Metrics.create();
+    Snapshot s = m.snapshot();
+    s.close();
+    s.close(); // idempotent
+    assertThrows(IllegalStateException.class, s::size);
+    assertThrows(IllegalStateException.class, () -> s.export(Format.JSON));
+    assertEquals("Snapshot[closed]", s.toString());
+    var op = m.op(unique("closed_op"));
+    m.close();
+    m.close();
+    assertThrows(IllegalStateException.class, m::snapshot);
+    assertThrows(IllegalStateException.class, m::reset);
+    assertThrows(IllegalStateException.class, () -> m.record(Timing.builder("x").totalNs(1).build()));
+    assertThrows(IllegalStateException.class, () -> new Tracer(m, "x"));
+    assertThrows(IllegalStateException.class, op::tracer);
+    assertThrows(IllegalStateException.class, op::name);
+  }
+
+  @Test
+  void ioFailureIsUncheckedIOException() {
+    try (Metrics m = Metrics.create(); Snapshot s = m.snapshot()) {
+      Path missing = Path.of("/nonexistent-dir-of-boundarytrace/x.json");
+      UncheckedIOException e = expectStatus(UncheckedIOException.class, "BT_E_IO",
+          () -> s.write(Format.JSON, missing));
+      assertTrue(e.getCause() instanceof IOException);
+      assertTrue(e.getMessage().contains("No such file or directory"), e.getMessage());
+      expectStatus(UncheckedIOException.class, "BT_E_IO", () -> Trace.write(missing));
+      expectStatus(IllegalArgumentException.class, "BT_E_INVALID", () -> s.write(Format.JSON, Path.of("")));
+    }
+  }
+}
