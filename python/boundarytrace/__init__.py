@@ -19,6 +19,15 @@ process-wide and thread-safe::
     def handler(): ...
 
     print(bt.snapshot())            # the text report; .ops, .to_dict() for figures
+    bt.snapshot().write("run.json") # or .prom, .om, .folded; .export("prometheus")
+
+    bt.trace_start(10000)           # keep individual operations for Perfetto UI
+    ...
+    bt.trace_write("run.trace.json")
+
+The command line tool ``boundarytrace`` (also ``python -m boundarytrace``)
+reads the JSON: ``report`` (text or ``--html``), ``diff`` (a regression gate)
+and ``check`` (a budget of red flags); see docs/cli.md.
 
 Backends: the pybind11 extension ``boundarytrace._native`` (default) or a
 ctypes backend that needs only ``libboundarytrace.so``; set
@@ -43,6 +52,8 @@ from ._errors import (Error, FileIOError, InternalError, InvalidArgumentError, I
                       NotFoundError, NullArgumentError, OutOfMemoryError, PhaseConflictError,
                       PhaseNotOpenError, PhaseOpenError, StructSizeError, TableFullError,
                       TracerFinishedError, UnknownPhaseError)
+from ._exports import (Format, TraceInfo, format_for_path, trace_export, trace_info, trace_start,
+                       trace_stop, trace_write)
 from ._phases import (CONVERT, EXTRACT, MATERIALIZE, NETWORK, TOTAL, Phase, lookup_phase,
                       phases, register_phase)
 from ._phases import clear_caches as _clear_phase_caches
@@ -59,6 +70,9 @@ __all__ = [
     # sinks and results
     "Metrics", "global_metrics", "record", "snapshot", "take", "reset", "Snapshot", "OpStats",
     "PhaseStats", "Bucket",
+    # exports and the trace ring
+    "Format", "format_for_path", "trace_start", "trace_stop", "trace_info", "TraceInfo",
+    "trace_export", "trace_write",
     # library
     "enabled", "set_enabled", "clock_source", "clock_now_ns", "gil_enabled", "backend",
     "library_version", "get_include", "get_library_dir", "get_library", "BT_MAX_PHASES",
@@ -82,7 +96,7 @@ for _cls in (Error, NullArgumentError, InvalidArgumentError, InvalidNameError, U
              PhaseOpenError, PhaseNotOpenError, TracerFinishedError, StructSizeError,
              OutOfMemoryError, TableFullError, PhaseConflictError, NotFoundError, InternalError,
              FileIOError, Phase, Metrics, Trace, Timing, PhaseTiming, Snapshot, OpStats, PhaseStats,
-             Bucket):
+             Bucket, Format, TraceInfo):
     _cls.__module__ = __name__
 del _cls
 

@@ -22,7 +22,11 @@ Module functions
     ``phase_info(id) -> (name, gil_held)``, ``phase_count() -> int``,
     ``metrics_global() -> Metrics``,
     ``timing_format(op_name|None, total, unattributed, held, released, wait,
-    items, releases, workers, flags, phase_ns, phase_entries) -> str``.
+    items, releases, workers, flags, phase_ns, phase_entries) -> str``,
+    ``format_for_path(path) -> int`` (a bt_format value),
+    ``trace_start(capacity)``, ``trace_stop()``,
+    ``trace_info() -> (capacity, kept, dropped, active)``,
+    ``trace_export() -> str``, ``trace_write(path)``.
 ``Metrics()``
     a private sink; ``.is_global``, ``.op(name) -> Op``,
     ``.record(op_name, total, wait, items, releases, workers, flags, phase_ns,
@@ -47,7 +51,13 @@ Module functions
     released, wait, unattributed, releases, parallel_ops, workers_max)``,
     ``.phase_stats(i, id) -> (name, id, gil_held, count, entries, sum, min,
     max, p50, p90, p99, p999)``, ``.quantile(i, id, q) -> int``,
-    ``.buckets(i, id) -> [(lower, upper, count)]``, ``.format() -> str``.
+    ``.buckets(i, id) -> [(lower, upper, count)]``, ``.format() -> str``,
+    ``.export(fmt) -> str``, ``.write(fmt, path)`` (``fmt`` a bt_format value
+    the Pythonic layer has checked; ``path`` bytes without NUL).
+
+Calls that write files (``Snapshot.write``, ``trace_write``) release the GIL
+while they run; their BT_E_IO raises FileIOError with the ``errno`` the call
+left and the path.
 
 Handles are freed when their Python object goes; a Tracer keeps its Op and
 sink alive, so nothing is ever used after it was freed. Failures raise the

@@ -124,6 +124,18 @@ class BtSnapshotInfo(Structure):
     ]
 
 
+class BtTraceInfo(Structure):
+    """Mirror of ``bt_trace_info``."""
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("capacity", c_uint64),
+        ("kept", c_uint64),
+        ("dropped", c_uint64),
+        ("active", c_int32),
+        ("reserved_", c_uint32),
+    ]
+
+
 # --- loading -------------------------------------------------------------------
 
 def _candidates() -> List[str]:
@@ -155,6 +167,11 @@ def _load() -> Tuple[ctypes.PyDLL, str]:
 
 
 _lib, _path = _load()
+# The calls that write files go through a second handle on the same library
+# (dlopen returns the one already loaded): a CDLL that releases the GIL while
+# the file is written and keeps the errno the call left (use_errno), so a
+# BT_E_IO can say why. Only these calls pay for the errno swap.
+_io_lib = ctypes.CDLL(_path, use_errno=True)
 
 _c_tracer_p = c_void_p
 _c_metrics_p = c_void_p
@@ -206,10 +223,27 @@ _SIGNATURES = {
                                     POINTER(c_size_t)]),
     "bt_timing_format": (c_int, [POINTER(BtTiming), POINTER(c_char), c_size_t, POINTER(c_size_t)]),
     "bt_snapshot_format": (c_int, [_c_snapshot_p, POINTER(c_char), c_size_t, POINTER(c_size_t)]),
+    "bt_snapshot_export": (c_int, [_c_snapshot_p, c_int, POINTER(c_char), c_size_t,
+                                   POINTER(c_size_t)]),
+    "bt_format_for_path": (c_int, [c_char_p, POINTER(c_int)]),
+    "bt_trace_start": (c_int, [c_size_t]),
+    "bt_trace_stop": (c_int, []),
+    "bt_trace_get_info": (c_int, [POINTER(BtTraceInfo)]),
+    "bt_trace_export": (c_int, [POINTER(c_char), c_size_t, POINTER(c_size_t)]),
+}
+
+# Through _io_lib (see above): they write files.
+_IO_SIGNATURES = {
+    "bt_snapshot_write": (c_int, [_c_snapshot_p, c_int, c_char_p]),
+    "bt_trace_write": (c_int, [c_char_p]),
 }
 
 for _name, (_restype, _argtypes) in _SIGNATURES.items():
     _fn = getattr(_lib, _name)
+    _fn.restype = _restype
+    _fn.argtypes = _argtypes
+for _name, (_restype, _argtypes) in _IO_SIGNATURES.items():
+    _fn = getattr(_io_lib, _name)
     _fn.restype = _restype
     _fn.argtypes = _argtypes
 del _name, _restype, _argtypes, _fn
@@ -227,8 +261,23 @@ def _fail(status: int, call: str) -> None:
                             _lib.bt_status_str(status).decode())
 
 
+_BT_E_IO = -14
+
+
+def _fail_io(status: int, call: str, path: bytes) -> None:
+    """Raises for a failed file write; BT_E_IO carries the errno the call left."""
+    err = ctypes.get_errno() if status == _BT_E_IO else 0
+    raise error_from_status(status, call, _lib.bt_status_name(status).decode(),
+                            _lib.bt_status_str(status).decode(),
+                            errno=err or None, filename=path if status == _BT_E_IO else None)
+
+
 def _text(fn: Any, call: str, *args: Any) -> str:
-    """Runs an snprintf-style formatter `fn(*args, buf, cap, &needed)`."""
+    """Runs an snprintf-style formatter `fn(*args, buf, cap, &needed)`.
+
+    The text may grow between two calls (the trace ring fills while it is
+    exported), so a retry asks for some room beyond what was needed.
+    """
     needed = c_size_t(0)
     cap = 2048
     for _ in range(4):
@@ -238,7 +287,7 @@ def _text(fn: Any, call: str, *args: Any) -> str:
             _fail(st, call)
         if needed.value < cap:
             return buf.raw[:needed.value].decode("utf-8", "replace")
-        cap = needed.value + 1
+        cap = needed.value + needed.value // 4 + 4096
     _fail(-13, call)
     raise AssertionError("unreachable")
 
@@ -325,6 +374,54 @@ def phase_info(phase: int) -> Tuple[str, bool]:
 def phase_count() -> int:
     """bt_phase_count()."""
     return _lib.bt_phase_count()
+
+
+# --- exports and the trace ring ----------------------------------------------------
+
+def format_for_path(path: bytes) -> int:
+    """bt_format_for_path: the bt_format value a file name's suffix asks for."""
+    out = c_int(0)
+    st = _lib.bt_format_for_path(path, byref(out))
+    if st:
+        _fail(st, "bt_format_for_path")
+    return out.value
+
+
+def trace_start(capacity: int) -> None:
+    """bt_trace_start."""
+    st = _lib.bt_trace_start(capacity)
+    if st:
+        _fail(st, "bt_trace_start")
+
+
+def trace_stop() -> None:
+    """bt_trace_stop."""
+    st = _lib.bt_trace_stop()
+    if st:
+        _fail(st, "bt_trace_stop")
+
+
+def trace_info() -> Tuple[int, int, int, bool]:
+    """bt_trace_get_info: (capacity, kept, dropped, active)."""
+    out = BtTraceInfo()
+    out.struct_size = ctypes.sizeof(BtTraceInfo)
+    st = _lib.bt_trace_get_info(byref(out))
+    if st:
+        _fail(st, "bt_trace_get_info")
+    return out.capacity, out.kept, out.dropped, out.active != 0
+
+
+def trace_export() -> str:
+    """bt_trace_export."""
+    return _text(_lib.bt_trace_export, "bt_trace_export")
+
+
+def trace_write(path: bytes) -> None:
+    """bt_trace_write (the GIL is released while the file is written)."""
+    ctypes.set_errno(0)
+    st = _io_lib.bt_trace_write(path)
+    if st:
+        _fail_io(st, "bt_trace_write", path)
 
 
 # --- timings -----------------------------------------------------------------------
@@ -450,6 +547,17 @@ class Snapshot:
     def format(self) -> str:
         """bt_snapshot_format."""
         return _text(_lib.bt_snapshot_format, "bt_snapshot_format", self._h)
+
+    def export(self, fmt: int) -> str:
+        """bt_snapshot_export in format `fmt` (a bt_format value)."""
+        return _text(_lib.bt_snapshot_export, "bt_snapshot_export", self._h, fmt)
+
+    def write(self, fmt: int, path: bytes) -> None:
+        """bt_snapshot_write (the GIL is released while the file is written)."""
+        ctypes.set_errno(0)
+        st = _io_lib.bt_snapshot_write(self._h, fmt, path)
+        if st:
+            _fail_io(st, "bt_snapshot_write", path)
 
 
 # --- tracers -------------------------------------------------------------------------

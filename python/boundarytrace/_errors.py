@@ -22,7 +22,8 @@ messages.
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple, Type
+import os
+from typing import Any, Dict, Optional, Tuple, Type, Union
 
 __all__ = [
     "Error",
@@ -118,7 +119,30 @@ class InternalError(Error, RuntimeError):
 
 
 class FileIOError(Error, OSError):
-    """``BT_E_IO``: a file could not be written."""
+    """``BT_E_IO``: a file could not be written.
+
+    Also an :class:`OSError` with the reason the system gave: ``.errno``
+    (e.g. ``errno.ENOENT``), ``.strerror`` and ``.filename`` (the path that
+    was to be written), as far as the library reported them. ``str(err)`` is
+    the library's message followed by the path and the system's reason.
+    """
+
+    def __init__(self, message: str, status: int = 0, status_name: str = "", call: str = "",
+                 errno: Optional[int] = None, filename: Optional[str] = None) -> None:
+        super().__init__(message, status, status_name, call)
+        if errno:
+            self.errno = errno
+            self.strerror = os.strerror(errno)
+        if filename is not None:
+            self.filename = filename
+
+    def __str__(self) -> str:
+        # OSError would print "[Errno n] ..." alone; keep the whole message.
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> Tuple[Type["Error"], Tuple[Any, ...]]:  # type: ignore[override]
+        return (type(self), (self.args[0] if self.args else "", self.status, self.status_name,
+                             self.call, self.errno, self.filename))
 
 
 class OutOfMemoryError(Error, MemoryError):
@@ -169,7 +193,8 @@ def error_class(status_name: str) -> Type[Error]:
 
 
 def error_from_status(status: int, call: str, status_name: str, text: str,
-                      detail: Optional[str] = None) -> Error:
+                      detail: Optional[str] = None, errno: Optional[int] = None,
+                      filename: Union[str, bytes, None] = None) -> Error:
     """Builds the exception for a failed call.
 
     Args:
@@ -178,10 +203,22 @@ def error_from_status(status: int, call: str, status_name: str, text: str,
         status_name: ``bt_status_name(status)``.
         text: ``bt_status_str(status)``.
         detail: more context (which phase, which name), or None.
+        errno: for ``BT_E_IO``, the ``errno`` the call left (0/None: unknown).
+        filename: for ``BT_E_IO``, the path that was to be written.
 
-    The message reads ``"<call>: <NAME>: <sentence>"`` plus ``" (<detail>)"``.
+    The message reads ``"<call>: <NAME>: <sentence>"`` plus ``" (<detail>)"``;
+    a file error adds ``" (<path>: <strerror>)"`` and carries ``errno``,
+    ``strerror`` and ``filename`` as an OSError does.
     """
     message = f"{call}: {status_name}: {text}"
+    cls = error_class(status_name)
+    if cls is FileIOError and (errno or filename is not None):
+        name = os.fsdecode(filename) if filename is not None else None
+        reason = os.strerror(errno) if errno else "unknown reason"
+        io_detail = f"{name}: {reason}" if name is not None else reason
+        detail = f"{detail}; {io_detail}" if detail else io_detail
+        message += f" ({detail})"
+        return FileIOError(message, status, status_name, call, errno or None, name)
     if detail:
         message += f" ({detail})"
-    return error_class(status_name)(message, status, status_name, call)
+    return cls(message, status, status_name, call)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 
+from ._exports import Format, FormatArg, PathArg, encode_path, format_for_path, resolve_format
 from ._phases import _phase_id
 
 __all__ = ["Bucket", "OpStats", "PhaseStats", "Snapshot"]
@@ -246,6 +247,47 @@ class Snapshot:
 
     def __str__(self) -> str:
         return self.format()
+
+    def export(self, fmt: FormatArg = Format.TEXT) -> str:
+        """The snapshot rendered by the library (``bt_snapshot_export``).
+
+        ``fmt`` is a :class:`Format` or its name: ``"text"`` (the human
+        report), ``"json"`` (schema ``boundarytrace.snapshot`` v1, which the
+        ``boundarytrace`` command reads), ``"prometheus"``, ``"openmetrics"``
+        or ``"folded"``. docs/formats.md describes each.
+
+        Raises InvalidArgumentError for an unknown format, TypeError for a
+        wrong type.
+        """
+        f = resolve_format(fmt, "Snapshot.export")
+        return self._box.export(int(f))  # type: ignore[no-any-return]
+
+    def write(self, path: PathArg, fmt: Optional[FormatArg] = None) -> Format:
+        """Writes the snapshot to ``path`` atomically (``bt_snapshot_write``):
+        a temporary file beside it, renamed over ``path``, so a reader sees the
+        old file or the new one, never a part.
+
+        Args:
+            path: the file to write (str, bytes or os.PathLike).
+            fmt: a :class:`Format` or its name; None picks it from the suffix
+                (``.json``, ``.prom``, ``.om``/``.openmetrics``, ``.folded``,
+                else text; :func:`format_for_path`).
+
+        Returns:
+            The format written.
+
+        Raises FileIOError (an OSError carrying ``errno``, ``strerror`` and
+        ``filename``) when the file cannot be written; InvalidArgumentError
+        for an empty path or an unknown format; TypeError for wrong types.
+        """
+        call = "Snapshot.write"
+        data = encode_path(path, call)
+        if fmt is None:
+            f = format_for_path(data)
+        else:
+            f = resolve_format(fmt, call)
+        self._box.write(int(f), data)
+        return f
 
     def to_dict(self) -> Dict[str, Any]:
         """Every figure as plain dicts and lists (JSON-ready)."""

@@ -23,6 +23,7 @@
 
 #include <boundarytrace/bt.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -37,17 +38,23 @@ namespace py = pybind11;
 
 namespace {
 
-// A failed C call, on its way to becoming a Python exception.
+// A failed C call, on its way to becoming a Python exception. A failed file
+// write (BT_E_IO) also carries the errno the call left and the path.
 struct StatusError {
   int status;
   const char *call;
+  int err = 0;
+  std::string path;
+  bool has_path = false;
 };
 
 inline void check(bt_status st, const char *call) {
   if (st != BT_OK) throw StatusError{st, call};
 }
 
-// Runs an snprintf-style formatter into a std::string.
+// Runs an snprintf-style formatter into a std::string. The text may grow
+// between two calls (the trace ring fills while it is exported), so a retry
+// asks for some room beyond what was needed.
 template <class Fn>
 std::string format_with(Fn &&fn, const char *call) {
   std::string out(2048, '\0');
@@ -58,9 +65,35 @@ std::string format_with(Fn &&fn, const char *call) {
       out.resize(needed);
       return out;
     }
-    out.assign(needed + 1, '\0');
+    out.assign(needed + needed / 4 + 4096, '\0');
   }
   throw StatusError{BT_E_INTERNAL, call};
+}
+
+// Runs a call that writes the file `path` without the GIL, and raises with
+// the errno it left when it fails with BT_E_IO.
+template <class Fn>
+void write_file(Fn &&fn, const std::string &path, const char *call) {
+  bt_status st;
+  int err;
+  {
+    py::gil_scoped_release nogil;
+    errno = 0;
+    st = fn();
+    err = errno;  // read before anything else can change it
+  }
+  if (st == BT_E_IO) throw StatusError{st, call, err, path, true};
+  check(st, call);
+}
+
+// The Python exception of a failed status, built by _errors.error_from_status
+// (the function the ctypes backend uses too).
+py::object make_error(const StatusError &e) {
+  py::object make = py::module_::import("boundarytrace._errors").attr("error_from_status");
+  py::object err = e.err ? py::object(py::int_(e.err)) : py::object(py::none());
+  py::object path = e.has_path ? py::object(py::bytes(e.path)) : py::object(py::none());
+  return make(e.status, e.call, bt_status_name(e.status), bt_status_str(e.status), py::none(),
+              err, path);
 }
 
 py::str utf8(const char *s) { return py::str(s ? s : ""); }
@@ -138,8 +171,7 @@ void fill_phases(bt_timing &t, const std::vector<uint64_t> &ns,
 // translator below) and returns NULL, for the raw CPython entry points.
 PyObject *set_status_error(int status, const char *call) {
   try {
-    py::object make = py::module_::import("boundarytrace._errors").attr("error_from_status");
-    py::object exc = make(status, call, bt_status_name(status), bt_status_str(status));
+    py::object exc = make_error(StatusError{status, call});
     PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
   } catch (py::error_already_set &err) {
     err.restore();
@@ -283,8 +315,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
       if (p) std::rethrow_exception(p);
     } catch (const StatusError &e) {
       try {
-        py::object make = py::module_::import("boundarytrace._errors").attr("error_from_status");
-        py::object exc = make(e.status, e.call, bt_status_name(e.status), bt_status_str(e.status));
+        py::object exc = make_error(e);
         PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
       } catch (py::error_already_set &err) {
         err.restore();
@@ -322,6 +353,33 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
     return py::make_tuple(utf8(name), held != 0);
   });
   m.def("phase_count", &bt_phase_count);
+
+  // --- exports and the trace ring ----------------------------------------------
+  // Formats arrive as bt_format values the Python layer has checked (0..4).
+  m.def("format_for_path", [](const std::string &path) {
+    bt_format f = BT_FORMAT_TEXT;
+    check(bt_format_for_path(path.c_str(), &f), "bt_format_for_path");
+    return static_cast<int>(f);
+  });
+  m.def("trace_start", [](std::size_t capacity) {
+    check(bt_trace_start(capacity), "bt_trace_start");
+  });
+  m.def("trace_stop", [] { check(bt_trace_stop(), "bt_trace_stop"); });
+  m.def("trace_info", [] {
+    bt_trace_info info = BT_TRACE_INFO_INIT;
+    check(bt_trace_get_info(&info), "bt_trace_get_info");
+    return py::make_tuple(info.capacity, info.kept, info.dropped, info.active != 0);
+  });
+  m.def("trace_export", [] {
+    return format_with(
+        [](char *buf, std::size_t cap, std::size_t *needed) {
+          return bt_trace_export(buf, cap, needed);
+        },
+        "bt_trace_export");
+  });
+  m.def("trace_write", [](const std::string &path) {
+    write_file([&path] { return bt_trace_write(path.c_str()); }, path, "bt_trace_write");
+  });
 
   // --- timing text -----------------------------------------------------------
   m.def(
@@ -408,12 +466,26 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
                out[i] = py::make_tuple(buf[i].lower_ns, buf[i].upper_ns, buf[i].count);
              return out;
            })
-      .def("format", [](const SnapshotBox &s) {
-        return format_with(
-            [&s](char *buf, std::size_t cap, std::size_t *needed) {
-              return bt_snapshot_format(s.s, buf, cap, needed);
-            },
-            "bt_snapshot_format");
+      .def("format",
+           [](const SnapshotBox &s) {
+             return format_with(
+                 [&s](char *buf, std::size_t cap, std::size_t *needed) {
+                   return bt_snapshot_format(s.s, buf, cap, needed);
+                 },
+                 "bt_snapshot_format");
+           })
+      .def("export",
+           [](const SnapshotBox &s, int fmt) {
+             return format_with(
+                 [&s, fmt](char *buf, std::size_t cap, std::size_t *needed) {
+                   return bt_snapshot_export(s.s, static_cast<bt_format>(fmt), buf, cap, needed);
+                 },
+                 "bt_snapshot_export");
+           })
+      .def("write", [](const SnapshotBox &s, int fmt, const std::string &path) {
+        write_file([&s, fmt, &path] {
+          return bt_snapshot_write(s.s, static_cast<bt_format>(fmt), path.c_str());
+        }, path, "bt_snapshot_write");
       });
 
   // --- tracers -------------------------------------------------------------------

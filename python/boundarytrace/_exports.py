@@ -1,0 +1,152 @@
+"""Exports: snapshot formats, files, and the trace ring of individual operations.
+
+The formats are the C library's (``bt_snapshot_export``; docs/formats.md):
+this module only resolves the Python arguments (a :class:`Format` or its
+name, a path) and hands them to the backend, so every language gets the same
+bytes.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from typing import NamedTuple, Union
+
+from ._backend import raise_status, state
+
+__all__ = ["Format", "TraceInfo", "format_for_path", "trace_start", "trace_stop", "trace_info",
+           "trace_export", "trace_write", "PathArg", "FormatArg"]
+
+_SIZE_MAX = 2 ** 64 - 1
+
+PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+
+class Format(enum.IntEnum):
+    """The formats of a snapshot (``bt_format``).
+
+    Wherever a format is taken, its lower-case name works too:
+    ``snap.export("prometheus")`` is ``snap.export(Format.PROMETHEUS)``.
+    """
+
+    #: The human report (``str(snapshot)``); suffix ``.txt``.
+    TEXT = 0
+    #: Versioned JSON, schema ``boundarytrace.snapshot`` v1, histogram buckets
+    #: included; suffix ``.json``. ``boundarytrace report/diff/check`` read it.
+    JSON = 1
+    #: Prometheus text exposition 0.0.4; suffix ``.prom``.
+    PROMETHEUS = 2
+    #: OpenMetrics 1.0 text, ending with ``# EOF``; suffixes ``.om``, ``.openmetrics``.
+    OPENMETRICS = 3
+    #: Folded stacks, ``op;phase nanoseconds`` per line; suffix ``.folded``.
+    FOLDED = 4
+
+    @classmethod
+    def for_path(cls, path: PathArg) -> "Format":
+        """The format a file name asks for by its suffix (``bt_format_for_path``)."""
+        return format_for_path(path)
+
+
+FormatArg = Union[Format, int, str]
+
+_NAMES = {f.name.lower(): f for f in Format}
+
+
+def resolve_format(fmt: object, call: str) -> Format:
+    """A format argument (Format, int value or name) as a Format."""
+    if isinstance(fmt, Format):
+        return fmt
+    if isinstance(fmt, str):
+        found = _NAMES.get(fmt.strip().lower())
+        if found is None:
+            raise_status("BT_E_INVALID", call,
+                         f"unknown format {fmt!r}: choose one of {', '.join(_NAMES)}")
+        return found  # type: ignore[return-value]
+    if isinstance(fmt, bool) or not isinstance(fmt, int):
+        raise TypeError(f"{call}: a format is a boundarytrace.Format or its name, "
+                        f"not {type(fmt).__name__}")
+    try:
+        return Format(fmt)
+    except ValueError:
+        raise_status("BT_E_INVALID", call, f"unknown format {fmt}")
+        raise AssertionError("unreachable")
+
+
+def encode_path(path: object, call: str) -> bytes:
+    """A path as the library wants it: bytes in the file system encoding, without NUL."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"{call}: path must be str, bytes or os.PathLike, "
+                        f"not {type(path).__name__}")
+    data = os.fsencode(path)
+    if b"\0" in data:
+        raise_status("BT_E_INVALID", call, f"path {os.fsdecode(data)!r} contains a NUL character")
+    return data
+
+
+def format_for_path(path: PathArg) -> Format:
+    """The format a file name asks for by its suffix (``bt_format_for_path``):
+    ``.json`` JSON, ``.prom`` Prometheus, ``.om`` / ``.openmetrics``
+    OpenMetrics, ``.folded`` folded stacks, anything else text."""
+    return Format(state.b.format_for_path(encode_path(path, "format_for_path")))
+
+
+# --- the trace ring ------------------------------------------------------------
+
+class TraceInfo(NamedTuple):
+    """State of the trace ring (``bt_trace_info``)."""
+
+    #: Operations the ring holds (0 if it was never started).
+    capacity: int
+    #: Operations in the ring now.
+    kept: int
+    #: Oldest operations dropped since the start, because the ring was full.
+    dropped: int
+    #: True while finished operations are being kept.
+    active: bool
+
+
+def trace_start(capacity: int = 10000) -> None:
+    """Starts keeping individual operations, process-wide, in a ring of
+    ``capacity`` operations (``bt_trace_start``); when it is full the oldest is
+    dropped and counted. Traces started from now on are kept when they
+    finish. Starting again empties the ring.
+
+    ``BOUNDARYTRACE_TRACE=path`` does the same at load (capacity
+    ``BOUNDARYTRACE_TRACE_CAPACITY``, default 10000) and writes the file at exit.
+
+    Raises InvalidArgumentError for capacity 0 or above 2**24, TypeError for
+    a capacity that is not an int.
+    """
+    if isinstance(capacity, bool) or not isinstance(capacity, int):
+        raise TypeError(f"trace_start: capacity must be an int, not {type(capacity).__name__}")
+    if not 0 <= capacity <= _SIZE_MAX:
+        raise_status("BT_E_INVALID", "trace_start", f"capacity = {capacity}")
+    state.b.trace_start(int(capacity))
+
+
+def trace_stop() -> None:
+    """Stops keeping operations (``bt_trace_stop``); those kept stay for export."""
+    state.b.trace_stop()
+
+
+def trace_info() -> TraceInfo:
+    """Capacity, kept and dropped operations, and whether the ring is active."""
+    capacity, kept, dropped, active = state.b.trace_info()
+    return TraceInfo(capacity, kept, dropped, bool(active))
+
+
+def trace_export() -> str:
+    """The kept operations as Chrome Trace Event JSON (``bt_trace_export``),
+    which Perfetto UI and chrome://tracing open: each operation a complete
+    slice on its thread, its phases nested inside; timestamps in microseconds
+    with three decimals."""
+    return state.b.trace_export()  # type: ignore[no-any-return]
+
+
+def trace_write(path: PathArg) -> None:
+    """Writes :func:`trace_export`'s JSON to ``path`` atomically (``bt_trace_write``).
+
+    Raises FileIOError (an OSError with ``errno``) when the file cannot be
+    written, InvalidArgumentError for an empty path.
+    """
+    state.b.trace_write(encode_path(path, "trace_write"))
