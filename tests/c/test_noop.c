@@ -22,6 +22,7 @@ static void test_noop__library_calls(void **state) {
   (void)state;
   assert_int_equal(bt_version(), BT_VERSION_NUMBER);
   assert_string_equal(bt_version_string(), BT_VERSION_STRING);
+  assert_int_equal(bt_abi_version(), BT_ABI_VERSION);
   assert_non_null(bt_status_str(BT_E_NULL));
   assert_non_null(bt_status_name(BT_E_NULL));
   bt_set_enabled(1);

@@ -15,6 +15,7 @@ static void test_version__string_matches_header(void **state) {
   (void)state;
   assert_non_null(bt_version_string());
   assert_string_equal(bt_version_string(), BT_VERSION_STRING);
+  assert_int_equal(bt_abi_version(), BT_ABI_VERSION);
   snprintf(want, sizeof want, "%d.%d.%d", BT_VERSION_MAJOR, BT_VERSION_MINOR, BT_VERSION_PATCH);
   assert_string_equal(BT_VERSION_STRING, want);
   assert_ptr_equal(bt_version_string(), bt_version_string()); /* static storage */

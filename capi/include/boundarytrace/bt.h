@@ -269,6 +269,14 @@ BT_API unsigned bt_version(void);
 /** Run-time version string, e.g. "0.1.0". Static storage. Thread-safe. */
 BT_API const char *bt_version_string(void);
 
+/**
+ * Run-time ABI major, BT_ABI_VERSION of the loaded library (the N of its
+ * SONAME libboundarytrace.so.N): an FFI user that loads the library by path
+ * checks it equals the BT_ABI_VERSION its declarations follow. Thread-safe.
+ * Since 0.1.0.
+ */
+BT_API unsigned bt_abi_version(void);
+
 /** A sentence describing `status`; "unknown status" for other values. Static. */
 BT_API const char *bt_status_str(int status);
 
@@ -381,7 +389,9 @@ BT_API bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timing)
 
 /**
  * Copies the cumulative aggregates (since creation or the last reset) into a
- * new immutable snapshot, operations sorted by name. Free it with
+ * new immutable snapshot, operations sorted by name. Every operation name
+ * looked up in the metrics (bt_tracer_new, bt_op_lookup, bt_metrics_record)
+ * is listed, with count 0 until an operation of it is recorded. Free it with
  * bt_snapshot_free(). Records concurrent with the call are either wholly in
  * the snapshot or wholly absent. Thread-safe.
  * @return BT_OK; BT_E_NULL (out); BT_E_NOMEM.
@@ -477,7 +487,8 @@ BT_API bt_status bt_tracer_set_error(bt_tracer *tracer);
 BT_API bt_status bt_tracer_finish(bt_tracer *tracer, bt_timing *out);
 
 /**
- * Frees a tracer. A tracer freed before bt_tracer_finish() records nothing.
+ * Frees a tracer. A tracer freed before bt_tracer_finish() records nothing
+ * (its operation name stays listed in snapshots, with the count it had).
  * NULL and the inert tracer are ignored.
  */
 BT_API void bt_tracer_free(bt_tracer *tracer);
@@ -606,7 +617,9 @@ BT_API bt_status bt_format_for_path(const char *path, bt_format *out);
  * BOUNDARYTRACE_TRACE=path (read at load) starts it with
  * BOUNDARYTRACE_TRACE_CAPACITY (default 10000) and writes it at exit.
  * Costs, while on: one lock per finished operation and ~24 bytes per phase
- * entry; while off, one predictable branch per phase call.
+ * entry; while off, one predictable branch per phase call. The ring is
+ * allocated when it starts: about 88 bytes per operation of capacity (so
+ * BT_TRACE_MAX_CAPACITY takes about 1.4 GiB), plus the phases kept.
  * @return BT_OK; BT_E_INVALID (capacity 0 or above BT_TRACE_MAX_CAPACITY);
  *         BT_E_NOMEM. Thread-safe.
  */

@@ -16,6 +16,7 @@
 
 BT_NOOP_ unsigned bt_version(void) { return BT_VERSION_NUMBER; }
 BT_NOOP_ const char *bt_version_string(void) { return BT_VERSION_STRING; }
+BT_NOOP_ unsigned bt_abi_version(void) { return BT_ABI_VERSION; }
 BT_NOOP_ const char *bt_status_str(int status) { (void)status; return "tracing compiled out"; }
 BT_NOOP_ const char *bt_status_name(int status) { (void)status; return "BT_OK"; }
 BT_NOOP_ void bt_set_enabled(int enabled) { (void)enabled; }
