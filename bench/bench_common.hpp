@@ -17,6 +17,16 @@
 
 namespace bench {
 
+// A private sink and one bound operation, made once per benchmark program.
+struct Sink {
+  bt_metrics *m = nullptr;
+  bt_op *op = nullptr;
+  explicit Sink(const char *op_name) {
+    bt_metrics_new(&m);
+    bt_op_lookup(&op, m, op_name);
+  }
+};
+
 // Facts every result file carries in its "context" (report.py reads them).
 inline void add_context() {
   benchmark::AddCustomContext("bt_version", bt_version_string());

@@ -19,16 +19,8 @@ using bench::kCallsPerOp;
 using bench::kClockReadsPerOp;
 
 // A private sink and a bound operation shared by the single-thread benchmarks.
-struct Sink {
-  bt_metrics *m = nullptr;
-  bt_op *op = nullptr;
-  Sink() {
-    bt_metrics_new(&m);
-    bt_op_lookup(&op, m, "bench.bound");
-  }
-};
-Sink &sink() {
-  static Sink s;
+bench::Sink &sink() {
+  static bench::Sink s("bench.bound");
   return s;
 }
 

@@ -11,16 +11,8 @@
 
 namespace {
 
-struct Sink {
-  bt_metrics *m = nullptr;
-  bt_op *op = nullptr;
-  Sink() {
-    bt_metrics_new(&m);
-    bt_op_lookup(&op, m, "scale.op");
-  }
-};
-Sink &sink() {
-  static Sink s;
+bench::Sink &sink() {
+  static bench::Sink s("scale.op");
   return s;
 }
 

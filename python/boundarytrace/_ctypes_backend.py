@@ -449,20 +449,22 @@ def timing_format(op_name: Optional[bytes], total_ns: int, unattributed_ns: int,
                   gil_releases: int, workers: int, flags: int, phase_ns: Sequence[int],
                   phase_entries: Sequence[int]) -> str:
     """bt_timing_format of a timing given field by field."""
+    t = _timing("bt_timing_format", phase_ns, phase_entries, op_name=op_name, total_ns=total_ns,
+                unattributed_ns=unattributed_ns, gil_held_ns=gil_held_ns,
+                gil_released_ns=gil_released_ns, gil_wait_ns=gil_wait_ns, items=items,
+                gil_releases=gil_releases, workers=workers, flags=flags)
+    return _text(_lib.bt_timing_format, "bt_timing_format", byref(t))
+
+
+def _timing(call: str, phase_ns: Sequence[int], phase_entries: Sequence[int],
+            **fields: object) -> "BtTiming":
+    """A bt_timing with struct_size set, the named fields and the phases."""
     t = BtTiming()
     t.struct_size = ctypes.sizeof(BtTiming)
-    t.op_name = op_name
-    t.total_ns = total_ns
-    t.unattributed_ns = unattributed_ns
-    t.gil_held_ns = gil_held_ns
-    t.gil_released_ns = gil_released_ns
-    t.gil_wait_ns = gil_wait_ns
-    t.items = items
-    t.gil_releases = gil_releases
-    t.workers = workers
-    t.flags = flags
-    _fill_phases(t, phase_ns, phase_entries, "bt_timing_format")
-    return _text(_lib.bt_timing_format, "bt_timing_format", byref(t))
+    for name, value in fields.items():
+        setattr(t, name, value)
+    _fill_phases(t, phase_ns, phase_entries, call)
+    return t
 
 
 # --- snapshots -----------------------------------------------------------------------
@@ -781,16 +783,9 @@ class Metrics:
                gil_releases: int, workers: int, flags: int, phase_ns: Sequence[int],
                phase_entries: Sequence[int]) -> None:
         """bt_metrics_record of a timing given field by field."""
-        t = BtTiming()
-        t.struct_size = ctypes.sizeof(BtTiming)
-        t.op_name = op_name
-        t.total_ns = total_ns
-        t.gil_wait_ns = gil_wait_ns
-        t.items = items
-        t.gil_releases = gil_releases
-        t.workers = workers
-        t.flags = flags
-        _fill_phases(t, phase_ns, phase_entries, "bt_metrics_record")
+        t = _timing("bt_metrics_record", phase_ns, phase_entries, op_name=op_name,
+                    total_ns=total_ns, gil_wait_ns=gil_wait_ns, items=items,
+                    gil_releases=gil_releases, workers=workers, flags=flags)
         st = _lib.bt_metrics_record(self._h, byref(t))
         if st:
             _fail(st, "bt_metrics_record")
