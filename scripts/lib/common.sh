@@ -7,7 +7,7 @@ BT_BUILD="${BT_BUILD:-$BT_ROOT/build}"
 
 # Debian packages the build and the tests need. Each binding adds its own in
 # scripts/lib/deps.d/<topic>.sh (BT_DEBS+=(...)), so they stay apart.
-BT_DEBS=(cmake ninja-build g++ pkg-config libcmocka-dev libatomic-ops-dev binutils libbenchmark-dev libbson-dev prometheus)
+BT_DEBS=(cmake ninja-build g++ pkg-config libcmocka-dev libatomic-ops-dev binutils libbenchmark-dev libbson-dev prometheus valgrind)
 for _bt_deps in "$BT_ROOT"/scripts/lib/deps.d/*.sh; do
   [ -e "$_bt_deps" ] && source "$_bt_deps"
 done
