@@ -44,7 +44,7 @@ struct StatusError {
   int status;
   const char *call;
   int err = 0;
-  std::string path;
+  std::string path = {};
   bool has_path = false;
 };
 
