@@ -1,6 +1,9 @@
 # Runs the JUnit 5 tests of the Java wrapper (CTest test swig_java).
 # -DJAVA -DJAVAC -DMVN -DJUNIT_VERSION -DJUNIT_JAR -DJUNIT_DIR -DBT_JAR
 # -DBT_LIBRARY_DIR -DTEST_SOURCES -DWORK_DIR
+# Under ASan (tests/swig/CMakeLists.txt, swig_java_asan) also -DJAVA_LD_PRELOAD
+# -DJAVA_ASAN_OPTIONS -DJAVA_UBSAN_OPTIONS: the environment of the java command
+# alone, so that cmake, mvn and javac run without the sanitizer runtimes.
 # Any failure (fetching JUnit, compiling, a failed test) fails the test.
 
 # 1. The JUnit console launcher: given, already fetched, or fetched now with
@@ -37,9 +40,14 @@ if(NOT rc EQUAL 0)
 endif()
 
 # 3. Run them. The console launcher exits non-zero on a failure, or when it
-#    found no test.
+#    found no test (and the JVM on a sanitizer report: abort_on_error=1).
+set(launcher "")
+if(JAVA_LD_PRELOAD)
+  set(launcher ${CMAKE_COMMAND} -E env "LD_PRELOAD=${JAVA_LD_PRELOAD}"
+    "ASAN_OPTIONS=${JAVA_ASAN_OPTIONS}" "UBSAN_OPTIONS=${JAVA_UBSAN_OPTIONS}")
+endif()
 execute_process(
-  COMMAND ${JAVA} -ea -Djava.library.path=${BT_LIBRARY_DIR}
+  COMMAND ${launcher} ${JAVA} -ea -Djava.library.path=${BT_LIBRARY_DIR}
     -Dbt.test.tmpdir=${WORK_DIR}
     -jar ${junit} execute
     --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests
