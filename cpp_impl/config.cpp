@@ -5,7 +5,7 @@
 #include <strings.h>
 
 #include "cpp_impl/clock.hpp"
-#include "cpp_impl/exit_dump.hpp"
+#include "cpp_impl/exit_files.hpp"
 #include "cpp_impl/fork_guard.hpp"
 
 namespace bt {

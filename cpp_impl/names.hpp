@@ -16,7 +16,7 @@ Err check_name(const char *name, std::size_t *len);
 uint64_t hash_name(const char *name, std::size_t len);
 
 // Creates the pool now (at load), so that it is destroyed after everything
-// that may still hand out its names at exit (see exit_dump.cpp).
+// that may still hand out its names at exit (see exit_files.cpp).
 void intern_pool_init();
 
 // For fork_guard.cpp: the pool's lock.

@@ -1,4 +1,4 @@
-#include "cpp_impl/exit_dump.hpp"
+#include "cpp_impl/exit_files.hpp"
 
 #include <unistd.h>
 
