@@ -151,9 +151,10 @@ def test_pybind11_helper__exception_inside_released_phase_reacquires_gil_and_mar
 # The GIL is really released, and the wait is really measured                  #
 # --------------------------------------------------------------------------- #
 
-def test_pybind11_helper__released_phase_lets_another_python_thread_run(ext):
-    # The other thread can only see `inside` and call set_flag() while the
-    # extension has released the GIL: a handshake, no timing involved.
+def _handshake(ext, wait, op, timeout):
+    """Calls ext.wait_for_flag* while a partner thread calls set_flag() as soon
+    as the extension is inside its phase, which it can only do while the
+    extension has released the GIL: a handshake, no timing involved."""
     done = threading.Event()
 
     def partner():
@@ -165,10 +166,14 @@ def test_pybind11_helper__released_phase_lets_another_python_thread_run(ext):
     th = threading.Thread(target=partner, daemon=True)
     th.start()
     try:
-        t = ext.wait_for_flag("helper_ext.handshake", 30.0)
+        return wait(op, timeout)
     finally:
         done.set()
         th.join()
+
+
+def test_pybind11_helper__released_phase_lets_another_python_thread_run(ext):
+    t = _handshake(ext, ext.wait_for_flag, "helper_ext.handshake", 30.0)
     assert t["flag_seen"] is True
     assert t["gil_releases"] == 1
 
@@ -177,21 +182,7 @@ def test_pybind11_helper__released_phase_lets_another_python_thread_run(ext):
 def test_pybind11_helper__held_phase_blocks_other_python_threads(ext):
     # The control for the handshake above: with the GIL held, the partner
     # never runs during the call, so the flag is never seen.
-    done = threading.Event()
-
-    def partner():
-        while not done.is_set():
-            if ext.inside():
-                ext.set_flag()
-                return
-
-    th = threading.Thread(target=partner, daemon=True)
-    th.start()
-    try:
-        t = ext.wait_for_flag_held("helper_ext.handshake_held", 0.2)
-    finally:
-        done.set()
-        th.join()
+    t = _handshake(ext, ext.wait_for_flag_held, "helper_ext.handshake_held", 0.2)
     assert t["flag_seen"] is False
     assert t["gil_releases"] == 0
 

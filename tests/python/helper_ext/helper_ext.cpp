@@ -124,13 +124,16 @@ py::dict gil_release_scope(const std::string &op, double seconds) {
   return timing_dict(t.finish());
 }
 
-// In a released phase, waits (up to `timeout` s) for another Python thread to
-// call set_flag(). That thread can only do so if the GIL is really released.
-py::dict wait_for_flag(const std::string &op, double timeout) {
+// Inside a phase guarded by Guard, waits (up to `timeout` s) for another
+// Python thread to call set_flag(). That thread can only do so if the GIL is
+// really released: ReleasedPhase must see the flag, HeldPhase (the control)
+// must not.
+template <typename Guard>
+py::dict wait_for_flag_in(const std::string &op, bt_phase_id phase, double timeout) {
   bt::Tracer t(op.c_str());
   bool seen = false;
   {
-    ReleasedPhase p(t, bt::NETWORK);
+    Guard p(t, phase);
     g_flag.store(0);
     g_inside.store(1);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
@@ -148,27 +151,12 @@ py::dict wait_for_flag(const std::string &op, double timeout) {
   return d;
 }
 
-// The same flag protocol with the GIL held throughout (control).
+py::dict wait_for_flag(const std::string &op, double timeout) {
+  return wait_for_flag_in<ReleasedPhase>(op, bt::NETWORK, timeout);
+}
+
 py::dict wait_for_flag_held(const std::string &op, double timeout) {
-  bt::Tracer t(op.c_str());
-  bool seen = false;
-  {
-    HeldPhase p(t, bt::EXTRACT);
-    g_flag.store(0);
-    g_inside.store(1);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (g_flag.load() != 0) {
-        seen = true;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    g_inside.store(0);
-  }
-  py::dict d = timing_dict(t.finish());
-  d["flag_seen"] = seen;
-  return d;
+  return wait_for_flag_in<HeldPhase>(op, bt::EXTRACT, timeout);
 }
 
 // Records `n` operations of `items` items each through the plain C API
