@@ -24,25 +24,19 @@ void delete_dist(Dist *d) {
 }  // namespace
 
 void Dist::fold_scalars(const Dist &o) {
-  count += o.count;
   entries += o.entries;
   sum += o.sum;
   if (o.min < min) min = o.min;
   if (o.max > max) max = o.max;
 }
 
-bool Dist::merge(const Dist &o) {
-  if (!hist.merge(o.hist)) return false;
-  fold_scalars(o);
-  return true;
-}
-
-void Dist::absorb(Dist &o) {
-  hist.absorb(o.hist);
-  fold_scalars(o);
-  o.count = o.entries = o.sum = o.max = 0;
-  o.min = UINT64_MAX;
-  o.hist.clear();
+void Dist::swap(Dist &o) {
+  std::swap(count, o.count);
+  std::swap(entries, o.entries);
+  std::swap(sum, o.sum);
+  std::swap(min, o.min);
+  std::swap(max, o.max);
+  hist.swap(o.hist);
 }
 
 void Dist::clear() {
@@ -58,41 +52,51 @@ OpAgg::~OpAgg() {
   }
 }
 
-bool OpAgg::reserve(const Timing &t, int total_bucket, const int *phase_buckets) {
+bool OpAgg::reserve(const Timing &t, int total_bucket, Entry *e) {
   if (!total.hist.reserve(total_bucket)) return false;
-  for (uint32_t m = t.touched; m; m &= m - 1) {
-    int p = __builtin_ctz(m);
-    if (!phases_[p] && !(phases_[p] = new_dist())) return false;
-    if (!phases_[p]->hist.reserve(phase_buckets[p])) return false;
+  int k = 0;
+  for (uint32_t m = t.touched; m; m &= m - 1, ++k) {
+    Dist *&d = phases_[__builtin_ctz(m)];
+    if ((!d && !(d = new_dist())) || !d->hist.reserve(e[k].bucket)) return false;
+    e[k].d = d;
   }
   return true;
 }
 
-bool OpAgg::record(const Timing &t) {
-  // Buckets are computed once; storage is checked first and allocated only
-  // on the rare slow path, so a failure leaves every figure untouched.
-  int total_bucket = Histogram::bucket_of(t.total_ns);
-  int phase_buckets[kMaxPhases];
+bool OpAgg::record(const Timing &t, uint64_t mult) {
+  // One pass converts each phase, finds its bucket and checks its storage;
+  // only when some storage is missing does the slow path allocate, before
+  // anything is counted, so a failure leaves every figure untouched.
+  Entry e[kMaxPhases];
+  int n = 0;
+  const uint64_t total_ns = scale_to_ns(t.total_ns, mult);
+  const int total_bucket = Histogram::bucket_of(total_ns);
   bool ready = total.hist.has(total_bucket);
   for (uint32_t m = t.touched; m; m &= m - 1) {
-    int p = __builtin_ctz(m);
-    phase_buckets[p] = Histogram::bucket_of(t.phase_ns[p]);
-    ready = ready && phases_[p] && phases_[p]->hist.has(phase_buckets[p]);
+    const int p = __builtin_ctz(m);
+    const uint64_t ns = scale_to_ns(t.phase_ns[p], mult);
+    const int b = Histogram::bucket_of(ns);
+    Dist *d = phases_[p];
+    if (__builtin_expect(!d || !d->hist.has(b), 0)) ready = false;
+    e[n++] = Entry{d, ns, b, t.phase_entries[p]};
   }
-  if (!ready && !reserve(t, total_bucket, phase_buckets)) return false;
+  if (__builtin_expect(!ready, 0) && !reserve(t, total_bucket, e)) return false;
 
   ++count;
-  if (t.flags & kFlagError) ++errors;
-  if (t.flags & kFlagLeftOpen) ++left_open;
-  items += t.items;
-  gil_wait_ns += t.gil_wait_ns;
-  gil_releases += t.gil_releases;
-  if (t.workers > 1) ++parallel_ops;
-  if (t.workers > workers_max) workers_max = t.workers;
-  total.add(t.total_ns, total_bucket, 1);
-  for (uint32_t m = t.touched; m; m &= m - 1) {
-    int p = __builtin_ctz(m);
-    phases_[p]->add(t.phase_ns[p], phase_buckets[p], t.phase_entries[p]);
+  // Figures that are often zero are stored only when they change.
+  if (__builtin_expect(t.flags != 0, 0)) {
+    errors += t.flags & kFlagError;
+    left_open += (t.flags & kFlagLeftOpen) != 0;
+  }
+  if (t.items) items += t.items;
+  if (t.gil_wait_ns) gil_wait_ns += t.gil_wait_ns;
+  if (t.gil_releases) gil_releases += t.gil_releases;
+  if (__builtin_expect(t.workers > workers_max, 0)) workers_max = t.workers;
+  if (__builtin_expect(t.workers > 1, 0)) ++parallel_ops;
+  total.add(total_ns, total_bucket);
+  for (int k = 0; k < n; ++k) {
+    e[k].d->entries += e[k].entries;
+    e[k].d->add(e[k].ns, e[k].bucket);
   }
   return true;
 }
@@ -108,51 +112,49 @@ void OpAgg::fold_scalars(const OpAgg &o) {
   if (o.workers_max > workers_max) workers_max = o.workers_max;
 }
 
-bool OpAgg::merge(const OpAgg &o) {
-  // Allocate first (phase slots), so failure leaves this unchanged except for
-  // empty phase slots, which hold no figures.
-  for (int p = 0; p < kMaxPhases; ++p) {
-    if (o.phases_[p] && !phases_[p] && !(phases_[p] = new_dist())) return false;
-  }
-  // Histogram merges allocate chunk by chunk; check them all before adding.
-  OpAgg staged;  // collects the chunks this one lacks, then is absorbed
-  if (!staged.total.hist.merge(o.total.hist)) return false;
+bool OpAgg::cover(const OpAgg &o) {
+  if (!total.hist.cover(o.total.hist)) return false;
   for (int p = 0; p < kMaxPhases; ++p) {
     if (!o.phases_[p]) continue;
-    if (!(staged.phases_[p] = new_dist()) || !staged.phases_[p]->hist.merge(o.phases_[p]->hist))
-      return false;
+    if (!phases_[p] && !(phases_[p] = new_dist())) return false;
+    if (!phases_[p]->hist.cover(o.phases_[p]->hist)) return false;
   }
-  // No allocation from here on.
-  total.hist.absorb(staged.total.hist);
-  total.fold_scalars(o.total);
-  for (int p = 0; p < kMaxPhases; ++p) {
-    if (!o.phases_[p]) continue;
-    phases_[p]->hist.absorb(staged.phases_[p]->hist);
-    phases_[p]->fold_scalars(*o.phases_[p]);
-  }
-  fold_scalars(o);
   return true;
 }
 
-void OpAgg::absorb(OpAgg &o) {
-  total.absorb(o.total);
+void OpAgg::add_covered(const OpAgg &o) {
+  total.hist.add_covered(o.total.hist);
+  total.fold_scalars(o.total);
   for (int p = 0; p < kMaxPhases; ++p) {
     if (!o.phases_[p]) continue;
-    if (!phases_[p]) {
-      phases_[p] = o.phases_[p];
-      o.phases_[p] = nullptr;
-    } else {
-      phases_[p]->absorb(*o.phases_[p]);
-    }
+    phases_[p]->hist.add_covered(o.phases_[p]->hist);
+    phases_[p]->fold_scalars(*o.phases_[p]);
   }
   fold_scalars(o);
-  o.count = o.errors = o.left_open = o.items = 0;
-  o.gil_held_ns = o.gil_released_ns = o.gil_wait_ns = o.unattributed_ns = 0;
-  o.gil_releases = o.parallel_ops = 0;
-  o.workers_max = 0;
 }
 
-void OpAgg::derive_gil() {
+void OpAgg::swap(OpAgg &o) {
+  std::swap(count, o.count);
+  std::swap(errors, o.errors);
+  std::swap(left_open, o.left_open);
+  std::swap(items, o.items);
+  std::swap(gil_wait_ns, o.gil_wait_ns);
+  std::swap(gil_held_ns, o.gil_held_ns);
+  std::swap(gil_released_ns, o.gil_released_ns);
+  std::swap(unattributed_ns, o.unattributed_ns);
+  std::swap(gil_releases, o.gil_releases);
+  std::swap(parallel_ops, o.parallel_ops);
+  std::swap(workers_max, o.workers_max);
+  total.swap(o.total);
+  for (int p = 0; p < kMaxPhases; ++p) std::swap(phases_[p], o.phases_[p]);
+}
+
+void OpAgg::settle() {
+  total.settle();
+  total.entries = total.count;
+  for (Dist *d : phases_) {
+    if (d) d->settle();
+  }
   uint64_t held = 0, released = 0;
   for (int p = 0; p < kMaxPhases; ++p) {
     if (phases_[p]) (phases::gil_held(p) ? held : released) += phases_[p]->sum;

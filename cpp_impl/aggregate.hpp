@@ -10,26 +10,27 @@
 
 namespace bt {
 
+// A record writes as little as it can (stores are what a record costs):
+// `count` is not kept while recording, since the histogram holds it; settle()
+// sets it, and a snapshot settles every distribution it holds.
 struct Dist {
-  uint64_t count = 0;    // samples (operations)
-  uint64_t entries = 0;  // phase entries
+  uint64_t count = 0;    // samples (operations); valid after settle()
+  uint64_t entries = 0;  // phase entries; for the total, set by settle()
   uint64_t sum = 0;
   uint64_t min = UINT64_MAX;
   uint64_t max = 0;
   Histogram hist;
 
   // Adds one sample whose bucket `b` has storage (Histogram::has(b)).
-  void add(uint64_t v, int b, uint64_t n_entries) {
-    ++count;
-    entries += n_entries;
+  void add(uint64_t v, int b) {
     sum += v;
-    if (v < min) min = v;
-    if (v > max) max = v;
+    if (__builtin_expect(v < min, 0)) min = v;
+    if (__builtin_expect(v > max, 0)) max = v;
     hist.add(b, 1);
   }
+  void settle() { count = hist.total(); }
   void fold_scalars(const Dist &o);
-  bool merge(const Dist &o);
-  void absorb(Dist &o);
+  void swap(Dist &o);
   void clear();
   uint64_t min_or_zero() const { return count ? min : 0; }
   uint64_t quantile(double q) const { return hist.quantile(q, count, min_or_zero(), max); }
@@ -38,8 +39,8 @@ struct Dist {
 class OpAgg {
  public:
   uint64_t count = 0, errors = 0, left_open = 0, items = 0, gil_wait_ns = 0;
-  // Derived from the phase sums by derive_gil() (in snapshots only): a
-  // record need not add them up, since they follow from the phases.
+  // Derived from the phase sums by settle() (in snapshots only): a record
+  // need not add them up, since they follow from the phases.
   uint64_t gil_held_ns = 0, gil_released_ns = 0, unattributed_ns = 0;
   uint64_t gil_releases = 0, parallel_ops = 0;
   uint32_t workers_max = 0;
@@ -52,23 +53,40 @@ class OpAgg {
 
   const Dist *phase(int p) const { return phases_[p]; }
 
-  // Records one finished operation. All or nothing: false (and nothing
-  // changed) when storage for a new bucket or phase could not be allocated.
-  bool record(const Timing &t);
+  // Records one finished operation whose durations are in units of `mult`
+  // (timing.hpp). All or nothing: false (and nothing changed) when storage
+  // for a new bucket or phase could not be allocated.
+  bool record(const Timing &t, uint64_t mult);
 
-  // Adds `o` into this one; false (this unchanged) on out of memory.
-  bool merge(const OpAgg &o);
-  // Adds `o` into this one, taking storage this one lacks; never allocates.
-  // `o` is left empty.
-  void absorb(OpAgg &o);
-  // Sets gil_held_ns, gil_released_ns and unattributed_ns from the phases.
-  void derive_gil();
+  // Grows this one's storage (phase slots, histogram ranges) to hold `o`'s
+  // figures; nothing is counted. False on out of memory, with the figures
+  // unchanged (storage already grown stays, empty).
+  bool cover(const OpAgg &o);
+  // Adds `o` into this one; requires cover(o) first, so it never allocates.
+  void add_covered(const OpAgg &o);
+  // cover() then add_covered(): false (figures unchanged) on out of memory.
+  bool merge(const OpAgg &o) { return cover(o) && (add_covered(o), true); }
+  // Exchanges everything, storage included, with `o`; never allocates.
+  void swap(OpAgg &o);
+  // Sets what records leave to be derived: each distribution's count, the
+  // total's entries, and gil_held_ns, gil_released_ns, unattributed_ns from
+  // the phases. A snapshot settles its copies.
+  void settle();
   // Zeroes the figures; keeps allocated storage for the next records.
   void clear();
 
  private:
+  // A phase of the record in progress, in the order of Timing::touched.
+  struct Entry {
+    Dist *d;
+    uint64_t ns;
+    int bucket;
+    uint32_t entries;
+  };
+  // record()'s slow path: allocates the phase slots and bucket storage the
+  // entries lack and fills in their d; false on out of memory.
+  bool reserve(const Timing &t, int total_bucket, Entry *e);
   void fold_scalars(const OpAgg &o);
-  bool reserve(const Timing &t, int total_bucket, const int *phase_buckets);
   Dist *phases_[kMaxPhases] = {};
 };
 

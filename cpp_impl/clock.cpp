@@ -13,8 +13,6 @@ State g_state;
 namespace {
 
 std::mutex g_calib_mutex;
-// Written once under g_calib_mutex; read lock-free afterwards.
-volatile uint64_t g_mult_published = 0;
 
 #if defined(BT_HAVE_TSC)
 bool tsc_is_invariant() {
@@ -43,11 +41,9 @@ void paired_read(uint64_t *tsc, uint64_t *mono) {
 
 }  // namespace
 
-uint64_t calibrated_mult() {
-  uint64_t m = __atomic_load_n(&g_mult_published, __ATOMIC_ACQUIRE);
-  if (m != 0) return m;
+uint64_t calibrate() {
   std::lock_guard<std::mutex> lock(g_calib_mutex);
-  m = __atomic_load_n(&g_mult_published, __ATOMIC_ACQUIRE);
+  uint64_t m = __atomic_load_n(&g_state.mult, __ATOMIC_ACQUIRE);
   if (m != 0) return m;
 #if defined(BT_HAVE_TSC)
   // A baseline of at least 10 ms since load keeps the rate error near 1e-6.
@@ -68,8 +64,7 @@ uint64_t calibrated_mult() {
 #else
   m = 1ull << 32;
 #endif
-  __atomic_store_n(&g_mult_published, m, __ATOMIC_RELEASE);
-  g_state.mult = m;
+  __atomic_store_n(&g_state.mult, m, __ATOMIC_RELEASE);
   return m;
 }
 

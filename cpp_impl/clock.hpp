@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <mutex>
 #include <ctime>
+
+#include "cpp_impl/timing.hpp"
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #define BT_HAVE_TSC 1
@@ -20,6 +22,7 @@ struct State {
   uint64_t tick0 = 0;     // ticks at load
   uint64_t mono0 = 0;     // CLOCK_MONOTONIC ns at load
   uint64_t mult = 0;      // ns per tick, 32.32 fixed point; 0 = not calibrated
+                          // (written once by calibrate(), read with acquire)
 };
 extern State g_state;
 
@@ -36,14 +39,30 @@ inline uint64_t ticks() {
   return mono_ns();
 }
 
-// Calibrates the counter against CLOCK_MONOTONIC on first use; cheap after.
-uint64_t calibrated_mult();
+inline bool is_tsc() { return g_state.source == Source::tsc; }
+
+// A read of the time-stamp counter, for callers that checked is_tsc().
+inline uint64_t tsc_ticks() {
+#if defined(BT_HAVE_TSC)
+  return __rdtsc();
+#else
+  return mono_ns();  // never called: is_tsc() is false without a TSC
+#endif
+}
+
+// Calibrates the counter against CLOCK_MONOTONIC (once; later calls return
+// the published multiplier).
+uint64_t calibrate();
+
+// The counter's multiplier, calibrated on first use; one load after.
+inline uint64_t calibrated_mult() {
+  uint64_t m = __atomic_load_n(&g_state.mult, __ATOMIC_ACQUIRE);
+  return m ? m : calibrate();
+}
 
 // Ticks to nanoseconds with a multiplier from ns_per_tick() (several
 // conversions share one lookup).
-inline uint64_t to_ns_with(uint64_t dticks, uint64_t mult) {
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(dticks) * mult) >> 32);
-}
+inline uint64_t to_ns_with(uint64_t dticks, uint64_t mult) { return scale_to_ns(dticks, mult); }
 
 // The 32.32 multiplier for to_ns_with(): 1.0 for the OS clock.
 inline uint64_t ns_per_tick() {

@@ -32,16 +32,13 @@ void dist_json(std::string &out, const Dist &d) {
   field(out, "p999_ns", d.quantile(0.999));
   out += "\"buckets\":[";
   bool first = true;
-  for (int c = 0; c < Histogram::kChunks; ++c) {
-    if (!d.hist.chunk_present(c)) continue;
-    for (int b = c * Histogram::kSub; b < (c + 1) * Histogram::kSub; ++b) {
-      uint64_t n = d.hist.count_at(b);
-      if (!n) continue;
-      if (!first) out += ',';
-      first = false;
-      out += '[' + std::to_string(Histogram::lower_of(b)) + ',' + std::to_string(Histogram::upper_of(b)) + ',' +
-             std::to_string(n) + ']';
-    }
+  for (int b = d.hist.first_bucket(); b < d.hist.end_bucket(); ++b) {
+    uint64_t n = d.hist.count_at(b);
+    if (!n) continue;
+    if (!first) out += ',';
+    first = false;
+    out += '[' + std::to_string(Histogram::lower_of(b)) + ',' + std::to_string(Histogram::upper_of(b)) + ',' +
+           std::to_string(n) + ']';
   }
   out += "]}";
 }

@@ -48,10 +48,7 @@ uint64_t below_pow2(const Dist &d, int pow) {
   // Bucket index of 2^pow is the first of a chunk (or an exact small value).
   int first = Histogram::bucket_of(1ull << pow);
   uint64_t n = 0;
-  for (int c = 0; c * Histogram::kSub < first; ++c) {
-    if (!d.hist.chunk_present(c)) continue;
-    for (int b = c * Histogram::kSub; b < (c + 1) * Histogram::kSub && b < first; ++b) n += d.hist.count_at(b);
-  }
+  for (int b = d.hist.first_bucket(); b < d.hist.end_bucket() && b < first; ++b) n += d.hist.count_at(b);
   return n;
 }
 

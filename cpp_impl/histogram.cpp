@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "cpp_impl/alloc.hpp"
 
@@ -20,48 +21,54 @@ uint64_t Histogram::upper_of(int b) {
   return lower_of(b) + (1ull << (chunk - 1));
 }
 
-bool Histogram::alloc_chunk(int chunk) {
-  auto *c = static_cast<uint64_t *>(mem_calloc(kSub, sizeof(uint64_t)));
+bool Histogram::grow(int chunk_lo, int chunk_hi) {
+  if (size_ > 0) {
+    int lo = first_ / kSub, hi = (first_ + size_) / kSub;
+    if (lo < chunk_lo) chunk_lo = lo;
+    if (hi > chunk_hi) chunk_hi = hi;
+  }
+  int first = chunk_lo * kSub, size = (chunk_hi - chunk_lo) * kSub;
+  auto *c = static_cast<uint64_t *>(mem_calloc(static_cast<std::size_t>(size), sizeof(uint64_t)));
   if (!c) return false;
-  chunks_[chunk] = c;
+  if (size_ > 0) std::memcpy(c + (first_ - first), counts_, static_cast<std::size_t>(size_) * sizeof(uint64_t));
+  mem_free(counts_);
+  counts_ = c;
+  first_ = first;
+  size_ = size;
   return true;
 }
 
-bool Histogram::merge(const Histogram &o) {
-  // Allocate everything first so a failure leaves this histogram unchanged.
-  for (int c = 0; c < kChunks; ++c) {
-    if (o.chunks_[c] && !chunks_[c] && !alloc_chunk(c)) return false;
-  }
-  for (int c = 0; c < kChunks; ++c) {
-    if (!o.chunks_[c]) continue;
-    for (int s = 0; s < kSub; ++s) chunks_[c][s] += o.chunks_[c][s];
-  }
-  return true;
+bool Histogram::cover(const Histogram &o) {
+  if (o.size_ == 0) return true;
+  if (size_ > 0 && o.first_ >= first_ && o.first_ + o.size_ <= first_ + size_) return true;
+  return grow(o.first_ / kSub, (o.first_ + o.size_) / kSub);
 }
 
-void Histogram::absorb(Histogram &o) {
-  for (int c = 0; c < kChunks; ++c) {
-    if (!o.chunks_[c]) continue;
-    if (!chunks_[c]) {
-      chunks_[c] = o.chunks_[c];
-      o.chunks_[c] = nullptr;
-    } else {
-      for (int s = 0; s < kSub; ++s) chunks_[c][s] += o.chunks_[c][s];
-    }
-  }
+void Histogram::add_covered(const Histogram &o) {
+  uint64_t *dst = counts_ + (o.first_ - first_);
+  for (int i = 0; i < o.size_; ++i) dst[i] += o.counts_[i];
+}
+
+uint64_t Histogram::total() const {
+  uint64_t n = 0;
+  for (int i = 0; i < size_; ++i) n += counts_[i];
+  return n;
+}
+
+void Histogram::swap(Histogram &o) {
+  std::swap(counts_, o.counts_);
+  std::swap(first_, o.first_);
+  std::swap(size_, o.size_);
 }
 
 void Histogram::clear() {
-  for (auto *c : chunks_) {
-    if (c) std::memset(c, 0, kSub * sizeof(uint64_t));
-  }
+  if (size_ > 0) std::memset(counts_, 0, static_cast<std::size_t>(size_) * sizeof(uint64_t));
 }
 
 void Histogram::release() {
-  for (auto *&c : chunks_) {
-    mem_free(c);
-    c = nullptr;
-  }
+  mem_free(counts_);
+  counts_ = nullptr;
+  first_ = size_ = 0;
 }
 
 uint64_t Histogram::quantile(double q, uint64_t total, uint64_t lo, uint64_t hi) const {
@@ -72,18 +79,15 @@ uint64_t Histogram::quantile(double q, uint64_t total, uint64_t lo, uint64_t hi)
   uint64_t rank = r < 1.0 ? 1 : static_cast<uint64_t>(r);
   if (rank > total) rank = total;
   uint64_t seen = 0;
-  for (int c = 0; c < kChunks; ++c) {
-    if (!chunks_[c]) continue;
-    for (int s = 0; s < kSub; ++s) {
-      seen += chunks_[c][s];
-      if (seen >= rank) {
-        int b = c * kSub + s;
-        uint64_t lower = lower_of(b);
-        uint64_t v = lower + (upper_of(b) - lower - 1) / 2;
-        if (v < lo) v = lo;
-        if (v > hi) v = hi;
-        return v;
-      }
+  for (int i = 0; i < size_; ++i) {
+    seen += counts_[i];
+    if (seen >= rank) {
+      int b = first_ + i;
+      uint64_t lower = lower_of(b);
+      uint64_t v = lower + (upper_of(b) - lower - 1) / 2;
+      if (v < lo) v = lo;
+      if (v > hi) v = hi;
+      return v;
     }
   }
   return hi;

@@ -2,8 +2,13 @@
 // of two up to 2^43 ns (about 2.4 hours); larger values land in the last
 // bucket. A bucket is at most 1/16 of its lower bound wide, so a quantile
 // reported at the bucket's midpoint is within 1/32 of the true value.
-// Buckets are allocated one power of two (a "chunk") at a time, on first use,
-// so a histogram costs memory only for the ranges its samples fall in.
+//
+// Storage is one dense array over the range of powers of two (16 buckets,
+// a "chunk") the samples have reached so far, grown on first use of a new
+// range. Dense, because a record then costs one bounds check and one add,
+// and a typical latency spread (µs to s) fills its range anyway; one block,
+// because a block per chunk would pay an allocator header for every 128
+// bytes and a pointer table besides.
 #pragma once
 #include <cstdint>
 
@@ -21,33 +26,42 @@ class Histogram {
   Histogram(const Histogram &) = delete;
   Histogram &operator=(const Histogram &) = delete;
 
+  // Branch-free: with e the top bit of (v | 16), bucket = (e - 4) * 16 +
+  // (v >> (e - 4)), since v >> (e - 4) is 16 + the sub-bucket for v >= 16
+  // and v itself below. Values past the last bucket are clamped into it.
   static int bucket_of(uint64_t v) {
-    if (v < static_cast<uint64_t>(kSub)) return static_cast<int>(v);
-    int e = 63 - __builtin_clzll(v);
-    if (e >= kChunks + kSubBits - 1) return kBuckets - 1;
-    int sub = static_cast<int>(v >> (e - kSubBits)) & (kSub - 1);
-    return (e - kSubBits + 1) * kSub + sub;
+    constexpr uint64_t kLast = (1ull << (kChunks + kSubBits - 1)) - 1;  // top of the last bucket
+    if (v > kLast) v = kLast;
+    int shift = (63 ^ __builtin_clzll(v | static_cast<uint64_t>(kSub))) - kSubBits;  // top bit - 4
+    return (shift << kSubBits) + static_cast<int>(v >> shift);
   }
   static uint64_t lower_of(int b);
   static uint64_t upper_of(int b);
 
-  bool has(int b) const { return chunks_[b / kSub] != nullptr; }
+  // True when bucket `b` has storage.
+  bool has(int b) const { return static_cast<unsigned>(b - first_) < static_cast<unsigned>(size_); }
   // Makes bucket `b` writable; false when out of memory.
-  bool reserve(int b) { return chunks_[b / kSub] || alloc_chunk(b / kSub); }
-  // Requires reserve(b) first.
-  void add(int b, uint64_t n) { chunks_[b / kSub][b % kSub] += n; }
+  bool reserve(int b) { return has(b) || grow(b / kSub, b / kSub + 1); }
+  // Requires has(b).
+  void add(int b, uint64_t n) { counts_[b - first_] += n; }
+  // The number of samples (the sum of the buckets).
+  uint64_t total() const;
 
-  uint64_t count_at(int b) const {
-    const uint64_t *c = chunks_[b / kSub];
-    return c ? c[b % kSub] : 0;
-  }
-  bool chunk_present(int chunk) const { return chunks_[chunk] != nullptr; }
+  uint64_t count_at(int b) const { return has(b) ? counts_[b - first_] : 0; }
+  // The buckets with storage are [first_bucket(), end_bucket()); others are 0.
+  int first_bucket() const { return first_; }
+  int end_bucket() const { return first_ + size_; }
 
-  // Adds `o` into this one, allocating chunks; false (this unchanged) on
-  // out of memory.
-  bool merge(const Histogram &o);
-  // Adds `o` into this one, taking chunks this one lacks; never allocates.
-  void absorb(Histogram &o);
+  // Grows this one's storage to cover `o`'s; counts are unchanged. False on
+  // out of memory (this one unchanged).
+  bool cover(const Histogram &o);
+  // Adds `o`'s counts; requires cover(o) first, so it never allocates.
+  void add_covered(const Histogram &o);
+  // cover() then add_covered(): false (this unchanged) on out of memory.
+  bool merge(const Histogram &o) { return cover(o) && (add_covered(o), true); }
+  // Exchanges contents (storage included) with `o`; never allocates.
+  void swap(Histogram &o);
+  // Zeroes the counts, keeping the storage for the next samples.
   void clear();
   void release();
 
@@ -56,8 +70,11 @@ class Histogram {
   uint64_t quantile(double q, uint64_t total, uint64_t lo, uint64_t hi) const;
 
  private:
-  bool alloc_chunk(int chunk);
-  uint64_t *chunks_[kChunks] = {};
+  // Reallocates to cover chunks [chunk_lo, chunk_hi) as well as the current range.
+  bool grow(int chunk_lo, int chunk_hi);
+  uint64_t *counts_ = nullptr;  // counts_[i] is bucket first_ + i
+  int32_t first_ = 0;           // a multiple of kSub
+  int32_t size_ = 0;            // a multiple of kSub; 0 = no storage
 };
 
 }  // namespace bt

@@ -167,7 +167,7 @@ Err Metrics::lookup(const char *name, Op **out) {
   return e;
 }
 
-Err Metrics::record(Op *op, const Timing &t) {
+Err Metrics::record(Op *op, const Timing &t, uint64_t mult) {
   AtomicPtr<Shard> &slot = op->shards[slots::current()];
   Shard *shard = slot.load();
   if (!shard) {
@@ -181,7 +181,7 @@ Err Metrics::record(Op *op, const Timing &t) {
     }
   }
   SpinGuard guard(shard->lock);
-  return shard->agg.record(t) ? Err::ok : Err::nomem;
+  return shard->agg.record(t, mult) ? Err::ok : Err::nomem;
 }
 
 Err Metrics::snapshot(Snapshot **out) {
@@ -192,7 +192,7 @@ Err Metrics::snapshot(Snapshot **out) {
     Op *op = ops_[i];
     SnapOp &so = *snap->ops[i];
     so.name = op->name;
-    if (!so.agg.merge(op->past)) return Err::nomem;
+    if (!so.agg.merge(op->past) || !so.agg.merge(op->pending)) return Err::nomem;
     for (auto &slot : op->shards) {
       Shard *shard = slot.load();
       if (!shard) continue;
@@ -213,51 +213,42 @@ Err Metrics::take(Snapshot **interval_out, Snapshot **cumulative_out) {
   auto interval = new_snapshot(n);
   if (!interval) return Err::nomem;
   std::unique_ptr<Snapshot> cumulative;
-  if (cumulative_out) {
-    cumulative = new_snapshot(n);
-    if (!cumulative) return Err::nomem;
-    for (std::size_t i = 0; i < n; ++i) {
-      cumulative->ops[i]->name = ops_[i]->name;
-      if (!cumulative->ops[i]->agg.merge(ops_[i]->past)) return Err::nomem;
-    }
-  }
-  // Copies of the interval destined for the past, staged here.
-  std::unique_ptr<OpAgg[]> staged(new (std::nothrow) OpAgg[n ? n : 1]);
-  if (!staged) return Err::nomem;
+  if (cumulative_out && !(cumulative = new_snapshot(n))) return Err::nomem;
 
-  // The take itself: each shard's contents move out under its lock, without
-  // allocating, so every record lands wholly in this interval or the next.
+  // Moves every interval so far into its op's pending aggregate (swap, no
+  // allocation): nothing taken is lost, the next take delivers it.
+  auto undo = [&](std::size_t upto) {
+    for (std::size_t i = 0; i < upto; ++i) ops_[i]->pending.swap(interval->ops[i]->agg);
+    return Err::nomem;
+  };
+  // The take itself: each shard's figures move into the interval under the
+  // shard's lock (the merge allocates only when the interval lacks room), so
+  // every record lands wholly in this interval or the next. The shard keeps
+  // its storage, so its thread's next records do not allocate again.
   for (std::size_t i = 0; i < n; ++i) {
+    OpAgg &got = interval->ops[i]->agg;
     interval->ops[i]->name = ops_[i]->name;
+    got.swap(ops_[i]->pending);
     for (auto &slot : ops_[i]->shards) {
       Shard *shard = slot.load();
       if (!shard) continue;
       SpinGuard guard(shard->lock);
-      interval->ops[i]->agg.absorb(shard->agg);
+      if (!got.merge(shard->agg)) return undo(i + 1);
+      shard->agg.clear();
     }
   }
-  // Copies that allocate. On failure the interval goes back into the shards
-  // (absorb never allocates), so nothing is lost and nothing is taken.
-  bool ok = true;
-  for (std::size_t i = 0; i < n && ok; ++i) {
+  // Room in the past (and the cumulative copy) first, then the adds, which
+  // cannot fail.
+  for (std::size_t i = 0; i < n; ++i) {
     const OpAgg &got = interval->ops[i]->agg;
-    ok = staged[i].merge(got) && (!cumulative || cumulative->ops[i]->agg.merge(got));
-  }
-  if (!ok) {
-    for (std::size_t i = 0; i < n; ++i) {
-      OpAgg &got = interval->ops[i]->agg;
-      if (got.count == 0) continue;
-      for (auto &slot : ops_[i]->shards) {
-        if (Shard *shard = slot.load()) {
-          SpinGuard guard(shard->lock);
-          shard->agg.absorb(got);
-          break;
-        }
-      }
+    if (!ops_[i]->past.cover(got)) return undo(n);
+    if (cumulative) {
+      cumulative->ops[i]->name = ops_[i]->name;
+      OpAgg &cum = cumulative->ops[i]->agg;
+      if (!cum.merge(ops_[i]->past) || !cum.merge(got)) return undo(n);
     }
-    return Err::nomem;
   }
-  for (std::size_t i = 0; i < n; ++i) ops_[i]->past.absorb(staged[i]);
+  for (std::size_t i = 0; i < n; ++i) ops_[i]->past.add_covered(interval->ops[i]->agg);
 
   uint64_t now = clock::now_ns();
   interval->start_ns = interval_start_ns_;
@@ -284,6 +275,7 @@ void Metrics::reset() {
       shard->agg.clear();
     }
     ops_[i]->past.clear();
+    ops_[i]->pending.clear();
   }
   cumulative_start_ns_ = interval_start_ns_ = clock::now_ns();
 }

@@ -32,7 +32,11 @@ struct Op {
   uint64_t hash = 0;
   Metrics *owner = nullptr;
   AtomicPtr<Shard> shards[kMaxSlots];
-  OpAgg past;  // what earlier takes moved out of the shards; under owner's mutex
+  // Under owner's mutex: what earlier takes delivered (the cumulative view
+  // adds it), and what a take moved out of the shards but could not deliver
+  // (out of memory); the next take delivers it first.
+  OpAgg past;
+  OpAgg pending;
   ~Op();
 };
 
@@ -59,8 +63,9 @@ class Metrics {
   // answer, so a loop that traces one name skips the check and the hash.
   Err lookup(const char *name, Op **out);
 
-  // Records `t` into `op`'s shard for this thread. All or nothing.
-  static Err record(Op *op, const Timing &t);
+  // Records `t` (durations in units of `mult`, see timing.hpp) into `op`'s
+  // shard for this thread. All or nothing.
+  static Err record(Op *op, const Timing &t, uint64_t mult);
 
   // Cumulative copy (past + every shard).
   Err snapshot(Snapshot **out);

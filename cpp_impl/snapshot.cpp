@@ -12,7 +12,7 @@ bool name_less(const std::unique_ptr<SnapOp> &a, const std::unique_ptr<SnapOp> &
 }  // namespace
 
 void Snapshot::finish() {
-  for (auto &op : ops) op->agg.derive_gil();
+  for (auto &op : ops) op->agg.settle();
   sort_by_name();
 }
 

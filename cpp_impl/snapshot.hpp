@@ -19,7 +19,7 @@ struct Snapshot {
   uint64_t end_ns = 0;    // when the copy was taken
   uint32_t phase_count = 0;
 
-  // Derives each operation's GIL figures, then sorts: the last step of
+  // Settles each operation (counts, GIL figures), then sorts: the last step of
   // making a snapshot.
   void finish();
   void sort_by_name();

@@ -9,6 +9,13 @@ namespace bt {
 constexpr uint32_t kFlagError = 0x1;      // BT_TIMING_ERROR
 constexpr uint32_t kFlagLeftOpen = 0x2;   // BT_TIMING_PHASE_LEFT_OPEN
 
+// Durations in a Timing are in units of `mult` (32.32 fixed-point ns per
+// unit): kNsMult for nanoseconds, the clock's multiplier for ticks.
+constexpr uint64_t kNsMult = 1ull << 32;
+inline uint64_t scale_to_ns(uint64_t units, uint64_t mult) {
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(units) * mult) >> 32);
+}
+
 struct Timing {
   const char *op_name = nullptr;
   uint64_t total_ns = 0;

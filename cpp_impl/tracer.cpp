@@ -12,7 +12,7 @@ namespace bt {
 Tracer *inert_tracer() {
   static Tracer inert = [] {
     Tracer t;
-    t.state = Tracer::kInert;
+    t.set_state(Tracer::kInert);
     return t;
   }();
   return &inert;
@@ -54,21 +54,20 @@ Tracer *tracer_new(Op *op) {
   }
   // Timing's phase arrays stay uninitialised: a slot is zeroed when its phase
   // is first entered (Timing::touched), which keeps creation cheap.
-  tr->state = Tracer::kActive;
-  tr->open = -1;
+  tr->keep_slices = trace::active();
+  tr->gate = Tracer::pack(tr->keep_slices || !clock::is_tsc() ? Tracer::kGeneral : Tracer::kFast, -1);
   tr->op = op;
   tr->t.op_name = op->name;
   tr->t.total_ns = tr->t.unattributed_ns = tr->t.gil_held_ns = tr->t.gil_released_ns = 0;
   tr->t.gil_wait_ns = tr->t.items = 0;
   tr->t.gil_releases = tr->t.workers = tr->t.flags = tr->t.phase_count = tr->t.touched = 0;
-  tr->keep_slices = trace::active();
   tr->nslices = tr->slices_lost = 0;
   tr->start = clock::ticks();
   return tr;
 }
 
 void tracer_free(Tracer *tr) {
-  if (!tr || tr->state == Tracer::kInert) return;
+  if (!tr || tr->state() == Tracer::kInert) return;
   if (!t_spare) {
     if (!t_spare_registered && g_spare_key.ok &&
         pthread_setspecific(g_spare_key.key, reinterpret_cast<void *>(1)) == 0) {
@@ -80,6 +79,47 @@ void tracer_free(Tracer *tr) {
     }
   }
   mem_free(tr);
+}
+
+namespace {
+
+void close_slice(Tracer *tr, uint64_t now) {
+  if (tr->nslices < kMaxSlices) {
+    tr->slices[tr->nslices++].end = now;
+  } else {
+    ++tr->slices_lost;
+  }
+}
+
+}  // namespace
+
+Err tracer_begin_general(Tracer *tr, int32_t p) {
+  if (!tr->active()) return tr->state() == Tracer::kInert ? Err::ok : Err::finished;
+  if (!phases::valid(p)) return Err::unknown_phase;
+  if (tr->open() >= 0) return Err::phase_open;
+  uint64_t now = clock::ticks();
+  uint32_t bit = 1u << p;
+  if (!(tr->t.touched & bit)) {
+    tr->t.touched |= bit;
+    tr->t.phase_ns[p] = 0;
+    tr->t.phase_entries[p] = 0;
+  }
+  ++tr->t.phase_entries[p];
+  tr->set_open(p);
+  tr->phase_start = now;
+  if (tr->keep_slices && tr->nslices < kMaxSlices) tr->slices[tr->nslices] = Slice{p, now, now};
+  return Err::ok;
+}
+
+Err tracer_end_general(Tracer *tr, int32_t p) {
+  if (!tr->active()) return tr->state() == Tracer::kInert ? Err::ok : Err::finished;
+  if (!phases::valid(p)) return Err::unknown_phase;
+  if (tr->open() != p) return Err::phase_not_open;
+  uint64_t now = clock::ticks();
+  tr->t.phase_ns[p] += now - tr->phase_start;
+  tr->set_open(-1);
+  if (tr->keep_slices) close_slice(tr, now);
+  return Err::ok;
 }
 
 Err derive_gil_figures(Timing &t) {
@@ -97,28 +137,31 @@ Err derive_gil_figures(Timing &t) {
   return Err::ok;
 }
 
-Err tracer_finish(Tracer *tr) {
-  if (tr->state != Tracer::kActive) return tr->state == Tracer::kInert ? Err::ok : Err::finished;
+Err tracer_finish(Tracer *tr, bool want_ns) {
+  if (!tr->active()) return tr->state() == Tracer::kInert ? Err::ok : Err::finished;
   uint64_t now = clock::ticks();
-  if (tr->open >= 0) {
-    tr->t.phase_ns[tr->open] += now - tr->phase_start;
-    tr->open = -1;
+  if (int32_t open = tr->open(); open >= 0) {
+    tr->t.phase_ns[open] += now - tr->phase_start;
     tr->t.flags |= kFlagLeftOpen;
     if (tr->keep_slices) close_slice(tr, now);
   }
-  tr->state = Tracer::kFinished;
+  tr->gate = Tracer::pack(Tracer::kFinished, -1);
   Timing &t = tr->t;
-  const uint64_t mult = clock::ns_per_tick();
-  t.total_ns = clock::to_ns_with(now - tr->start, mult);
-  for (uint32_t m = t.touched; m; m &= m - 1) {
-    int p = __builtin_ctz(m);
-    t.phase_ns[p] = clock::to_ns_with(t.phase_ns[p], mult);
-  }
+  t.total_ns = now - tr->start;  // ticks, like the phases, until converted
   t.phase_count = phases::count();
+  if (tr->keep_slices) trace::keep(*tr, now);
   // Each phase rounds down on its own, so the phases never exceed the total;
   // the GIL figures are derived only when a caller asks for the timing.
-  if (tr->keep_slices) trace::keep(*tr, now);
-  return Metrics::record(tr->op, t);
+  const uint64_t mult = clock::ns_per_tick();
+  Err e = Metrics::record(tr->op, t, mult);
+  if (want_ns) {
+    t.total_ns = scale_to_ns(t.total_ns, mult);
+    for (uint32_t m = t.touched; m; m &= m - 1) {
+      int p = __builtin_ctz(m);
+      t.phase_ns[p] = scale_to_ns(t.phase_ns[p], mult);
+    }
+  }
+  return e;
 }
 
 }  // namespace bt

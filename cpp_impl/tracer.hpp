@@ -1,5 +1,6 @@
-// One operation in flight. The hot calls (phase begin/end) are inline: a state
-// check, a table bound check, one clock read and a few stores.
+// One operation in flight. The hot calls (phase begin/end) are inline: one
+// compare of the state word, a table bound check, one clock read and a few
+// stores; every other case goes out of line.
 // While tracing, Timing::phase_ns holds ticks; finish converts to nanoseconds.
 #pragma once
 #include <cstdint>
@@ -20,9 +21,16 @@ struct Slice {
 constexpr uint32_t kMaxSlices = 64;  // per operation; more are counted as lost
 
 struct Tracer {
-  enum State : uint32_t { kActive = 0, kFinished = 1, kInert = 2 };
-  State state = kActive;
-  int32_t open = -1;  // the open phase, or -1
+  // kFast: active, TSC clock, trace ring off, so phase calls take the inline
+  // path. kGeneral: active, but the OS clock or the trace ring is in use, so
+  // phase calls take the out-of-line path.
+  enum State : uint32_t { kFast = 0, kGeneral = 1, kFinished = 2, kInert = 3 };
+  static constexpr uint64_t pack(State s, int32_t open) {
+    return static_cast<uint64_t>(static_cast<uint32_t>(open)) << 32 | s;
+  }
+  // The state (low half) and the open phase (high half, -1 = none) in one
+  // word, so an inline call checks both with one compare.
+  uint64_t gate = pack(kFast, -1);
   Op *op = nullptr;
   uint64_t start = 0;        // ticks
   uint64_t phase_start = 0;  // ticks
@@ -31,6 +39,12 @@ struct Tracer {
   uint32_t nslices = 0;
   uint32_t slices_lost = 0;
   Slice slices[kMaxSlices];
+
+  State state() const { return static_cast<State>(static_cast<uint32_t>(gate)); }
+  int32_t open() const { return static_cast<int32_t>(gate >> 32); }
+  bool active() const { return state() <= kGeneral; }
+  void set_state(State s) { gate = pack(s, open()); }
+  void set_open(int32_t p) { gate = pack(state(), p); }
 };
 
 // The tracer handed out while disabled; every call on it returns ok.
@@ -40,56 +54,53 @@ Tracer *inert_tracer();
 Tracer *tracer_new(Op *op);
 void tracer_free(Tracer *tr);
 
-inline void close_slice(Tracer *tr, uint64_t now) {
-  if (tr->nslices < kMaxSlices) {
-    tr->slices[tr->nslices++].end = now;
-  } else {
-    ++tr->slices_lost;
-  }
-}
+// Every case of begin and end, with every check: the inline calls below
+// handle only a valid call on a kFast tracer and hand the rest here.
+Err tracer_begin_general(Tracer *tr, int32_t p);
+Err tracer_end_general(Tracer *tr, int32_t p);
 
 // Calls on a finished tracer fail with Err::finished; on the inert tracer
 // (handed out while the library is disabled) they succeed and do nothing.
 inline Err tracer_begin(Tracer *tr, int32_t p) {
-  if (tr->state != Tracer::kActive) return tr->state == Tracer::kInert ? Err::ok : Err::finished;
-  if (!phases::valid(p)) return Err::unknown_phase;
-  if (tr->open >= 0) return Err::phase_open;
-  uint64_t now = clock::ticks();
-  uint32_t bit = 1u << p;
-  if (!(tr->t.touched & bit)) {
-    tr->t.touched |= bit;
-    tr->t.phase_ns[p] = 0;
-    tr->t.phase_entries[p] = 0;
+  if (__builtin_expect(tr->gate == Tracer::pack(Tracer::kFast, -1) && phases::valid(p), 1)) {
+    uint64_t now = clock::tsc_ticks();  // kFast: the clock is the TSC
+    uint32_t bit = 1u << p;
+    if (!(tr->t.touched & bit)) {
+      tr->t.touched |= bit;
+      tr->t.phase_ns[p] = 0;
+      tr->t.phase_entries[p] = 0;
+    }
+    ++tr->t.phase_entries[p];
+    tr->phase_start = now;
+    tr->gate = Tracer::pack(Tracer::kFast, p);
+    return Err::ok;
   }
-  ++tr->t.phase_entries[p];
-  tr->open = p;
-  tr->phase_start = now;
-  if (tr->keep_slices && tr->nslices < kMaxSlices) tr->slices[tr->nslices] = Slice{p, now, now};
-  return Err::ok;
+  return tracer_begin_general(tr, p);
 }
 
 inline Err tracer_end(Tracer *tr, int32_t p) {
-  if (tr->state != Tracer::kActive) return tr->state == Tracer::kInert ? Err::ok : Err::finished;
-  if (!phases::valid(p)) return Err::unknown_phase;
-  if (tr->open != p) return Err::phase_not_open;
-  uint64_t now = clock::ticks();
-  tr->t.phase_ns[p] += now - tr->phase_start;
-  tr->open = -1;
-  if (tr->keep_slices) close_slice(tr, now);
-  return Err::ok;
+  // p is in range (its phase was valid when it began) and open on a kFast tracer.
+  if (__builtin_expect(p >= 0 && tr->gate == Tracer::pack(Tracer::kFast, p), 1)) {
+    tr->t.phase_ns[p] += clock::tsc_ticks() - tr->phase_start;
+    tr->gate = Tracer::pack(Tracer::kFast, -1);
+    return Err::ok;
+  }
+  return tracer_end_general(tr, p);
 }
 
 // Adds to a counter of an active tracer: `f` gets the Timing.
 template <typename F>
 inline Err tracer_update(Tracer *tr, F f) {
-  if (tr->state != Tracer::kActive) return tr->state == Tracer::kInert ? Err::ok : Err::finished;
+  if (!tr->active()) return tr->state() == Tracer::kInert ? Err::ok : Err::finished;
   f(tr->t);
   return Err::ok;
 }
 
-// Stops the clock, closes an open phase, derives the GIL figures and records.
-// The tracer is finished afterwards even when recording fails (Err::nomem).
-Err tracer_finish(Tracer *tr);
+// Stops the clock, closes an open phase and records. The tracer is finished
+// afterwards even when recording fails (Err::nomem). Its Timing holds
+// nanoseconds afterwards only when `want_ns` (the record converts on its own,
+// so a caller that does not read the timing skips a pass).
+Err tracer_finish(Tracer *tr, bool want_ns);
 
 // Derives gil_held_ns, gil_released_ns, unattributed_ns from the phase times.
 // Err::invalid when the phases add up to more than total_ns.

@@ -70,7 +70,7 @@ bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timing) {
   e = metrics_of(metrics)->lookup(timing->op_name, &op);
   if (e != bt::Err::ok) return status(e);
   t.op_name = op->name;
-  return status(bt::Metrics::record(op, t));
+  return status(bt::Metrics::record(op, t, bt::kNsMult));
   BT_SHIM_CATCH
 }
 

@@ -125,14 +125,11 @@ bt_status bt_snapshot_buckets(const bt_snapshot *snapshot, size_t index, bt_phas
   if (st != BT_OK) return st;
   size_t n = 0;
   if (d) {
-    for (int c = 0; c < bt::Histogram::kChunks; ++c) {
-      if (!d->hist.chunk_present(c)) continue;
-      for (int b = c * bt::Histogram::kSub; b < (c + 1) * bt::Histogram::kSub; ++b) {
-        uint64_t k = d->hist.count_at(b);
-        if (!k) continue;
-        if (n < cap) buckets[n] = bt_bucket{bt::Histogram::lower_of(b), bt::Histogram::upper_of(b), k};
-        ++n;
-      }
+    for (int b = d->hist.first_bucket(); b < d->hist.end_bucket(); ++b) {
+      uint64_t k = d->hist.count_at(b);
+      if (!k) continue;
+      if (n < cap) buckets[n] = bt_bucket{bt::Histogram::lower_of(b), bt::Histogram::upper_of(b), k};
+      ++n;
     }
   }
   *count_out = n;

@@ -95,12 +95,12 @@ bt_status bt_tracer_finish(bt_tracer *tracer, bt_timing *out) {
   if (off()) {
     // Nothing is recorded, but the tracer is done: a later enable must not
     // record a half-traced operation.
-    if (tr->state == bt::Tracer::kActive) tr->state = bt::Tracer::kFinished;
+    if (tr->active()) tr->set_state(bt::Tracer::kFinished);
     return BT_OK;
   }
   if (out && !bt::shim::size_ok(out)) return BT_E_STRUCT_SIZE;
-  bool was_inert = tr->state == bt::Tracer::kInert;
-  bt::Err e = bt::tracer_finish(tr);
+  bool was_inert = tr->state() == bt::Tracer::kInert;
+  bt::Err e = bt::tracer_finish(tr, out != nullptr);
   if (e != bt::Err::ok && e != bt::Err::nomem) return status(e);
   if (out && !was_inert) {
     bt::derive_gil_figures(tr->t);

@@ -25,7 +25,19 @@ static bt_status check(bt_status s, const char *what) {
 
 struct expect {
   uint64_t by_name, by_op, recorded;
+  uint64_t taken[3]; /* what the scenario's take delivered, per name below */
 };
+
+static const char *const k_names[3] = {"by_name", "by_op", "recorded"};
+
+/* Count of op `name` in `s`, 0 when absent. */
+static uint64_t count_of(const bt_snapshot *s, const char *name) {
+  bt_op_stats st = BT_OP_STATS_INIT;
+  size_t idx;
+  if (bt_snapshot_find(s, name, &idx) != BT_OK) return 0;
+  bt_snapshot_op_stats(s, idx, &st);
+  return st.count;
+}
 
 static void traced(bt_tracer *t, bt_phase_id custom, uint64_t *count) {
   int p;
@@ -87,6 +99,7 @@ static void scenario(const char *dir, struct expect *e, bt_metrics **keep) {
     bt_snapshot_free(s);
   }
   if (check(bt_metrics_take(m, &iv, &cum), "take") == BT_OK) {
+    for (k = 0; k < 3; k++) e->taken[k] = count_of(iv, k_names[k]);
     exports(iv);
     bt_snapshot_free(iv);
     bt_snapshot_free(cum);
@@ -99,10 +112,12 @@ static void scenario(const char *dir, struct expect *e, bt_metrics **keep) {
   *keep = m;
 }
 
-/* With allocation working: the figures match what the calls said they did. */
+/* With allocation working: the figures match what the calls said they did,
+ * and a take delivers exactly what the scenario's take did not (a take that
+ * failed kept everything for the next one). */
 static void verify(bt_metrics *m, const struct expect *e) {
-  bt_snapshot *s = bt_test_snapshot(m);
-  const char *names[3] = {"by_name", "by_op", "recorded"};
+  bt_snapshot *s = bt_test_snapshot(m), *iv = NULL, *cum = NULL;
+  const char *const *names = k_names;
   uint64_t want[3];
   size_t i, idx;
   want[0] = e->by_name;
@@ -119,6 +134,13 @@ static void verify(bt_metrics *m, const struct expect *e) {
     assert_u64_eq(bt_test_bucket_sum(s, idx, BT_PHASE_TOTAL), st.count);
   }
   bt_snapshot_free(s);
+  assert_int_equal(bt_metrics_take(m, &iv, &cum), BT_OK);
+  for (i = 0; i < 3; i++) {
+    assert_u64_eq(count_of(iv, names[i]) + e->taken[i], want[i]);
+    assert_u64_eq(count_of(cum, names[i]), want[i]);
+  }
+  bt_snapshot_free(iv);
+  bt_snapshot_free(cum);
 }
 
 static void test_alloc_failure__every_site_answers_nomem_and_recovers(void **state) {
@@ -127,7 +149,7 @@ static void test_alloc_failure__every_site_answers_nomem_and_recovers(void **sta
   (void)state;
   assert_non_null(mkdtemp(dir));
   for (n = 1;; n++) {
-    struct expect e = {0, 0, 0};
+    struct expect e = {0, 0, 0, {0, 0, 0}};
     bt_metrics *m = NULL;
     long used;
     bt_testing_alloc_fail(n);
@@ -154,7 +176,7 @@ static void test_alloc_failure__every_site_answers_nomem_and_recovers(void **sta
                 "%ld calls answered BT_E_NOMEM\n", failed_runs, total, g_nomem);
   {
     /* and the library works normally afterwards */
-    struct expect e = {0, 0, 0};
+    struct expect e = {0, 0, 0, {0, 0, 0}};
     bt_metrics *m = NULL;
     scenario(dir, &e, &m);
     assert_non_null(m);
