@@ -52,57 +52,17 @@ OpAgg::~OpAgg() {
   }
 }
 
-bool OpAgg::reserve(const Timing &t, int total_bucket, Entry *e) {
-  if (!total.hist.reserve(total_bucket)) return false;
-  int k = 0;
-  for (uint32_t m = t.touched; m; m &= m - 1, ++k) {
-    Dist *&d = phases_[__builtin_ctz(m)];
-    if ((!d && !(d = new_dist())) || !d->hist.reserve(e[k].bucket)) return false;
-    e[k].d = d;
-  }
-  return true;
-}
-
-bool OpAgg::record(const Timing &t, uint64_t mult) {
-  // One pass converts each phase, finds its bucket and checks its storage;
-  // only when some storage is missing does the slow path allocate, before
-  // anything is counted, so a failure leaves every figure untouched.
-  Entry e[kMaxPhases];
+bool OpAgg::reserve(const Timing &t, uint64_t total_ns, const uint64_t *ns) {
+  if (!total.hist.reserve(Histogram::bucket_of(total_ns))) return false;
   int n = 0;
-  const uint64_t total_ns = scale_to_ns(t.total_ns, mult);
-  const int total_bucket = Histogram::bucket_of(total_ns);
-  bool ready = total.hist.has(total_bucket);
-  for (uint32_t m = t.touched; m; m &= m - 1) {
-    const int p = __builtin_ctz(m);
-    const uint64_t ns = scale_to_ns(t.phase_ns[p], mult);
-    const int b = Histogram::bucket_of(ns);
-    Dist *d = phases_[p];
-    if (__builtin_expect(!d || !d->hist.has(b), 0)) ready = false;
-    e[n++] = Entry{d, ns, b, t.phase_entries[p]};
-  }
-  if (__builtin_expect(!ready, 0) && !reserve(t, total_bucket, e)) return false;
-
-  ++count;
-  // Figures that are often zero are stored only when they change.
-  if (__builtin_expect(t.flags != 0, 0)) {
-    errors += t.flags & kFlagError;
-    left_open += (t.flags & kFlagLeftOpen) != 0;
-  }
-  if (t.items) items += t.items;
-  if (t.gil_wait_ns) gil_wait_ns += t.gil_wait_ns;
-  if (t.gil_releases) gil_releases += t.gil_releases;
-  if (__builtin_expect(t.workers > workers_max, 0)) workers_max = t.workers;
-  if (__builtin_expect(t.workers > 1, 0)) ++parallel_ops;
-  total.add(total_ns, total_bucket);
-  for (int k = 0; k < n; ++k) {
-    e[k].d->entries += e[k].entries;
-    e[k].d->add(e[k].ns, e[k].bucket);
+  for (uint32_t m = t.touched; m; m &= m - 1, ++n) {
+    Dist *&d = phases_[__builtin_ctz(m)];
+    if ((!d && !(d = new_dist())) || !d->hist.reserve(Histogram::bucket_of(ns[n]))) return false;
   }
   return true;
 }
 
 void OpAgg::fold_scalars(const OpAgg &o) {
-  count += o.count;
   errors += o.errors;
   left_open += o.left_open;
   items += o.items;
@@ -151,7 +111,7 @@ void OpAgg::swap(OpAgg &o) {
 
 void OpAgg::settle() {
   total.settle();
-  total.entries = total.count;
+  total.entries = count = total.count;
   for (Dist *d : phases_) {
     if (d) d->settle();
   }

@@ -38,7 +38,8 @@ struct Dist {
 
 class OpAgg {
  public:
-  uint64_t count = 0, errors = 0, left_open = 0, items = 0, gil_wait_ns = 0;
+  uint64_t count = 0;  // operations; valid after settle() (the total's histogram holds it)
+  uint64_t errors = 0, left_open = 0, items = 0, gil_wait_ns = 0;
   // Derived from the phase sums by settle() (in snapshots only): a record
   // need not add them up, since they follow from the phases.
   uint64_t gil_held_ns = 0, gil_released_ns = 0, unattributed_ns = 0;
@@ -56,7 +57,8 @@ class OpAgg {
   // Records one finished operation whose durations are in units of `mult`
   // (timing.hpp). All or nothing: false (and nothing changed) when storage
   // for a new bucket or phase could not be allocated.
-  bool record(const Timing &t, uint64_t mult);
+  // Inline (below): the finish that calls it becomes one function.
+  inline bool record(const Timing &t, uint64_t mult);
 
   // Grows this one's storage (phase slots, histogram ranges) to hold `o`'s
   // figures; nothing is counted. False on out of memory, with the figures
@@ -76,18 +78,51 @@ class OpAgg {
   void clear();
 
  private:
-  // A phase of the record in progress, in the order of Timing::touched.
-  struct Entry {
-    Dist *d;
-    uint64_t ns;
-    int bucket;
-    uint32_t entries;
-  };
-  // record()'s slow path: allocates the phase slots and bucket storage the
-  // entries lack and fills in their d; false on out of memory.
-  bool reserve(const Timing &t, int total_bucket, Entry *e);
+  // record()'s slow path: allocates the phase slots and bucket storage
+  // for a record whose total is `total_ns` and whose phases (in the order of
+  // Timing::touched) are `ns`; false on out of memory.
+  bool reserve(const Timing &t, uint64_t total_ns, const uint64_t *ns);
   void fold_scalars(const OpAgg &o);
   Dist *phases_[kMaxPhases] = {};
 };
+
+inline bool OpAgg::record(const Timing &t, uint64_t mult) {
+  // A first pass converts the phases and checks that their buckets have
+  // storage, testing the values against each histogram's range; only when
+  // some is missing does the slow path allocate, before anything is counted,
+  // so a failure leaves every figure untouched. Buckets are found once, in
+  // the second pass, which adds.
+  uint64_t ns[kMaxPhases];
+  const uint64_t total_ns = scale_to_ns(t.total_ns, mult);
+  bool ready = total.hist.covers(total_ns);
+  int n = 0;
+  for (uint32_t m = t.touched; m; m &= m - 1, ++n) {
+    const int p = __builtin_ctz(m);
+    const uint64_t v = ns[n] = scale_to_ns(t.phase_ns[p], mult);
+    const Dist *d = phases_[p];
+    if (__builtin_expect(!d || !d->hist.covers(v), 0)) ready = false;
+  }
+  if (__builtin_expect(!ready, 0) && !reserve(t, total_ns, ns)) return false;
+
+  // Figures that are often zero are stored only when they change.
+  if (__builtin_expect(t.flags != 0, 0)) {
+    errors += t.flags & kFlagError;
+    left_open += (t.flags & kFlagLeftOpen) != 0;
+  }
+  if (t.items) items += t.items;
+  if (t.gil_wait_ns) gil_wait_ns += t.gil_wait_ns;
+  if (t.gil_releases) gil_releases += t.gil_releases;
+  if (__builtin_expect(t.workers > workers_max, 0)) workers_max = t.workers;
+  if (__builtin_expect(t.workers > 1, 0)) ++parallel_ops;
+  total.add(total_ns, Histogram::bucket_of(total_ns));
+  n = 0;
+  for (uint32_t m = t.touched; m; m &= m - 1, ++n) {
+    const int p = __builtin_ctz(m);
+    Dist *d = phases_[p];
+    d->entries += t.phase_entries[p];
+    d->add(ns[n], Histogram::bucket_of(ns[n]));
+  }
+  return true;
+}
 
 }  // namespace bt

@@ -33,9 +33,21 @@ bool Histogram::grow(int chunk_lo, int chunk_hi) {
   if (size_ > 0) std::memcpy(c + (first_ - first), counts_, static_cast<std::size_t>(size_) * sizeof(uint64_t));
   mem_free(counts_);
   counts_ = c;
+  set_range(first, size);
+  return true;
+}
+
+void Histogram::set_range(int32_t first, int32_t size) {
   first_ = first;
   size_ = size;
-  return true;
+  lo_ns_ = size ? lower_of(first) : 0;
+  if (size == 0) {
+    span_ns_ = 0;
+  } else if (first + size >= kBuckets) {
+    span_ns_ = UINT64_MAX - lo_ns_;  // the last bucket takes every larger value
+  } else {
+    span_ns_ = lower_of(first + size) - lo_ns_;
+  }
 }
 
 bool Histogram::cover(const Histogram &o) {
@@ -59,6 +71,8 @@ void Histogram::swap(Histogram &o) {
   std::swap(counts_, o.counts_);
   std::swap(first_, o.first_);
   std::swap(size_, o.size_);
+  std::swap(lo_ns_, o.lo_ns_);
+  std::swap(span_ns_, o.span_ns_);
 }
 
 void Histogram::clear() {
@@ -68,7 +82,7 @@ void Histogram::clear() {
 void Histogram::release() {
   mem_free(counts_);
   counts_ = nullptr;
-  first_ = size_ = 0;
+  set_range(0, 0);
 }
 
 uint64_t Histogram::quantile(double q, uint64_t total, uint64_t lo, uint64_t hi) const {

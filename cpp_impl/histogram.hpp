@@ -40,6 +40,10 @@ class Histogram {
 
   // True when bucket `b` has storage.
   bool has(int b) const { return static_cast<unsigned>(b - first_) < static_cast<unsigned>(size_); }
+  // True when the bucket of value `v` has storage (a test on the value, so a
+  // caller can check before it computes the bucket). Values past the range
+  // covered, including UINT64_MAX, answer false; reserve() says otherwise.
+  bool covers(uint64_t v) const { return v - lo_ns_ < span_ns_; }
   // Makes bucket `b` writable; false when out of memory.
   bool reserve(int b) { return has(b) || grow(b / kSub, b / kSub + 1); }
   // Requires has(b).
@@ -75,6 +79,9 @@ class Histogram {
   uint64_t *counts_ = nullptr;  // counts_[i] is bucket first_ + i
   int32_t first_ = 0;           // a multiple of kSub
   int32_t size_ = 0;            // a multiple of kSub; 0 = no storage
+  uint64_t lo_ns_ = 0;          // lower_of(first_)
+  uint64_t span_ns_ = 0;        // values in [lo_ns_, lo_ns_ + span_ns_) have storage
+  void set_range(int32_t first, int32_t size);
 };
 
 }  // namespace bt

@@ -167,21 +167,13 @@ Err Metrics::lookup(const char *name, Op **out) {
   return e;
 }
 
-Err Metrics::record(Op *op, const Timing &t, uint64_t mult) {
+Shard *Metrics::add_shard(Op *op) {
   AtomicPtr<Shard> &slot = op->shards[slots::current()];
-  Shard *shard = slot.load();
-  if (!shard) {
-    Shard *fresh = new_shard();
-    if (!fresh) return Err::nomem;
-    if (slot.cas(nullptr, fresh)) {
-      shard = fresh;
-    } else {  // a thread sharing this slot won the race
-      delete_shard(fresh);
-      shard = slot.load();
-    }
-  }
-  SpinGuard guard(shard->lock);
-  return shard->agg.record(t, mult) ? Err::ok : Err::nomem;
+  Shard *fresh = new_shard();
+  if (!fresh) return nullptr;
+  if (slot.cas(nullptr, fresh)) return fresh;
+  delete_shard(fresh);  // a thread sharing this slot won the race
+  return slot.load();
 }
 
 Err Metrics::snapshot(Snapshot **out) {

@@ -15,6 +15,7 @@
 #include "cpp_impl/atomics.hpp"
 #include "cpp_impl/limits.hpp"
 #include "cpp_impl/status.hpp"
+#include "cpp_impl/thread_slot.hpp"
 #include "cpp_impl/timing.hpp"
 
 namespace bt {
@@ -65,7 +66,12 @@ class Metrics {
 
   // Records `t` (durations in units of `mult`, see timing.hpp) into `op`'s
   // shard for this thread. All or nothing.
-  static Err record(Op *op, const Timing &t, uint64_t mult);
+  static Err record(Op *op, const Timing &t, uint64_t mult) {
+    Shard *shard = op->shards[slots::current()].load();
+    if (__builtin_expect(!shard, 0) && !(shard = add_shard(op))) return Err::nomem;
+    SpinGuard guard(shard->lock);
+    return shard->agg.record(t, mult) ? Err::ok : Err::nomem;
+  }
 
   // Cumulative copy (past + every shard).
   Err snapshot(Snapshot **out);
@@ -79,6 +85,9 @@ class Metrics {
   static_assert((kTableSize & (kTableSize - 1)) == 0, "table size is a power of two");
 
   Op *find(const char *name, uint64_t hash) const;
+  // record()'s slow path: the shard of this thread's slot in `op`, made on
+  // first use; nullptr when out of memory.
+  static Shard *add_shard(Op *op);
 
   std::mutex mutex_;  // guards inserts, ops_, every Op::past, snapshot/take/reset
   AtomicPtr<Op> table_[kTableSize];  // lock-free lookups; written under mutex_

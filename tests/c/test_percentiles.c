@@ -188,6 +188,53 @@ static void test_percentiles__small_values_exact(void **state) {
   bt_metrics_free(m);
 }
 
+/*
+ * The ends of the range: 0 in the first bucket; 2^43 - 1 (the top of the last
+ * bucket), 2^43 and UINT64_MAX all in the last one, counted, with exact min
+ * and max. Recorded in both orders, since storage grows toward the values a
+ * histogram has not seen and each order grows it the other way.
+ */
+static void test_percentiles__range_ends_counted(void **state) {
+  static const uint64_t values[] = {0, 15, 16, (1ull << 43) - 1, 1ull << 43, UINT64_MAX};
+  const size_t nv = sizeof values / sizeof values[0];
+  const char *names[2] = {"ends_up", "ends_down"};
+  bt_metrics *m = bt_test_metrics_new();
+  bt_snapshot *s;
+  size_t i, k;
+  (void)state;
+  for (i = 0; i < nv; i++) {
+    bt_timing up = bt_test_timing(names[0], values[i]);
+    bt_timing down = bt_test_timing(names[1], values[nv - 1 - i]);
+    bt_test_set_phase(&up, BT_PHASE_NETWORK, values[i], 1);
+    bt_test_set_phase(&down, BT_PHASE_NETWORK, values[nv - 1 - i], 1);
+    assert_status(BT_OK, bt_metrics_record(m, &up));
+    assert_status(BT_OK, bt_metrics_record(m, &down));
+  }
+  s = bt_test_snapshot(m);
+  for (k = 0; k < 2; k++) {
+    size_t index = bt_test_index(s, names[k]);
+    bt_phase_id phases[2] = {BT_PHASE_TOTAL, BT_PHASE_NETWORK};
+    int j;
+    for (j = 0; j < 2; j++) {
+      bt_phase_stats ps = bt_test_phase_stats(s, names[k], phases[j]);
+      bt_bucket b[16];
+      size_t n = 0;
+      assert_u64_eq(ps.count, nv);
+      assert_u64_eq(ps.min_ns, 0);
+      assert_u64_eq(ps.max_ns, UINT64_MAX);
+      assert_status(BT_OK, bt_snapshot_buckets(s, index, phases[j], b, 16, &n));
+      assert_int_equal(n, 4); /* 0, 15, 16, and the last bucket */
+      assert_u64_eq(b[0].lower_ns, 0);
+      assert_u64_eq(b[0].count, 1);
+      assert_u64_eq(b[3].count, 3);
+      assert_u64_le(b[3].lower_ns, (1ull << 43) - 1);
+      assert_u64_eq(bt_test_bucket_sum(s, index, phases[j]), nv);
+    }
+  }
+  bt_snapshot_free(s);
+  bt_metrics_free(m);
+}
+
 /* One sample: every percentile is that sample (clamped to [min, max]). */
 static void test_percentiles__single_value_exact(void **state) {
   bt_metrics *m = bt_test_metrics_new();
@@ -292,6 +339,7 @@ int main(void) {
       cmocka_unit_test(test_percentiles__uniform_1_to_1000_us),
       cmocka_unit_test(test_percentiles__geometric_wide_range),
       cmocka_unit_test(test_percentiles__small_values_exact),
+      cmocka_unit_test(test_percentiles__range_ends_counted),
       cmocka_unit_test(test_percentiles__single_value_exact),
       cmocka_unit_test(test_percentiles__quantile_out_of_range_invalid),
       cmocka_unit_test(test_percentiles__no_samples_zero),
