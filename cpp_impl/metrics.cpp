@@ -57,17 +57,6 @@ std::mutex &registry_mutex() {
 Metrics *g_registry = nullptr;
 uint64_t g_next_id = 1;  // under registry_mutex()
 
-// The last name looked up on this thread. The pointer the caller passed is
-// compared first (cheap), then its text against the interned name (so a
-// reused buffer with other text misses); the Metrics' id guards against a
-// freed Metrics whose address came back.
-struct LastLookup {
-  const Metrics *metrics;
-  uint64_t id;
-  const char *name;
-  Op *op;
-};
-__thread LastLookup t_last __attribute__((tls_model("initial-exec"))) = {nullptr, 0, nullptr, nullptr};
 }  // namespace
 
 Metrics::Metrics() {
@@ -153,17 +142,16 @@ Err Metrics::op(const char *name, std::size_t len, Op **out) {
   return Err::ok;
 }
 
-Err Metrics::lookup(const char *name, Op **out) {
-  LastLookup &last = t_last;
-  if (last.metrics == this && last.id == id_ && last.name == name && std::strcmp(name, last.op->name) == 0) {
-    *out = last.op;
-    return Err::ok;
-  }
+namespace detail {
+__thread LastLookup t_last_lookup __attribute__((tls_model("initial-exec"))) = {nullptr, 0, nullptr, nullptr};
+}  // namespace detail
+
+Err Metrics::lookup_slow(const char *name, Op **out) {
   std::size_t len = 0;
   Err e = check_name(name, &len);
   if (e != Err::ok) return e;
   e = op(name, len, out);
-  if (e == Err::ok) last = LastLookup{this, id_, name, *out};
+  if (e == Err::ok) detail::t_last_lookup = detail::LastLookup{this, id_, name, *out};
   return e;
 }
 

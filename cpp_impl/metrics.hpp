@@ -61,8 +61,9 @@ class Metrics {
   Err op(const char *name, std::size_t len, Op **out);
 
   // Checks `name`, then finds or adds it. Each thread remembers its last
-  // answer, so a loop that traces one name skips the check and the hash.
-  Err lookup(const char *name, Op **out);
+  // answer, so a loop that traces one name skips the check and the hash
+  // (inline, below).
+  inline Err lookup(const char *name, Op **out);
 
   // Records `t` (durations in units of `mult`, see timing.hpp) into `op`'s
   // shard for this thread. All or nothing.
@@ -85,6 +86,7 @@ class Metrics {
   static_assert((kTableSize & (kTableSize - 1)) == 0, "table size is a power of two");
 
   Op *find(const char *name, uint64_t hash) const;
+  Err lookup_slow(const char *name, Op **out);
   // record()'s slow path: the shard of this thread's slot in `op`, made on
   // first use; nullptr when out of memory.
   static Shard *add_shard(Op *op);
@@ -98,5 +100,36 @@ class Metrics {
   Metrics *prev_ = nullptr, *next_ = nullptr;  // the registry of live Metrics
   uint64_t id_ = 0;  // unique in the process: a freed Metrics' address may come back, its id never
 };
+
+namespace detail {
+// The last name looked up on this thread. The pointer the caller passed is
+// compared first (cheap), then its text against the interned name (so a
+// reused buffer with other text misses); the Metrics' id guards against a
+// freed Metrics whose address came back.
+struct LastLookup {
+  const Metrics *metrics;
+  uint64_t id;
+  const char *name;
+  Op *op;
+};
+extern __thread LastLookup t_last_lookup __attribute__((tls_model("initial-exec")));
+
+// strcmp(a, b) == 0 for the short names operations have, without a call.
+inline bool same_text(const char *a, const char *b) {
+  for (; *a == *b; ++a, ++b) {
+    if (*a == '\0') return true;
+  }
+  return false;
+}
+}  // namespace detail
+
+inline Err Metrics::lookup(const char *name, Op **out) {
+  const detail::LastLookup &last = detail::t_last_lookup;
+  if (last.metrics == this && last.id == id_ && last.name == name && detail::same_text(name, last.op->name)) {
+    *out = last.op;
+    return Err::ok;
+  }
+  return lookup_slow(name, out);
+}
 
 }  // namespace bt

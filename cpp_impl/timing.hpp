@@ -13,7 +13,14 @@ constexpr uint32_t kFlagLeftOpen = 0x2;   // BT_TIMING_PHASE_LEFT_OPEN
 // unit): kNsMult for nanoseconds, the clock's multiplier for ticks.
 constexpr uint64_t kNsMult = 1ull << 32;
 inline uint64_t scale_to_ns(uint64_t units, uint64_t mult) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  // One mul; GCC 12 sends a 128-bit product in a loop through the stack.
+  uint64_t lo, hi;
+  __asm__("mulq %3" : "=a"(lo), "=d"(hi) : "%0"(units), "rm"(mult) : "cc");
+  return (hi << 32) | (lo >> 32);
+#else
   return static_cast<uint64_t>((static_cast<unsigned __int128>(units) * mult) >> 32);
+#endif
 }
 
 struct Timing {
