@@ -258,6 +258,19 @@ def control_ratio(r, best=False):
 
 # --- targets ---------------------------------------------------------------------------
 
+def by_name_note(r):
+    """What the by-name operation pays over the bound one, in this run."""
+    bound, by_name = "op/full/boundarytrace_bound", "op/full/boundarytrace_by_name"
+    if not (r.has(bound) and r.has(by_name)):
+        return []
+    return ["By name versus bound handle: %s more per operation in this run. "
+            "`bt_tracer_new` checks the caller's name on every call against the thread's last "
+            "lookup: the pointer, then the text byte by byte, since a buffer at the same address "
+            "may hold another name by now. A bound handle (`bt_op_lookup` once, "
+            "`bt_tracer_new_op` per operation) skips the check; hot paths should bind."
+            % fmt_ns(r.get(by_name) - r.get(bound)), ""]
+
+
 def targets(r, directory):
     """Rows: (target, measured, goal, met)."""
     rows = []
@@ -857,6 +870,7 @@ def cmd_render(args):
     L.append("")
     L += targets_table(rows)
     L.append("")
+    L += by_name_note(r)
     L.append("## How to read")
     L.append("")
     L.append("- Every ratio divides two figures from the same run, measured side by side: the "

@@ -102,13 +102,12 @@ class Metrics {
 };
 
 namespace detail {
-// The last name looked up on this thread. The pointer the caller passed is
-// compared first (cheap), then its text against the interned name (so a
-// reused buffer with other text misses); the Metrics' id guards against a
-// freed Metrics whose address came back.
+// The last name looked up on this thread, and in which Metrics (by id, which
+// no other Metrics ever has, even at a freed one's address). The pointer the
+// caller passed is compared first (cheap), then its text against the
+// interned name (so a reused buffer with other text misses).
 struct LastLookup {
-  const Metrics *metrics;
-  uint64_t id;
+  uint64_t metrics_id;
   const char *name;
   Op *op;
 };
@@ -125,7 +124,7 @@ inline bool same_text(const char *a, const char *b) {
 
 inline Err Metrics::lookup(const char *name, Op **out) {
   const detail::LastLookup &last = detail::t_last_lookup;
-  if (last.metrics == this && last.id == id_ && last.name == name && detail::same_text(name, last.op->name)) {
+  if (last.metrics_id == id_ && last.name == name && detail::same_text(name, last.op->name)) {
     *out = last.op;
     return Err::ok;
   }

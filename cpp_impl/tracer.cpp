@@ -148,13 +148,13 @@ Err tracer_finish(Tracer *tr, bool want_ns) {
   tr->gate = Tracer::pack(Tracer::kFinished, -1);
   Timing &t = tr->t;
   t.total_ns = now - tr->start;  // ticks, like the phases, until converted
-  t.phase_count = phases::count();
   if (tr->keep_slices) trace::keep(*tr, now);
   // Each phase rounds down on its own, so the phases never exceed the total;
   // the GIL figures are derived only when a caller asks for the timing.
   const uint64_t mult = clock::ns_per_tick();
   Err e = Metrics::record(tr->op, t, mult);
   if (want_ns) {
+    t.phase_count = phases::count();
     t.total_ns = scale_to_ns(t.total_ns, mult);
     for (uint32_t m = t.touched; m; m &= m - 1) {
       int p = __builtin_ctz(m);
