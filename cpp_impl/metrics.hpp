@@ -64,6 +64,9 @@ class Metrics {
   // answer, so a loop that traces one name skips the check and the hash
   // (inline, below).
   inline Err lookup(const char *name, Op **out);
+  // The operation of the thread's last lookup when it was `name` in this
+  // Metrics, else nullptr (then call lookup()). Inline, below.
+  inline Op *cached(const char *name) const;
 
   // Records `t` (durations in units of `mult`, see timing.hpp) into `op`'s
   // shard for this thread. All or nothing.
@@ -122,10 +125,15 @@ inline bool same_text(const char *a, const char *b) {
 }
 }  // namespace detail
 
-inline Err Metrics::lookup(const char *name, Op **out) {
+inline Op *Metrics::cached(const char *name) const {
   const detail::LastLookup &last = detail::t_last_lookup;
-  if (last.metrics_id == id_ && last.name == name && detail::same_text(name, last.op->name)) {
-    *out = last.op;
+  return last.metrics_id == id_ && last.name == name && detail::same_text(name, last.op->name) ? last.op
+                                                                                            : nullptr;
+}
+
+inline Err Metrics::lookup(const char *name, Op **out) {
+  if (Op *op = cached(name)) {
+    *out = op;
     return Err::ok;
   }
   return lookup_slow(name, out);

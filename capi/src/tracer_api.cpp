@@ -17,6 +17,17 @@ bt_status start(bt_tracer **out, bt::Op *op) {
   return BT_OK;
 }
 
+// bt_tracer_new when the name is not the thread's last one: checked, then
+// found or added. Out of line, so the common case above needs no frame.
+__attribute__((noinline)) bt_status start_by_name(bt_tracer **out, bt::Metrics *m, const char *op_name) {
+  BT_SHIM_TRY
+  bt::Op *op = nullptr;
+  bt::Err e = m->lookup(op_name, &op);
+  if (e != bt::Err::ok) return status(e);
+  return start(out, op);
+  BT_SHIM_CATCH
+}
+
 bt_status inert(bt_tracer **out) {
   if (out) *out = cast(bt::inert_tracer());
   return BT_OK;
@@ -31,12 +42,9 @@ extern "C" {
 bt_status bt_tracer_new(bt_tracer **out, bt_metrics *metrics, const char *op_name) {
   if (off()) return inert(out);
   if (!out || !op_name) return BT_E_NULL;
-  BT_SHIM_TRY
-  bt::Op *op = nullptr;
-  bt::Err e = metrics_of(metrics)->lookup(op_name, &op);
-  if (e != bt::Err::ok) return status(e);
-  return start(out, op);
-  BT_SHIM_CATCH
+  bt::Metrics *m = metrics_of(metrics);
+  if (bt::Op *op = m->cached(op_name)) return start(out, op);
+  return start_by_name(out, m, op_name);
 }
 
 bt_status bt_tracer_new_op(bt_tracer **out, bt_op *op) {
