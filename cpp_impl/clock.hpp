@@ -60,11 +60,8 @@ inline uint64_t calibrated_mult() {
   return m ? m : calibrate();
 }
 
-// Ticks to nanoseconds with a multiplier from ns_per_tick() (several
-// conversions share one lookup).
-inline uint64_t to_ns_with(uint64_t dticks, uint64_t mult) { return scale_to_ns(dticks, mult); }
-
-// The 32.32 multiplier for to_ns_with(): 1.0 for the OS clock.
+// The 32.32 multiplier of ticks to nanoseconds (scale_to_ns, timing.hpp):
+// 1.0 for the OS clock.
 inline uint64_t ns_per_tick() {
   return g_state.source == Source::monotonic ? (1ull << 32) : calibrated_mult();
 }
@@ -72,7 +69,7 @@ inline uint64_t ns_per_tick() {
 // Duration in ticks to nanoseconds.
 inline uint64_t to_ns(uint64_t dticks) {
   if (g_state.source == Source::monotonic) return dticks;
-  return to_ns_with(dticks, calibrated_mult());
+  return scale_to_ns(dticks, calibrated_mult());
 }
 
 // A tick reading to nanoseconds on the CLOCK_MONOTONIC time line.

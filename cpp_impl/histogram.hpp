@@ -61,8 +61,6 @@ class Histogram {
   bool cover(const Histogram &o);
   // Adds `o`'s counts; requires cover(o) first, so it never allocates.
   void add_covered(const Histogram &o);
-  // cover() then add_covered(): false (this unchanged) on out of memory.
-  bool merge(const Histogram &o) { return cover(o) && (add_covered(o), true); }
   // Exchanges contents (storage included) with `o`; never allocates.
   void swap(Histogram &o);
   // Zeroes the counts, keeping the storage for the next samples.
