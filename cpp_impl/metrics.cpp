@@ -143,7 +143,7 @@ Err Metrics::op(const char *name, std::size_t len, Op **out) {
 }
 
 namespace detail {
-__thread LastLookup t_last_lookup __attribute__((tls_model("initial-exec"))) = {0, nullptr, nullptr};
+__thread LastLookup t_last_lookup __attribute__((tls_model("initial-exec"))) = {0, nullptr, nullptr, 0};
 }  // namespace detail
 
 Err Metrics::lookup_slow(const char *name, Op **out) {
@@ -151,7 +151,7 @@ Err Metrics::lookup_slow(const char *name, Op **out) {
   Err e = check_name(name, &len);
   if (e != Err::ok) return e;
   e = op(name, len, out);
-  if (e == Err::ok) detail::t_last_lookup = detail::LastLookup{id_, name, *out};
+  if (e == Err::ok) detail::t_last_lookup = detail::LastLookup{id_, name, *out, len};
   return e;
 }
 

@@ -113,21 +113,24 @@ struct LastLookup {
   uint64_t metrics_id;
   const char *name;
   Op *op;
+  std::size_t len;  // of op->name
 };
 extern __thread LastLookup t_last_lookup __attribute__((tls_model("initial-exec")));
 
-// strcmp(a, b) == 0 for the short names operations have, without a call.
-inline bool same_text(const char *a, const char *b) {
-  for (; *a == *b; ++a, ++b) {
-    if (*a == '\0') return true;
+// strcmp(a, b) == 0 where b has length `len`, without a call and with one
+// test a byte: a[i] is read only after a[0..i) matched b's non-NUL bytes, so
+// it is within a's string, whatever a's length.
+inline bool same_text(const char *a, const char *b, std::size_t len) {
+  for (std::size_t i = 0; i < len; ++i) {
+    if (a[i] != b[i]) return false;
   }
-  return false;
+  return a[len] == '\0';
 }
 }  // namespace detail
 
 inline Op *Metrics::cached(const char *name) const {
   const detail::LastLookup &last = detail::t_last_lookup;
-  return last.metrics_id == id_ && last.name == name && detail::same_text(name, last.op->name) ? last.op
+  return last.metrics_id == id_ && last.name == name && detail::same_text(name, last.op->name, last.len) ? last.op
                                                                                             : nullptr;
 }
 
