@@ -10,9 +10,9 @@
 
 namespace bt {
 
-// A record writes as little as it can (stores are what a record costs):
-// `count` is not kept while recording, since the histogram holds it; settle()
-// sets it, and a snapshot settles every distribution it holds.
+// A record writes only what it must: `count` is not kept while recording,
+// since the histogram holds it; settle() sets it, and a snapshot settles
+// every distribution it holds.
 struct Dist {
   uint64_t count = 0;    // samples (operations); valid after settle()
   uint64_t entries = 0;  // phase entries; for the total, set by settle()
