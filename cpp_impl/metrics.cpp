@@ -5,6 +5,7 @@
 
 #include "cpp_impl/alloc.hpp"
 #include "cpp_impl/clock.hpp"
+#include "cpp_impl/lasting.hpp"
 #include "cpp_impl/names.hpp"
 #include "cpp_impl/phase_table.hpp"
 #include "cpp_impl/snapshot.hpp"
@@ -103,8 +104,8 @@ void Metrics::release_all_for_fork() {
 }
 
 Metrics &Metrics::global() {
-  static Metrics g;
-  return g;
+  static Lasting<Metrics> g;  // see lasting.hpp: other threads may trace during exit
+  return g.get();
 }
 
 Op *Metrics::find(const char *name, uint64_t hash) const {

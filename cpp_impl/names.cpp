@@ -5,6 +5,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "cpp_impl/lasting.hpp"
 #include "cpp_impl/limits.hpp"
 
 namespace bt {
@@ -40,8 +41,8 @@ struct Pool {
 };
 
 Pool &pool() {
-  static Pool p;
-  return p;
+  static Lasting<Pool> p;  // see lasting.hpp
+  return p.get();
 }
 
 }  // namespace

@@ -30,10 +30,12 @@ void release(void *value) {
 }
 
 // The key must go when the library unloads, or a thread exiting later would
-// call a destructor that is no longer mapped.
+// call a destructor that is no longer mapped. At exit() other threads may be
+// acquiring slots (under g_mutex) as it goes; they then share slots.
 struct KeyOwner {
   KeyOwner() { g_key_ok = pthread_key_create(&g_key, release) == 0; }
   ~KeyOwner() {
+    std::lock_guard<std::mutex> lock(g_mutex);
     if (g_key_ok) pthread_key_delete(g_key);
     g_key_ok = false;
   }

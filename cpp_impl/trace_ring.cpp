@@ -8,6 +8,7 @@
 #include <new>
 
 #include "cpp_impl/clock.hpp"
+#include "cpp_impl/lasting.hpp"
 #include "cpp_impl/tracer.hpp"
 
 namespace bt {
@@ -35,8 +36,8 @@ struct Ring {
 };
 
 Ring &ring() {
-  static Ring r;
-  return r;
+  static Lasting<Ring> r;  // see lasting.hpp
+  return r.get();
 }
 
 // The calling thread's name, recorded the first time it keeps an operation.

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <mutex>
 #include <new>
 
 #include "cpp_impl/alloc.hpp"
@@ -32,14 +33,24 @@ void free_spare(void *) {
   t_spare = nullptr;
 }
 
+// The key goes when the library unloads (a thread exiting later must not
+// call a destructor that is no longer mapped); at exit() other threads may
+// still be registering, so the mutex orders them with the deletion.
 struct SpareKey {
+  std::mutex mutex;
   pthread_key_t key;
   bool ok;
   SpareKey() { ok = pthread_key_create(&key, free_spare) == 0; }
   ~SpareKey() {
     free_spare(nullptr);
+    std::lock_guard<std::mutex> lock(mutex);
     if (ok) pthread_key_delete(key);
     ok = false;
+  }
+  // Once per thread: makes the key's destructor free this thread's spare.
+  bool register_thread() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return ok && pthread_setspecific(key, reinterpret_cast<void *>(1)) == 0;
   }
 } g_spare_key;
 
@@ -69,10 +80,7 @@ Tracer *tracer_new(Op *op) {
 void tracer_free(Tracer *tr) {
   if (!tr || tr->state() == Tracer::kInert) return;
   if (!t_spare) {
-    if (!t_spare_registered && g_spare_key.ok &&
-        pthread_setspecific(g_spare_key.key, reinterpret_cast<void *>(1)) == 0) {
-      t_spare_registered = true;
-    }
+    if (!t_spare_registered && g_spare_key.register_thread()) t_spare_registered = true;
     if (t_spare_registered) {
       t_spare = tr;
       return;

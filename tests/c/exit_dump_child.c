@@ -1,10 +1,13 @@
 /* Helper of test_exit_dump: records one operation, then ends the way argv[1]
  * says. BOUNDARYTRACE_DUMP is set by the driver. Exit codes for the fork
- * modes: 0 when the child wrote no dump, 3 when it did. */
+ * modes: 0 when the child wrote no dump, 3 when it did. Mode "exit_busy"
+ * calls exit() while other threads trace, scrape and register names. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <boundarytrace/bt.h>
@@ -18,11 +21,56 @@ static void record(const char *name) {
   bt_tracer_free(t);
 }
 
+/* Threads that keep using the library until the process ends under them. */
+static void *tracing(void *arg) {
+  char name[32];
+  unsigned i = 0;
+  (void)arg;
+  for (;;) {
+    bt_tracer *t;
+    snprintf(name, sizeof name, "busy_%u", i++ % 50); /* new names too: the pool */
+    if (bt_tracer_new(&t, NULL, i % 2 ? "busy_op" : name) != BT_OK) continue;
+    bt_phase_begin(t, BT_PHASE_CONVERT);
+    bt_phase_end(t, BT_PHASE_CONVERT);
+    bt_tracer_finish(t, NULL);
+    bt_tracer_free(t);
+  }
+  return NULL;
+}
+
+static void *scraping(void *arg) {
+  char buf[256];
+  size_t n;
+  (void)arg;
+  for (;;) {
+    bt_snapshot *a = NULL, *b = NULL;
+    if (bt_metrics_take(NULL, &a, &b) == BT_OK) {
+      bt_snapshot_export(b, BT_FORMAT_PROMETHEUS, buf, sizeof buf, &n);
+      bt_snapshot_free(a);
+      bt_snapshot_free(b);
+    }
+    bt_trace_export(buf, sizeof buf, &n);
+  }
+  return NULL;
+}
+
+static int exit_busy(void) {
+  pthread_t th[4];
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  int i;
+  for (i = 0; i < 4; i++) {
+    if (pthread_create(&th[i], NULL, i < 3 ? tracing : scraping, NULL) != 0) return 14;
+  }
+  nanosleep(&ts, NULL);
+  exit(0); /* the threads are still running */
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   const char *path = getenv("BOUNDARYTRACE_DUMP");
   record("parent_op");
   if (strcmp(mode, "exit") == 0) exit(0);
+  if (strcmp(mode, "exit_busy") == 0) return exit_busy();
   if (strcmp(mode, "return") == 0) return 0;
   if (strcmp(mode, "fork_exit") == 0 || strcmp(mode, "fork__exit") == 0) {
     int status = 0;

@@ -57,6 +57,28 @@ static void test_exit_dump__written_on_exit(void **state) {
   dump_written("exit");
 }
 
+/* exit() while three threads trace (new names among them) and one takes and
+ * exports: the process ends cleanly, the dump is written, every time. Before
+ * the library kept its process-wide objects alive at exit when other threads
+ * run, this was a use after free (ASan: heap-use-after-free in the child). */
+static void test_exit_dump__exit_while_threads_trace(void **state) {
+  char dir[] = "/tmp/bt_exit_XXXXXX", path[256];
+  int round;
+  (void)state;
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/dump.json", dir);
+  for (round = 0; round < 10; round++) {
+    char *text;
+    assert_int_equal(run_child("exit_busy", path), 0);
+    text = slurp(path);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"name\":\"parent_op\",\"count\":1,"));
+    assert_non_null(strstr(text, "\"name\":\"busy_op\""));
+    unlink(path);
+  }
+  rmdir(dir);
+}
+
 static void test_exit_dump__written_on_return_from_main(void **state) {
   (void)state;
   dump_written("return");
@@ -85,6 +107,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exit_dump__written_on_exit),
       cmocka_unit_test(test_exit_dump__written_on_return_from_main),
+      cmocka_unit_test(test_exit_dump__exit_while_threads_trace),
       cmocka_unit_test(test_exit_dump__forked_child_calling_exit_does_not_dump),
       cmocka_unit_test(test_exit_dump__forked_child_calling__exit_does_not_dump),
   };
