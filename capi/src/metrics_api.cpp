@@ -53,13 +53,19 @@ bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timing) {
   t.gil_releases = timing->gil_releases;
   t.workers = timing->workers;
   t.flags = timing->flags;
-  t.phase_count = bt::phases::count();
-  for (int p = 0; p < BT_MAX_PHASES; ++p) {
-    if (timing->phase_ns[p] == 0 && timing->phase_entries[p] == 0) continue;
-    if (!bt::phases::valid(p)) return BT_E_UNKNOWN_PHASE;
+  // Slots past the registered phases must be empty: one OR over them (the
+  // compiler vectorises it), then only the registered ones are read.
+  const uint32_t registered = t.phase_count = bt::phases::count();
+  uint64_t stray = 0;
+  for (uint32_t p = registered; p < BT_MAX_PHASES; ++p) stray |= timing->phase_ns[p] | timing->phase_entries[p];
+  if (stray) return BT_E_UNKNOWN_PHASE;
+  for (uint32_t p = 0; p < registered; ++p) {
+    const uint64_t ns = timing->phase_ns[p];
+    const uint32_t entries = timing->phase_entries[p];
+    if ((ns | entries) == 0) continue;
     t.touched |= 1u << p;
-    t.phase_ns[p] = timing->phase_ns[p];
-    t.phase_entries[p] = timing->phase_entries[p];
+    t.phase_ns[p] = ns;
+    t.phase_entries[p] = entries;
   }
   // Phases that add up past the total are refused (the figures derived from
   // them would not add up); the name is checked by the lookup, after.
