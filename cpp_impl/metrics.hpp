@@ -117,11 +117,15 @@ struct LastLookup {
 };
 extern __thread LastLookup t_last_lookup __attribute__((tls_model("initial-exec")));
 
-// strcmp(a, b) == 0 where b has length `len`, without a call and with one
-// test a byte: a[i] is read only after a[0..i) matched b's non-NUL bytes, so
-// it is within a's string, whatever a's length.
+// strcmp(a, b) == 0 where b has length `len`, without a call: a[i] is read
+// only after a[0..i) matched b's non-NUL bytes, so never past a's end,
+// whatever a's length. Four bytes a step, each still tested in order.
 inline bool same_text(const char *a, const char *b, std::size_t len) {
-  for (std::size_t i = 0; i < len; ++i) {
+  std::size_t i = 0;
+  for (; i + 4 <= len; i += 4) {
+    if (a[i] != b[i] || a[i + 1] != b[i + 1] || a[i + 2] != b[i + 2] || a[i + 3] != b[i + 3]) return false;
+  }
+  for (; i < len; ++i) {
     if (a[i] != b[i]) return false;
   }
   return a[len] == '\0';

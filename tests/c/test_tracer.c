@@ -116,6 +116,37 @@ static void test_tracer__op_name_copied_and_interned(void **state) {
   assert_string_equal(tm.op_name, "copied_name");
 }
 
+/* Each thread remembers its last lookup by the caller's pointer; a buffer
+ * reused for another name (same length, shorter, longer) must not hit it,
+ * and neither must the same buffer in another sink. */
+static void test_tracer__reused_name_buffer_not_mistaken(void **state) {
+  static const char *const names[] = {"alpha_op", "alpha_oq", "alpha", "alpha_op_x", "alpha_op", ""};
+  bt_metrics *m = bt_test_metrics_new(), *other = bt_test_metrics_new();
+  char buf[32];
+  size_t i;
+  (void)state;
+  for (i = 0; names[i][0]; i++) {
+    bt_tracer *t;
+    strcpy(buf, names[i]);
+    assert_status(BT_OK, bt_tracer_new(&t, m, buf));
+    assert_status(BT_OK, bt_tracer_finish(t, NULL));
+    bt_tracer_free(t);
+  }
+  {
+    bt_tracer *t; /* buf still holds "alpha_op": the other sink's own count */
+    assert_status(BT_OK, bt_tracer_new(&t, other, buf));
+    assert_status(BT_OK, bt_tracer_finish(t, NULL));
+    bt_tracer_free(t);
+  }
+  assert_u64_eq(bt_test_count(m, "alpha_op"), 2);
+  assert_u64_eq(bt_test_count(m, "alpha_oq"), 1);
+  assert_u64_eq(bt_test_count(m, "alpha"), 1);
+  assert_u64_eq(bt_test_count(m, "alpha_op_x"), 1);
+  assert_u64_eq(bt_test_count(other, "alpha_op"), 1);
+  bt_metrics_free(m);
+  bt_metrics_free(other);
+}
+
 /* Nothing is recorded until finish; a tracer freed unfinished records nothing. */
 static void test_tracer__free_before_finish_records_nothing(void **state) {
   bt_metrics *m = bt_test_metrics_new();
@@ -553,6 +584,7 @@ int main(void) {
       cmocka_unit_test(test_tracer__lifecycle_four_phases),
       cmocka_unit_test(test_tracer__clock_starts_at_creation),
       cmocka_unit_test(test_tracer__op_name_copied_and_interned),
+      cmocka_unit_test(test_tracer__reused_name_buffer_not_mistaken),
       cmocka_unit_test(test_tracer__free_before_finish_records_nothing),
       cmocka_unit_test(test_tracer__finish_with_null_out_records),
       cmocka_unit_test(test_tracer__partial_phases),
