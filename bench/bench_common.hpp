@@ -79,7 +79,7 @@ inline void traced_op(bt_op *op) {
     bt_phase_begin(t, p);
     bt_phase_end(t, p);
   }
-  bt_tracer_finish(t, nullptr);
+  bt_tracer_finish(t);
   bt_tracer_free(t);
 }
 
@@ -91,7 +91,7 @@ inline void traced_op_by_name(bt_metrics *m, const char *name) {
     bt_phase_begin(t, p);
     bt_phase_end(t, p);
   }
-  bt_tracer_finish(t, nullptr);
+  bt_tracer_finish(t);
   bt_tracer_free(t);
 }
 
@@ -114,11 +114,11 @@ inline bt_timing prepared_timing(const char *name, uint64_t scale = 1) {
 // Operations recorded for `name` in `m` so far (0 when absent).
 inline uint64_t recorded(bt_metrics *m, const char *name) {
   bt_snapshot *s = nullptr;
-  if (bt_metrics_snapshot(m, &s) != BT_OK) return 0;
+  if (bt_metrics_snapshot(&s, m) != BT_OK) return 0;
   size_t i = 0;
   bt_op_stats st = BT_OP_STATS_INIT;
   uint64_t n = 0;
-  if (bt_snapshot_find(s, name, &i) == BT_OK && bt_snapshot_op_stats(s, i, &st) == BT_OK) {
+  if (bt_snapshot_find(&i, s, name) == BT_OK && bt_snapshot_op_stats(&st, s, i) == BT_OK) {
     n = st.count;
   }
   bt_snapshot_free(s);

@@ -67,7 +67,7 @@ void BM_PhasePair(benchmark::State &state) {
     st = static_cast<bt_status>(st | bt_phase_end(t, BT_PHASE_CONVERT));
   }
   bench::ok(state, st, "bt_phase_begin/end");
-  bt_tracer_finish(t, nullptr);
+  bt_tracer_finish(t);
   bt_tracer_free(t);
   calls_per_iteration(state, 2);
 }
@@ -143,7 +143,7 @@ void BM_OffPhasePair(benchmark::State &state) {
     benchmark::DoNotOptimize(bt_phase_begin(t, BT_PHASE_CONVERT));
     benchmark::DoNotOptimize(bt_phase_end(t, BT_PHASE_CONVERT));
   }
-  bt_tracer_finish(t, nullptr);
+  bt_tracer_finish(t);
   bt_tracer_free(t);
   bt_set_enabled(1);
   calls_per_iteration(state, 2);
@@ -197,9 +197,9 @@ void BM_Snapshot(benchmark::State &state) {
   size_t n = 0;
   for (auto _ : state) {
     bt_snapshot *s = nullptr;
-    bt_metrics_snapshot(m, &s);
+    bt_metrics_snapshot(&s, m);
     benchmark::DoNotOptimize(s);
-    bt_snapshot_op_count(s, &n);
+    bt_snapshot_op_count(&n, s);
     bt_snapshot_free(s);
   }
   if (n != kSnapOps) state.SkipWithError("snapshot does not hold 100 operations");
@@ -210,12 +210,12 @@ BENCHMARK(BM_Snapshot)->Name("snapshot/100_ops")->ArgName("threads_recorded")->A
 void BM_FormatText(benchmark::State &state) {
   bt_metrics *m = hundred_ops(static_cast<int>(state.range(0)));
   bt_snapshot *s = nullptr;
-  if (!bench::ok(state, bt_metrics_snapshot(m, &s), "bt_metrics_snapshot")) return;
+  if (!bench::ok(state, bt_metrics_snapshot(&s, m), "bt_metrics_snapshot")) return;
   size_t needed = 0;
-  bt_snapshot_format(s, nullptr, 0, &needed);
+  bt_snapshot_format(nullptr, 0, &needed, s);
   std::vector<char> buf(needed + 1);
   for (auto _ : state) {
-    bt_snapshot_format(s, buf.data(), buf.size(), &needed);
+    bt_snapshot_format(buf.data(), buf.size(), &needed, s);
     benchmark::DoNotOptimize(buf.data());
   }
   bt_snapshot_free(s);
@@ -229,15 +229,15 @@ template <bt_format F>
 void BM_Export(benchmark::State &state) {
   bt_metrics *m = hundred_ops(static_cast<int>(state.range(0)));
   bt_snapshot *s = nullptr;
-  if (!bench::ok(state, bt_metrics_snapshot(m, &s), "bt_metrics_snapshot")) return;
+  if (!bench::ok(state, bt_metrics_snapshot(&s, m), "bt_metrics_snapshot")) return;
   size_t needed = 0;
-  if (!bench::ok(state, bt_snapshot_export(s, F, nullptr, 0, &needed), "bt_snapshot_export")) {
+  if (!bench::ok(state, bt_snapshot_export(nullptr, 0, &needed, s, F), "bt_snapshot_export")) {
     bt_snapshot_free(s);
     return;
   }
   std::vector<char> buf(needed + 1);
   for (auto _ : state) {
-    bt_snapshot_export(s, F, buf.data(), buf.size(), &needed);
+    bt_snapshot_export(buf.data(), buf.size(), &needed, s, F);
     benchmark::DoNotOptimize(buf.data());
   }
   bt_snapshot_free(s);

@@ -16,7 +16,7 @@ void bench_compiled_out_ops(unsigned n) {
       bt_phase_begin(t, p);
       bt_phase_end(t, p);
     }
-    bt_tracer_finish(t, NULL);
+    bt_tracer_finish(t);
     bt_tracer_free(t);
   }
 }

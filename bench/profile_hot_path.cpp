@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
   std::printf("profiling %s x %ld\n", argv[1], n);
   std::fflush(stdout);
   profile_counted(argv[1], n);
-  bt_tracer_finish(g_open, nullptr);
+  bt_tracer_finish(g_open);
   bt_tracer_free(g_open);
   bt_metrics_free(g_m);
   return 0;

@@ -115,10 +115,10 @@ void OpAgg::settle() {
   for (Dist *d : phases_) {
     if (d) d->settle();
   }
+  uint32_t mask = 0;
+  for (int p = 0; p < kMaxPhases; ++p) mask |= phases_[p] ? 1u << p : 0;
   uint64_t held = 0, released = 0;
-  for (int p = 0; p < kMaxPhases; ++p) {
-    if (phases_[p]) (phases::gil_held(p) ? held : released) += phases_[p]->sum;
-  }
+  phases::split_by_gil(mask, [this](int32_t p) { return phases_[p]->sum; }, &held, &released);
   gil_held_ns = held;
   gil_released_ns = released;
   // Each record's phases fit in its total, so their sums do too.

@@ -4,9 +4,6 @@
 #include <cstring>
 #include <strings.h>
 
-#include "cpp_impl/clock.hpp"
-#include "cpp_impl/exit_files.hpp"
-#include "cpp_impl/fork_guard.hpp"
 
 namespace bt {
 namespace config {
@@ -27,15 +24,11 @@ bool env_equals(const char *name, const char *value) {
   return v && strcasecmp(v, value) == 0;
 }
 
-// Runs when the library is loaded, before any caller can reach it.
-__attribute__((constructor)) void load_config() {
-  clock::init(env_equals("BOUNDARYTRACE_CLOCK", "os") ||
-              env_equals("BOUNDARYTRACE_CLOCK", "monotonic"));
-  if (env_flag("BOUNDARYTRACE_DISABLE")) set_enabled(false);
-  install_fork_guard();
-  arm_exit_files();
+}  // namespace
+
+bool os_clock_requested() {
+  return env_equals("BOUNDARYTRACE_CLOCK", "os") || env_equals("BOUNDARYTRACE_CLOCK", "monotonic");
 }
 
-}  // namespace
 }  // namespace config
 }  // namespace bt

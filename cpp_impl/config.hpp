@@ -16,5 +16,8 @@ inline void set_enabled(bool on) { g_enabled.store_relaxed(on ? 1 : 0); }
 // True when the environment variable is set to a "yes" value (1, true, yes, on).
 bool env_flag(const char *name);
 
+// BOUNDARYTRACE_CLOCK asks for the OS clock ("os" or "monotonic").
+bool os_clock_requested();
+
 }  // namespace config
 }  // namespace bt

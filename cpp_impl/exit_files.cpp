@@ -13,7 +13,8 @@
 #include "cpp_impl/export.hpp"
 #include "cpp_impl/metrics.hpp"
 #include "cpp_impl/names.hpp"
-#include "cpp_impl/trace_ring.hpp"
+#include "cpp_impl/timeline.hpp"
+#include "cpp_impl/startup.hpp"
 
 namespace bt {
 
@@ -37,11 +38,11 @@ std::string render_snapshot(const char *path) {
   return render(*owned, format_for_path(path));
 }
 
-std::string render_trace(const char *) { return trace::format_chrome(trace::copy()); }
+std::string render_trace(const char *) { return timeline::format_chrome(timeline::copy()); }
 
 ExitFile g_files[] = {
     {"BOUNDARYTRACE_DUMP", nullptr, render_snapshot, false},
-    {"BOUNDARYTRACE_TRACE", nullptr, render_trace, false},
+    {"BOUNDARYTRACE_TIMELINE", nullptr, render_trace, false},
 };
 pid_t g_pid = 0;  // the process that armed the files
 
@@ -67,14 +68,14 @@ void write_at_exit() {
 }
 
 std::size_t trace_capacity() {
-  const char *v = std::getenv("BOUNDARYTRACE_TRACE_CAPACITY");
+  const char *v = std::getenv("BOUNDARYTRACE_TIMELINE_CAPACITY");
   if (!v || !*v) return kDefaultTraceCapacity;
   char *end = nullptr;
   errno = 0;
   unsigned long long n = std::strtoull(v, &end, 10);
-  if (errno || *end || n == 0 || n > trace::kMaxCapacity) {
-    std::fprintf(stderr, "boundarytrace: BOUNDARYTRACE_TRACE_CAPACITY=%s is not 1..%zu; using %zu\n", v,
-                 trace::kMaxCapacity, kDefaultTraceCapacity);
+  if (errno || *end || n == 0 || n > timeline::kMaxCapacity) {
+    std::fprintf(stderr, "boundarytrace: BOUNDARYTRACE_TIMELINE_CAPACITY=%s is not 1..%zu; using %zu\n", v,
+                 timeline::kMaxCapacity, kDefaultTraceCapacity);
     return kDefaultTraceCapacity;
   }
   return static_cast<std::size_t>(n);
@@ -90,13 +91,11 @@ void arm_exit_files() {
   }
   if (!any) return;
   g_pid = getpid();
-  if (g_files[1].path && trace::start(trace_capacity()) != Err::ok) report(g_files[1], "out of memory");
+  if (g_files[1].path && timeline::start(trace_capacity()) != Err::ok) report(g_files[1], "out of memory");
   // Exit handlers run in reverse order of registration: building the name
   // pool, the global metrics and the trace ring first makes the files get
   // written before those are destroyed, at exit() and at unload alike.
-  intern_pool_init();
-  Metrics::global();
-  trace::info();
+  build_process_objects();
   // A static whose destructor writes the files: C++ destroys statics in the
   // reverse order of their construction, at exit() and at unload alike, so
   // it runs before the objects above are gone. (A plain atexit() handler

@@ -1,8 +1,8 @@
 // Files written when the process exits (or the library unloads), switched on
 // by environment variables read once at load:
 //   BOUNDARYTRACE_DUMP=path            the global snapshot, format by suffix
-//   BOUNDARYTRACE_TRACE=path           the trace ring as Chrome Trace JSON,
-//   BOUNDARYTRACE_TRACE_CAPACITY=N     kept operations (default 10000)
+//   BOUNDARYTRACE_TIMELINE=path           the trace ring as Chrome Trace JSON,
+//   BOUNDARYTRACE_TIMELINE_CAPACITY=N     kept operations (default 10000)
 // Written atomically; a failure is said once on stderr and never stops the
 // program; a forked child does not write its parent's files.
 #pragma once

@@ -7,7 +7,8 @@
 #include "cpp_impl/names.hpp"
 #include "cpp_impl/phase_table.hpp"
 #include "cpp_impl/thread_slot.hpp"
-#include "cpp_impl/trace_ring.hpp"
+#include "cpp_impl/timeline.hpp"
+#include "cpp_impl/startup.hpp"
 
 namespace bt {
 
@@ -21,13 +22,13 @@ void prepare() {
   phases::register_mutex().lock();
   intern_mutex().lock();
   slots::slot_mutex().lock();
-  trace::ring_mutex().lock();
+  timeline::ring_mutex().lock();
   clock::calibration_mutex().lock();
 }
 
 void release() {
   clock::calibration_mutex().unlock();
-  trace::ring_mutex().unlock();
+  timeline::ring_mutex().unlock();
   slots::slot_mutex().unlock();
   intern_mutex().unlock();
   phases::register_mutex().unlock();
@@ -36,7 +37,7 @@ void release() {
 
 void in_child() {
   slots::reset_in_child();
-  trace::reset_in_child();
+  timeline::reset_in_child();
   release();
 }
 
@@ -45,9 +46,7 @@ void in_child() {
 void install_fork_guard() {
   // Build the lazily made objects first, so the handlers never construct
   // anything between fork's halves.
-  intern_pool_init();
-  Metrics::global();
-  trace::info();
+  build_process_objects();
   pthread_atfork(prepare, release, in_child);
 }
 

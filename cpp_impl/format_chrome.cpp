@@ -18,10 +18,10 @@
 #include "cpp_impl/clock.hpp"
 #include "cpp_impl/export.hpp"
 #include "cpp_impl/phase_table.hpp"
-#include "cpp_impl/trace_ring.hpp"
+#include "cpp_impl/timeline.hpp"
 
 namespace bt {
-namespace trace {
+namespace timeline {
 
 namespace {
 
@@ -128,5 +128,5 @@ std::string format_chrome(const Contents &c) {
   return out;
 }
 
-}  // namespace trace
+}  // namespace timeline
 }  // namespace bt

@@ -6,7 +6,7 @@
 #include <new>
 
 #include "cpp_impl/alloc.hpp"
-#include "cpp_impl/trace_ring.hpp"
+#include "cpp_impl/timeline.hpp"
 
 namespace bt {
 
@@ -65,7 +65,7 @@ Tracer *tracer_new(Op *op) {
   }
   // Timing's phase arrays stay uninitialised: a slot is zeroed when its phase
   // is first entered (Timing::touched), which keeps creation cheap.
-  tr->keep_slices = trace::active();
+  tr->keep_slices = timeline::active();
   tr->gate = Tracer::pack(tr->keep_slices || !clock::is_tsc() ? Tracer::kGeneral : Tracer::kFast, -1);
   tr->op = op;
   tr->t.op_name = op->name;
@@ -131,22 +131,22 @@ Err tracer_end_general(Tracer *tr, int32_t p) {
 }
 
 Err derive_gil_figures(Timing &t) {
-  uint64_t held = 0, released = 0;
-  for (uint32_t m = t.touched; m; m &= m - 1) {
-    int p = __builtin_ctz(m);
-    uint64_t &sum = phases::gil_held(p) ? held : released;
-    if (__builtin_add_overflow(sum, t.phase_ns[p], &sum)) return Err::invalid;
-  }
-  uint64_t covered;
-  if (__builtin_add_overflow(held, released, &covered) || covered > t.total_ns) return Err::invalid;
+  uint64_t held, released, covered;
+  if (!phases::split_by_gil(t.touched, [&t](int32_t p) { return t.phase_ns[p]; }, &held, &released) ||
+      __builtin_add_overflow(held, released, &covered) || covered > t.total_ns)
+    return Err::invalid;
   t.gil_held_ns = held;
   t.gil_released_ns = released;
-  t.unattributed_ns = t.total_ns - held - released;
+  t.unattributed_ns = t.total_ns - covered;
   return Err::ok;
 }
 
-Err tracer_finish(Tracer *tr, bool want_ns) {
+Err tracer_finish(Tracer *tr, bool enabled, Timing *out) {
   if (!tr->active()) return tr->state() == Tracer::kInert ? Err::ok : Err::finished;
+  if (!enabled) {
+    tr->set_state(Tracer::kFinished);
+    return Err::ok;
+  }
   uint64_t now = clock::ticks();
   if (int32_t open = tr->open(); open >= 0) {
     tr->t.phase_ns[open] += now - tr->phase_start;
@@ -156,18 +156,34 @@ Err tracer_finish(Tracer *tr, bool want_ns) {
   tr->gate = Tracer::pack(Tracer::kFinished, -1);
   Timing &t = tr->t;
   t.total_ns = now - tr->start;  // ticks, like the phases, until converted
-  if (tr->keep_slices) trace::keep(*tr, now);
+  if (tr->keep_slices) {
+    timeline::Finished f;
+    f.name = t.op_name;
+    f.start = tr->start;
+    f.end = now;
+    f.items = t.items;
+    f.gil_wait_ns = t.gil_wait_ns;
+    f.gil_releases = t.gil_releases;
+    f.workers = t.workers;
+    f.flags = t.flags;
+    f.slices_lost = tr->slices_lost;
+    f.slices = tr->slices;
+    f.nslices = tr->nslices;
+    timeline::keep(f);
+  }
   // Each phase rounds down on its own, so the phases never exceed the total;
   // the GIL figures are derived only when a caller asks for the timing.
   const uint64_t mult = clock::ns_per_tick();
   Err e = Metrics::record(tr->op, t, mult);
-  if (want_ns) {
+  if (out) {
     t.phase_count = phases::count();
     t.total_ns = scale_to_ns(t.total_ns, mult);
     for (uint32_t m = t.touched; m; m &= m - 1) {
       int p = __builtin_ctz(m);
       t.phase_ns[p] = scale_to_ns(t.phase_ns[p], mult);
     }
+    derive_gil_figures(t);
+    *out = t;
   }
   return e;
 }

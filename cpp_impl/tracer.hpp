@@ -10,15 +10,12 @@
 #include "cpp_impl/phase_table.hpp"
 #include "cpp_impl/status.hpp"
 #include "cpp_impl/timing.hpp"
+#include "cpp_impl/timeline.hpp"
 
 namespace bt {
 
-// One phase entry, kept only while the trace ring is on (trace_ring.hpp).
-struct Slice {
-  int32_t phase;
-  uint64_t begin, end;  // ticks
-};
-constexpr uint32_t kMaxSlices = 64;  // per operation; more are counted as lost
+using timeline::kMaxSlices;
+using timeline::Slice;
 
 struct Tracer {
   // kFast: active, TSC clock, trace ring off, so phase calls take the inline
@@ -96,11 +93,17 @@ inline Err tracer_update(Tracer *tr, F f) {
   return Err::ok;
 }
 
-// Stops the clock, closes an open phase and records. The tracer is finished
-// afterwards even when recording fails (Err::nomem). Its Timing holds
-// nanoseconds afterwards only when `want_ns` (the record converts on its own,
-// so a caller that does not read the timing skips a pass).
-Err tracer_finish(Tracer *tr, bool want_ns);
+// The whole lifecycle of finish: stops the clock, closes an open phase and
+// records into the tracer's sink. The tracer is finished afterwards even when
+// recording fails (Err::nomem).
+//  - the inert tracer: Err::ok, nothing recorded;
+//  - a finished tracer: Err::finished;
+//  - recording switched off (`enabled` false): finished without a record, so
+//    a later switch-on cannot record a half-traced operation; Err::ok.
+// `out` (may be null) receives the timing in nanoseconds with the GIL
+// figures derived, only when the operation was recorded or dropped (ok or
+// nomem); otherwise it is left as it was (its op_name stays null).
+Err tracer_finish(Tracer *tr, bool enabled, Timing *out);
 
 // Derives gil_held_ns, gil_released_ns, unattributed_ns from the phase times.
 // Err::invalid when the phases add up to more than total_ns.

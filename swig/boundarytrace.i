@@ -93,19 +93,19 @@ static bt_status btw_render(btw_render_fn fn, const void *obj, int arg, char **t
 
 static bt_status btw_render_timing(const void *o, int a, char *b, size_t c, size_t *n) {
   (void)a;
-  return bt_timing_format((const bt_timing *)o, b, c, n);
+  return bt_timing_format(b, c, n, (const bt_timing *)o);
 }
 static bt_status btw_render_snapshot(const void *o, int a, char *b, size_t c, size_t *n) {
   (void)a;
-  return bt_snapshot_format((const bt_snapshot *)o, b, c, n);
+  return bt_snapshot_format(b, c, n, (const bt_snapshot *)o);
 }
 static bt_status btw_render_export(const void *o, int a, char *b, size_t c, size_t *n) {
-  return bt_snapshot_export((const bt_snapshot *)o, (bt_format)a, b, c, n);
+  return bt_snapshot_export(b, c, n, (const bt_snapshot *)o, (bt_format)a);
 }
 static bt_status btw_render_trace(const void *o, int a, char *b, size_t c, size_t *n) {
   (void)o;
   (void)a;
-  return bt_trace_export(b, c, n);
+  return bt_timeline_export(b, c, n);
 }
 
 /* The non-empty buckets of one distribution, copied whole. */
@@ -117,14 +117,14 @@ typedef struct btw_buckets {
 static bt_status btw_buckets_fill(const bt_snapshot *s, size_t index, bt_phase_id phase,
                                   btw_buckets *out) {
   size_t n = 0;
-  bt_status st = bt_snapshot_buckets(s, index, phase, NULL, 0, &n);
+  bt_status st = bt_snapshot_buckets(NULL, 0, &n, s, index, phase);
   if (st != BT_OK) return st;
   out->v = NULL;
   out->n = 0;
   if (n == 0) return BT_OK;
   out->v = (bt_bucket *)calloc(n, sizeof(bt_bucket));
   if (out->v == NULL) return BT_E_NOMEM;
-  st = bt_snapshot_buckets(s, index, phase, out->v, n, &out->n);
+  st = bt_snapshot_buckets(out->v, n, &out->n, s, index, phase);
   if (st != BT_OK) {
     free(out->v);
     out->v = NULL;
@@ -138,7 +138,7 @@ static bt_status btw_buckets_fill(const bt_snapshot *s, size_t index, bt_phase_i
 /* A phase given by id for the hash/dict conversions: its name, or NULL. */
 static const char *btw_phase_name(bt_phase_id id) {
   const char *name = NULL;
-  if (bt_phase_info(id, &name, NULL) != BT_OK) return NULL;
+  if (bt_phase_get_info(&name, NULL, id) != BT_OK) return NULL;
   return name;
 }
 %}
@@ -161,7 +161,7 @@ static bt_status btw_timing_format(const bt_timing *timing, char **text_out) {
   if (timing == NULL) return BT_E_NULL;
   return btw_render(btw_render_timing, timing, 0, text_out);
 }
-/** bt_trace_export, rendered whole. */
+/** bt_timeline_export, rendered whole. */
 static bt_status btw_trace_export(char **text_out) {
   return btw_render(btw_render_trace, NULL, 0, text_out);
 }
@@ -190,12 +190,12 @@ static bt_status btw_snapshot_buckets(const bt_snapshot *snapshot, size_t index,
 %ignore bt_snapshot_format;
 %ignore bt_snapshot_export;
 %ignore bt_timing_format;
-%ignore bt_trace_export;
+%ignore bt_timeline_export;
 %ignore bt_snapshot_buckets;
 %rename(bt_snapshot_format) btw_snapshot_format;
 %rename(bt_snapshot_export) btw_snapshot_export;
 %rename(bt_timing_format) btw_timing_format;
-%rename(bt_trace_export) btw_trace_export;
+%rename(bt_timeline_export) btw_trace_export;
 %rename(bt_snapshot_buckets) btw_snapshot_buckets;
 %ignore bt_bucket;
 %ignore btw_buckets;

@@ -14,8 +14,8 @@ static_assert(BT_FORMAT_TEXT == static_cast<int>(bt::Format::text) &&
 
 extern "C" {
 
-bt_status bt_snapshot_export(const bt_snapshot *snapshot, bt_format format, char *buf, size_t cap,
-                             size_t *needed) {
+bt_status bt_snapshot_export(char *buf, size_t cap, size_t *needed, const bt_snapshot *snapshot,
+                             bt_format format) {
   if (!snapshot || !needed || (cap > 0 && !buf)) return BT_E_NULL;
   if (!bt::format_valid(static_cast<int>(format))) return BT_E_INVALID;
   BT_SHIM_TRY
@@ -31,7 +31,7 @@ bt_status bt_snapshot_write(const bt_snapshot *snapshot, bt_format format, const
   BT_SHIM_CATCH
 }
 
-bt_status bt_format_for_path(const char *path, bt_format *out) {
+bt_status bt_format_for_path(bt_format *out, const char *path) {
   if (!path || !out) return BT_E_NULL;
   *out = static_cast<bt_format>(bt::format_for_path(path));
   return BT_OK;

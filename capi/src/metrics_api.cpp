@@ -46,27 +46,13 @@ bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timing) {
   if (!timing->op_name) return BT_E_NULL;
   if (timing->flags & ~(BT_TIMING_ERROR | BT_TIMING_PHASE_LEFT_OPEN)) return BT_E_INVALID;
 
-  bt::Timing t;
-  t.total_ns = timing->total_ns;
-  t.gil_wait_ns = timing->gil_wait_ns;
-  t.items = timing->items;
-  t.gil_releases = timing->gil_releases;
-  t.workers = timing->workers;
-  t.flags = timing->flags;
   // Slots past the registered phases must be empty: one OR over them (the
   // compiler vectorises it), then only the registered ones are read.
-  const uint32_t registered = t.phase_count = bt::phases::count();
+  const uint32_t registered = bt::phases::count();
   uint64_t stray = 0;
   for (uint32_t p = registered; p < BT_MAX_PHASES; ++p) stray |= timing->phase_ns[p] | timing->phase_entries[p];
   if (stray) return BT_E_UNKNOWN_PHASE;
-  for (uint32_t p = 0; p < registered; ++p) {
-    const uint64_t ns = timing->phase_ns[p];
-    const uint32_t entries = timing->phase_entries[p];
-    if ((ns | entries) == 0) continue;
-    t.touched |= 1u << p;
-    t.phase_ns[p] = ns;
-    t.phase_entries[p] = entries;
-  }
+  bt::Timing t = bt::shim::timing_in(*timing, registered);
   // Phases that add up past the total are refused (the figures derived from
   // them would not add up); the name is checked by the lookup, after.
   bt::Err e = bt::derive_gil_figures(t);
@@ -80,7 +66,7 @@ bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timing) {
   BT_SHIM_CATCH
 }
 
-bt_status bt_metrics_snapshot(bt_metrics *metrics, bt_snapshot **out) {
+bt_status bt_metrics_snapshot(bt_snapshot **out, bt_metrics *metrics) {
   if (!out) return BT_E_NULL;
   BT_SHIM_TRY
   bt::Snapshot *s = nullptr;
@@ -90,7 +76,7 @@ bt_status bt_metrics_snapshot(bt_metrics *metrics, bt_snapshot **out) {
   BT_SHIM_CATCH
 }
 
-bt_status bt_metrics_take(bt_metrics *metrics, bt_snapshot **interval_out, bt_snapshot **cumulative_out) {
+bt_status bt_metrics_take(bt_snapshot **interval_out, bt_snapshot **cumulative_out, bt_metrics *metrics) {
   if (!interval_out) return BT_E_NULL;
   BT_SHIM_TRY
   bt::Snapshot *interval = nullptr, *cumulative = nullptr;

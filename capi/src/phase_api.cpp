@@ -18,7 +18,7 @@ bt_status bt_phase_lookup(bt_phase_id *out, const char *name) {
   return status(bt::phases::lookup(name, out));
 }
 
-bt_status bt_phase_info(bt_phase_id phase, const char **name_out, int *gil_held_out) {
+bt_status bt_phase_get_info(const char **name_out, int *gil_held_out, bt_phase_id phase) {
   if (!bt::phases::valid(phase)) return BT_E_UNKNOWN_PHASE;
   if (name_out) *name_out = bt::phases::name(phase);
   if (gil_held_out) *gil_held_out = bt::phases::gil_held(phase) ? 1 : 0;

@@ -26,7 +26,7 @@ extern "C" {
 
 void bt_snapshot_free(bt_snapshot *snapshot) { delete cast(snapshot); }
 
-bt_status bt_snapshot_get_info(const bt_snapshot *snapshot, bt_snapshot_info *out) {
+bt_status bt_snapshot_get_info(bt_snapshot_info *out, const bt_snapshot *snapshot) {
   if (!snapshot || !out) return BT_E_NULL;
   if (!bt::shim::size_ok(out)) return BT_E_STRUCT_SIZE;
   const bt::Snapshot *s = cast(snapshot);
@@ -39,13 +39,13 @@ bt_status bt_snapshot_get_info(const bt_snapshot *snapshot, bt_snapshot_info *ou
   return BT_OK;
 }
 
-bt_status bt_snapshot_op_count(const bt_snapshot *snapshot, size_t *out) {
+bt_status bt_snapshot_op_count(size_t *out, const bt_snapshot *snapshot) {
   if (!snapshot || !out) return BT_E_NULL;
   *out = cast(snapshot)->ops.size();
   return BT_OK;
 }
 
-bt_status bt_snapshot_find(const bt_snapshot *snapshot, const char *name, size_t *index_out) {
+bt_status bt_snapshot_find(size_t *index_out, const bt_snapshot *snapshot, const char *name) {
   if (!snapshot || !name || !index_out) return BT_E_NULL;
   std::size_t len = 0;
   bt::Err e = bt::check_name(name, &len);
@@ -56,7 +56,7 @@ bt_status bt_snapshot_find(const bt_snapshot *snapshot, const char *name, size_t
   return BT_OK;
 }
 
-bt_status bt_snapshot_op_stats(const bt_snapshot *snapshot, size_t index, bt_op_stats *out) {
+bt_status bt_snapshot_op_stats(bt_op_stats *out, const bt_snapshot *snapshot, size_t index) {
   if (!snapshot || !out) return BT_E_NULL;
   const bt::Snapshot *s = cast(snapshot);
   if (index >= s->ops.size()) return BT_E_NOT_FOUND;
@@ -80,8 +80,8 @@ bt_status bt_snapshot_op_stats(const bt_snapshot *snapshot, size_t index, bt_op_
   return BT_OK;
 }
 
-bt_status bt_snapshot_phase_stats(const bt_snapshot *snapshot, size_t index, bt_phase_id phase,
-                                  bt_phase_stats *out) {
+bt_status bt_snapshot_phase_stats(bt_phase_stats *out, const bt_snapshot *snapshot, size_t index,
+                                  bt_phase_id phase) {
   if (!snapshot || !out) return BT_E_NULL;
   const bt::Dist *d = nullptr;
   bt_status st = locate(snapshot, index, phase, &d);
@@ -106,8 +106,8 @@ bt_status bt_snapshot_phase_stats(const bt_snapshot *snapshot, size_t index, bt_
   return BT_OK;
 }
 
-bt_status bt_snapshot_quantile(const bt_snapshot *snapshot, size_t index, bt_phase_id phase, double q,
-                               uint64_t *ns_out) {
+bt_status bt_snapshot_quantile(uint64_t *ns_out, const bt_snapshot *snapshot, size_t index, bt_phase_id phase,
+                               double q) {
   if (!snapshot || !ns_out) return BT_E_NULL;
   const bt::Dist *d = nullptr;
   bt_status st = locate(snapshot, index, phase, &d);
@@ -117,8 +117,8 @@ bt_status bt_snapshot_quantile(const bt_snapshot *snapshot, size_t index, bt_pha
   return BT_OK;
 }
 
-bt_status bt_snapshot_buckets(const bt_snapshot *snapshot, size_t index, bt_phase_id phase, bt_bucket *buckets,
-                              size_t cap, size_t *count_out) {
+bt_status bt_snapshot_buckets(bt_bucket *buckets, size_t cap, size_t *count_out, const bt_snapshot *snapshot,
+                              size_t index, bt_phase_id phase) {
   if (!snapshot || !count_out || (cap > 0 && !buckets)) return BT_E_NULL;
   const bt::Dist *d = nullptr;
   bt_status st = locate(snapshot, index, phase, &d);

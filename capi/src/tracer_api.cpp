@@ -71,13 +71,13 @@ bt_status bt_tracer_add_items(bt_tracer *tracer, uint64_t n) {
   return status(bt::tracer_update(cast(tracer), [n](bt::Timing &t) { t.items += n; }));
 }
 
-bt_status bt_tracer_gil_release(bt_tracer *tracer) {
+bt_status bt_tracer_add_gil_release(bt_tracer *tracer) {
   if (off()) return BT_OK;
   if (!tracer) return BT_E_NULL;
   return status(bt::tracer_update(cast(tracer), [](bt::Timing &t) { ++t.gil_releases; }));
 }
 
-bt_status bt_tracer_gil_wait(bt_tracer *tracer, uint64_t ns) {
+bt_status bt_tracer_add_gil_wait(bt_tracer *tracer, uint64_t ns) {
   if (off()) return BT_OK;
   if (!tracer) return BT_E_NULL;
   return status(bt::tracer_update(cast(tracer), [ns](bt::Timing &t) { t.gil_wait_ns += ns; }));
@@ -97,42 +97,17 @@ bt_status bt_tracer_set_error(bt_tracer *tracer) {
   return status(bt::tracer_update(cast(tracer), [](bt::Timing &t) { t.flags |= bt::kFlagError; }));
 }
 
-bt_status bt_tracer_finish(bt_tracer *tracer, bt_timing *out) {
+bt_status bt_tracer_finish(bt_tracer *tracer) {
   if (!tracer) return off() ? BT_OK : BT_E_NULL;
-  bt::Tracer *tr = cast(tracer);
-  if (off()) {
-    // Nothing is recorded, but the tracer is done: a later enable must not
-    // record a half-traced operation.
-    if (tr->active()) tr->set_state(bt::Tracer::kFinished);
-    return BT_OK;
-  }
-  if (out && !bt::shim::size_ok(out)) return BT_E_STRUCT_SIZE;
-  bool was_inert = tr->state() == bt::Tracer::kInert;
-  bt::Err e = bt::tracer_finish(tr, out != nullptr);
-  if (e != bt::Err::ok && e != bt::Err::nomem) return status(e);
-  if (out && !was_inert) {
-    bt::derive_gil_figures(tr->t);
-    const bt::Timing &t = tr->t;
-    bt_timing full{};
-    full.struct_size = sizeof full;
-    full.op_name = t.op_name;
-    full.total_ns = t.total_ns;
-    full.unattributed_ns = t.unattributed_ns;
-    full.gil_held_ns = t.gil_held_ns;
-    full.gil_released_ns = t.gil_released_ns;
-    full.gil_wait_ns = t.gil_wait_ns;
-    full.items = t.items;
-    full.gil_releases = t.gil_releases;
-    full.workers = t.workers;
-    full.flags = t.flags;
-    full.phase_count = t.phase_count;
-    for (uint32_t m = t.touched; m; m &= m - 1) {
-      int p = __builtin_ctz(m);
-      full.phase_ns[p] = t.phase_ns[p];
-      full.phase_entries[p] = t.phase_entries[p];
-    }
-    bt::shim::copy_out(full, out);
-  }
+  return status(bt::tracer_finish(cast(tracer), bt::config::enabled(), nullptr));
+}
+
+bt_status bt_tracer_finish_timing(bt_timing *out, bt_tracer *tracer) {
+  if (!tracer || !out) return off() ? BT_OK : BT_E_NULL;
+  if (!off() && !bt::shim::size_ok(out)) return BT_E_STRUCT_SIZE;
+  bt::Timing done;
+  bt::Err e = bt::tracer_finish(cast(tracer), bt::config::enabled(), &done);
+  if (e == bt::Err::ok || e == bt::Err::nomem) bt::shim::timing_out(done, out);
   return status(e);
 }
 

@@ -340,7 +340,7 @@ static int insert_many(bt_op *op, int fd, size_t n, unsigned seed, bt_timing *ti
   BT_CHECK(bt_tracer_add_items(t, n));
 
   pthread_mutex_unlock(&gil); /* Py_BEGIN_ALLOW_THREADS */
-  BT_CHECK(bt_tracer_gil_release(t));
+  BT_CHECK(bt_tracer_add_gil_release(t));
   BT_CHECK(bt_tracer_set_workers(t, 1));
 
   BT_CHECK(bt_phase_begin(t, BT_PHASE_CONVERT));
@@ -354,7 +354,7 @@ static int insert_many(bt_op *op, int fd, size_t n, unsigned seed, bt_timing *ti
 
   uint64_t wait_start = bt_clock_now_ns(); /* Py_END_ALLOW_THREADS */
   pthread_mutex_lock(&gil);
-  BT_CHECK(bt_tracer_gil_wait(t, bt_clock_now_ns() - wait_start));
+  BT_CHECK(bt_tracer_add_gil_wait(t, bt_clock_now_ns() - wait_start));
 
   BT_CHECK(bt_phase_begin(t, BT_PHASE_MATERIALIZE));
   int rc = decode_reply(&reply, n, expected_sum, res);
@@ -362,7 +362,7 @@ static int insert_many(bt_op *op, int fd, size_t n, unsigned seed, bt_timing *ti
   pthread_mutex_unlock(&gil);
 
   if (rc != 0) BT_CHECK(bt_tracer_set_error(t));
-  BT_CHECK(bt_tracer_finish(t, timing_out)); /* records into the global metrics */
+  BT_CHECK(bt_tracer_finish_timing(timing_out, t)); /* records into the global metrics */
   bt_tracer_free(t);
 
   if (rc == 0 && n > 0) snprintf(first_result, first_cap, "%s", res[0].text);
@@ -377,10 +377,10 @@ static int insert_many(bt_op *op, int fd, size_t n, unsigned seed, bt_timing *ti
 /* Prints a bt_*_format result: ask for the length, allocate, format. */
 static void print_timing(const bt_timing *timing) {
   size_t needed = 0;
-  BT_CHECK(bt_timing_format(timing, NULL, 0, &needed));
+  BT_CHECK(bt_timing_format(NULL, 0, &needed, timing));
   char *text = malloc(needed + 1);
   if (text == NULL) die("malloc");
-  BT_CHECK(bt_timing_format(timing, text, needed + 1, &needed));
+  BT_CHECK(bt_timing_format(text, needed + 1, &needed, timing));
   fputs(text, stdout);
   if (needed > 0 && text[needed - 1] != '\n') putchar('\n');
   free(text);
@@ -388,10 +388,10 @@ static void print_timing(const bt_timing *timing) {
 
 static void print_snapshot(const bt_snapshot *snap) {
   size_t needed = 0;
-  BT_CHECK(bt_snapshot_format(snap, NULL, 0, &needed));
+  BT_CHECK(bt_snapshot_format(NULL, 0, &needed, snap));
   char *text = malloc(needed + 1);
   if (text == NULL) die("malloc");
-  BT_CHECK(bt_snapshot_format(snap, text, needed + 1, &needed));
+  BT_CHECK(bt_snapshot_format(text, needed + 1, &needed, snap));
   fputs(text, stdout);
   if (needed > 0 && text[needed - 1] != '\n') putchar('\n');
   free(text);
@@ -452,7 +452,7 @@ int main(void) {
   print_timing(&last);
 
   bt_snapshot *snap = NULL;
-  BT_CHECK(bt_metrics_snapshot(NULL, &snap));
+  BT_CHECK(bt_metrics_snapshot(&snap, NULL));
   printf("\n--- global metrics ---\n");
   print_snapshot(snap);
   bt_snapshot_free(snap);

@@ -306,14 +306,14 @@ bt::Timing insert_many(bt::Op op, int fd, std::size_t n, unsigned seed, std::str
   t.add_items(recs.size());
 
   held.unlock();  // Py_BEGIN_ALLOW_THREADS
-  t.gil_release();
+  t.add_gil_release();
 
   Bytes request;
   {
     auto phase = t.phase(bt::CONVERT);
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     const unsigned workers = n >= 1000 ? std::min(4u, hw) : 1u;
-    t.workers(workers);
+    t.set_workers(workers);
     request = encode_records(recs, workers);
   }
 
@@ -326,7 +326,7 @@ bt::Timing insert_many(bt::Op op, int fd, std::size_t n, unsigned seed, std::str
 
   const std::uint64_t wait_start = bt::clock_now_ns();  // Py_END_ALLOW_THREADS
   held.lock();
-  t.gil_wait(bt::clock_now_ns() - wait_start);
+  t.add_gil_wait(bt::clock_now_ns() - wait_start);
 
   std::vector<Result> results;
   {

@@ -125,7 +125,7 @@ class BtSnapshotInfo(Structure):
 
 
 class BtTraceInfo(Structure):
-    """Mirror of ``bt_trace_info``."""
+    """Mirror of ``bt_timeline_info``."""
     _fields_ = [
         ("struct_size", c_size_t),
         ("capacity", c_uint64),
@@ -190,7 +190,7 @@ _SIGNATURES = {
     "bt_clock_source": (c_char_p, []),
     "bt_phase_register": (c_int, [POINTER(c_int32), c_char_p, c_int]),
     "bt_phase_lookup": (c_int, [POINTER(c_int32), c_char_p]),
-    "bt_phase_info": (c_int, [c_int32, POINTER(c_char_p), POINTER(c_int)]),
+    "bt_phase_get_info": (c_int, [c_int32, POINTER(c_char_p), POINTER(c_int)]),
     "bt_phase_count": (c_uint32, []),
     "bt_metrics_global": (_c_metrics_p, []),
     "bt_metrics_new": (c_int, [POINTER(_c_metrics_p)]),
@@ -206,8 +206,8 @@ _SIGNATURES = {
     "bt_phase_begin": (c_int, [_c_tracer_p, c_int32]),
     "bt_phase_end": (c_int, [_c_tracer_p, c_int32]),
     "bt_tracer_add_items": (c_int, [_c_tracer_p, c_uint64]),
-    "bt_tracer_gil_release": (c_int, [_c_tracer_p]),
-    "bt_tracer_gil_wait": (c_int, [_c_tracer_p, c_uint64]),
+    "bt_tracer_add_gil_release": (c_int, [_c_tracer_p]),
+    "bt_tracer_add_gil_wait": (c_int, [_c_tracer_p, c_uint64]),
     "bt_tracer_set_workers": (c_int, [_c_tracer_p, c_uint32]),
     "bt_tracer_set_error": (c_int, [_c_tracer_p]),
     "bt_tracer_finish": (c_int, [_c_tracer_p, POINTER(BtTiming)]),
@@ -226,16 +226,16 @@ _SIGNATURES = {
     "bt_snapshot_export": (c_int, [_c_snapshot_p, c_int, POINTER(c_char), c_size_t,
                                    POINTER(c_size_t)]),
     "bt_format_for_path": (c_int, [c_char_p, POINTER(c_int)]),
-    "bt_trace_start": (c_int, [c_size_t]),
-    "bt_trace_stop": (c_int, []),
-    "bt_trace_get_info": (c_int, [POINTER(BtTraceInfo)]),
-    "bt_trace_export": (c_int, [POINTER(c_char), c_size_t, POINTER(c_size_t)]),
+    "bt_timeline_start": (c_int, [c_size_t]),
+    "bt_timeline_stop": (c_int, []),
+    "bt_timeline_get_info": (c_int, [POINTER(BtTraceInfo)]),
+    "bt_timeline_export": (c_int, [POINTER(c_char), c_size_t, POINTER(c_size_t)]),
 }
 
 # Through _io_lib (see above): they write files.
 _IO_SIGNATURES = {
     "bt_snapshot_write": (c_int, [_c_snapshot_p, c_int, c_char_p]),
-    "bt_trace_write": (c_int, [c_char_p]),
+    "bt_timeline_write": (c_int, [c_char_p]),
 }
 
 for _name, (_restype, _argtypes) in _SIGNATURES.items():
@@ -365,9 +365,9 @@ def phase_info(phase: int) -> Tuple[str, bool]:
     """bt_phase_info: (name, gil_held) of a registered phase."""
     name = c_char_p()
     held = c_int(0)
-    st = _lib.bt_phase_info(phase, byref(name), byref(held))
+    st = _lib.bt_phase_get_info(byref(name), byref(held), phase)
     if st:
-        _fail(st, "bt_phase_info")
+        _fail(st, "bt_phase_get_info")
     return _str(name.value), held.value != 0
 
 
@@ -381,47 +381,47 @@ def phase_count() -> int:
 def format_for_path(path: bytes) -> int:
     """bt_format_for_path: the bt_format value a file name's suffix asks for."""
     out = c_int(0)
-    st = _lib.bt_format_for_path(path, byref(out))
+    st = _lib.bt_format_for_path(byref(out), path)
     if st:
         _fail(st, "bt_format_for_path")
     return out.value
 
 
 def trace_start(capacity: int) -> None:
-    """bt_trace_start."""
-    st = _lib.bt_trace_start(capacity)
+    """bt_timeline_start."""
+    st = _lib.bt_timeline_start(capacity)
     if st:
-        _fail(st, "bt_trace_start")
+        _fail(st, "bt_timeline_start")
 
 
 def trace_stop() -> None:
-    """bt_trace_stop."""
-    st = _lib.bt_trace_stop()
+    """bt_timeline_stop."""
+    st = _lib.bt_timeline_stop()
     if st:
-        _fail(st, "bt_trace_stop")
+        _fail(st, "bt_timeline_stop")
 
 
 def trace_info() -> Tuple[int, int, int, bool]:
-    """bt_trace_get_info: (capacity, kept, dropped, active)."""
+    """bt_timeline_get_info: (capacity, kept, dropped, active)."""
     out = BtTraceInfo()
     out.struct_size = ctypes.sizeof(BtTraceInfo)
-    st = _lib.bt_trace_get_info(byref(out))
+    st = _lib.bt_timeline_get_info(byref(out))
     if st:
-        _fail(st, "bt_trace_get_info")
+        _fail(st, "bt_timeline_get_info")
     return out.capacity, out.kept, out.dropped, out.active != 0
 
 
 def trace_export() -> str:
-    """bt_trace_export."""
-    return _text(_lib.bt_trace_export, "bt_trace_export")
+    """bt_timeline_export."""
+    return _text(_lib.bt_timeline_export, "bt_timeline_export")
 
 
 def trace_write(path: bytes) -> None:
-    """bt_trace_write (the GIL is released while the file is written)."""
+    """bt_timeline_write (the GIL is released while the file is written)."""
     ctypes.set_errno(0)
-    st = _io_lib.bt_trace_write(path)
+    st = _io_lib.bt_timeline_write(path)
     if st:
-        _fail_io(st, "bt_trace_write", path)
+        _fail_io(st, "bt_timeline_write", path)
 
 
 # --- timings -----------------------------------------------------------------------
@@ -487,7 +487,7 @@ class Snapshot:
         """(op_count, start_ns, end_ns, phase_count)."""
         out = BtSnapshotInfo()
         out.struct_size = ctypes.sizeof(BtSnapshotInfo)
-        st = _lib.bt_snapshot_get_info(self._h, byref(out))
+        st = _lib.bt_snapshot_get_info(byref(out), self._h)
         if st:
             _fail(st, "bt_snapshot_get_info")
         return out.op_count, out.start_ns, out.end_ns, out.phase_count
@@ -495,7 +495,7 @@ class Snapshot:
     def find(self, name: bytes) -> Optional[int]:
         """Index of operation `name`, or None."""
         index = c_size_t(0)
-        st = _lib.bt_snapshot_find(self._h, name, byref(index))
+        st = _lib.bt_snapshot_find(byref(index), self._h, name)
         if st == -12:
             return None
         if st:
@@ -506,7 +506,7 @@ class Snapshot:
         """bt_snapshot_op_stats as a tuple (see _backend.py)."""
         o = BtOpStats()
         o.struct_size = ctypes.sizeof(BtOpStats)
-        st = _lib.bt_snapshot_op_stats(self._h, index, byref(o))
+        st = _lib.bt_snapshot_op_stats(byref(o), self._h, index)
         if st:
             _fail(st, "bt_snapshot_op_stats")
         return (_str(o.name), o.count, o.errors, o.left_open, o.items, o.total_ns, o.gil_held_ns,
@@ -517,7 +517,7 @@ class Snapshot:
         """bt_snapshot_phase_stats as a tuple (see _backend.py)."""
         p = BtPhaseStats()
         p.struct_size = ctypes.sizeof(BtPhaseStats)
-        st = _lib.bt_snapshot_phase_stats(self._h, index, phase, byref(p))
+        st = _lib.bt_snapshot_phase_stats(byref(p), self._h, index, phase)
         if st:
             _fail(st, "bt_snapshot_phase_stats")
         return (_str(p.name), p.phase, p.gil_held, p.count, p.entries, p.sum_ns, p.min_ns,
@@ -526,7 +526,7 @@ class Snapshot:
     def quantile(self, index: int, phase: int, q: float) -> int:
         """bt_snapshot_quantile."""
         out = c_uint64(0)
-        st = _lib.bt_snapshot_quantile(self._h, index, phase, q, byref(out))
+        st = _lib.bt_snapshot_quantile(byref(out), self._h, index, phase, q)
         if st:
             _fail(st, "bt_snapshot_quantile")
         return out.value
@@ -537,7 +537,7 @@ class Snapshot:
         cap = 64
         for _ in range(4):
             buf = (BtBucket * cap)()
-            st = _lib.bt_snapshot_buckets(self._h, index, phase, buf, cap, byref(count))
+            st = _lib.bt_snapshot_buckets(buf, cap, byref(count), self._h, index, phase)
             if st:
                 _fail(st, "bt_snapshot_buckets")
             if count.value <= cap:
@@ -599,16 +599,16 @@ class Tracer:
             _fail(st, "bt_tracer_add_items")
 
     def gil_release(self) -> None:
-        """bt_tracer_gil_release."""
-        st = _lib.bt_tracer_gil_release(self._h)
+        """bt_tracer_add_gil_release."""
+        st = _lib.bt_tracer_add_gil_release(self._h)
         if st:
-            _fail(st, "bt_tracer_gil_release")
+            _fail(st, "bt_tracer_add_gil_release")
 
     def gil_wait(self, ns: int) -> None:
-        """bt_tracer_gil_wait."""
-        st = _lib.bt_tracer_gil_wait(self._h, ns)
+        """bt_tracer_add_gil_wait."""
+        st = _lib.bt_tracer_add_gil_wait(self._h, ns)
         if st:
-            _fail(st, "bt_tracer_gil_wait")
+            _fail(st, "bt_tracer_add_gil_wait")
 
     def set_workers(self, n: int) -> None:
         """bt_tracer_set_workers."""
@@ -626,7 +626,7 @@ class Tracer:
         """bt_tracer_finish; the timing is kept for timing()."""
         t = BtTiming()
         t.struct_size = ctypes.sizeof(BtTiming)
-        st = _lib.bt_tracer_finish(self._h, byref(t))
+        st = _lib.bt_tracer_finish_timing(byref(t), self._h)
         if st:
             _fail(st, "bt_tracer_finish")
         self._timing = t
@@ -793,7 +793,7 @@ class Metrics:
     def snapshot(self) -> Snapshot:
         """bt_metrics_snapshot."""
         h = c_void_p()
-        st = _lib.bt_metrics_snapshot(self._h, byref(h))
+        st = _lib.bt_metrics_snapshot(byref(h), self._h)
         if st:
             _fail(st, "bt_metrics_snapshot")
         return Snapshot(h)
@@ -801,7 +801,7 @@ class Metrics:
     def take(self) -> Tuple[Snapshot, Snapshot]:
         """bt_metrics_take: (interval, cumulative)."""
         interval, cumulative = c_void_p(), c_void_p()
-        st = _lib.bt_metrics_take(self._h, byref(interval), byref(cumulative))
+        st = _lib.bt_metrics_take(byref(interval), byref(cumulative), self._h)
         if st:
             _fail(st, "bt_metrics_take")
         return Snapshot(interval), Snapshot(cumulative)

@@ -93,7 +93,7 @@ def format_for_path(path: PathArg) -> Format:
 # --- the trace ring ------------------------------------------------------------
 
 class TraceInfo(NamedTuple):
-    """State of the trace ring (``bt_trace_info``)."""
+    """State of the trace ring (``bt_timeline_info``)."""
 
     #: Operations the ring holds (0 if it was never started).
     capacity: int
@@ -107,12 +107,12 @@ class TraceInfo(NamedTuple):
 
 def trace_start(capacity: int = 10000) -> None:
     """Starts keeping individual operations, process-wide, in a ring of
-    ``capacity`` operations (``bt_trace_start``); when it is full the oldest is
+    ``capacity`` operations (``bt_timeline_start``); when it is full the oldest is
     dropped and counted. Traces started from now on are kept when they
     finish. Starting again empties the ring.
 
-    ``BOUNDARYTRACE_TRACE=path`` does the same at load (capacity
-    ``BOUNDARYTRACE_TRACE_CAPACITY``, default 10000) and writes the file at exit.
+    ``BOUNDARYTRACE_TIMELINE=path`` does the same at load (capacity
+    ``BOUNDARYTRACE_TIMELINE_CAPACITY``, default 10000) and writes the file at exit.
 
     Raises InvalidArgumentError for capacity 0 or above 2**24, TypeError for
     a capacity that is not an int.
@@ -125,7 +125,7 @@ def trace_start(capacity: int = 10000) -> None:
 
 
 def trace_stop() -> None:
-    """Stops keeping operations (``bt_trace_stop``); those kept stay for export."""
+    """Stops keeping operations (``bt_timeline_stop``); those kept stay for export."""
     state.b.trace_stop()
 
 
@@ -136,7 +136,7 @@ def trace_info() -> TraceInfo:
 
 
 def trace_export() -> str:
-    """The kept operations as Chrome Trace Event JSON (``bt_trace_export``),
+    """The kept operations as Chrome Trace Event JSON (``bt_timeline_export``),
     which Perfetto UI and chrome://tracing open: each operation a complete
     slice on its thread, its phases nested inside; timestamps in microseconds
     with three decimals."""
@@ -144,7 +144,7 @@ def trace_export() -> str:
 
 
 def trace_write(path: PathArg) -> None:
-    """Writes :func:`trace_export`'s JSON to ``path`` atomically (``bt_trace_write``).
+    """Writes :func:`trace_export`'s JSON to ``path`` atomically (``bt_timeline_write``).
 
     Raises FileIOError (an OSError with ``errno``) when the file cannot be
     written, InvalidArgumentError for an empty path.

@@ -267,7 +267,7 @@ class Trace:
         self._t.set_error()
 
     def gil_release(self) -> None:
-        """Counts one release of the GIL (bt_tracer_gil_release)."""
+        """Counts one release of the GIL (bt_tracer_add_gil_release)."""
         self._t.gil_release()
 
     def gil_wait(self, ns: int) -> None:

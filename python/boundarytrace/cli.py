@@ -371,11 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Environment switches that make the C library write files when the process
 #: exits (docs/formats.md).
-_EXIT_WRITERS = ("BOUNDARYTRACE_DUMP", "BOUNDARYTRACE_TRACE")
+_EXIT_WRITERS = ("BOUNDARYTRACE_DUMP", "BOUNDARYTRACE_TIMELINE")
 
 
 def _run_without_exit_writers() -> None:
-    """Re-runs the tool without BOUNDARYTRACE_DUMP / BOUNDARYTRACE_TRACE.
+    """Re-runs the tool without BOUNDARYTRACE_DUMP / BOUNDARYTRACE_TIMELINE.
 
     Importing the package loaded the C library, which read those switches and
     would write its own (empty) snapshot or trace when this process exits:

@@ -349,7 +349,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
   m.def("phase_info", [](bt_phase_id id) {
     const char *name = nullptr;
     int held = 0;
-    check(bt_phase_info(id, &name, &held), "bt_phase_info");
+    check(bt_phase_get_info(&name, &held, id), "bt_phase_get_info");
     return py::make_tuple(utf8(name), held != 0);
   });
   m.def("phase_count", &bt_phase_count);
@@ -358,27 +358,27 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
   // Formats arrive as bt_format values the Python layer has checked (0..4).
   m.def("format_for_path", [](const std::string &path) {
     bt_format f = BT_FORMAT_TEXT;
-    check(bt_format_for_path(path.c_str(), &f), "bt_format_for_path");
+    check(bt_format_for_path(&f, path.c_str()), "bt_format_for_path");
     return static_cast<int>(f);
   });
   m.def("trace_start", [](std::size_t capacity) {
-    check(bt_trace_start(capacity), "bt_trace_start");
+    check(bt_timeline_start(capacity), "bt_timeline_start");
   });
-  m.def("trace_stop", [] { check(bt_trace_stop(), "bt_trace_stop"); });
+  m.def("trace_stop", [] { check(bt_timeline_stop(), "bt_timeline_stop"); });
   m.def("trace_info", [] {
-    bt_trace_info info = BT_TRACE_INFO_INIT;
-    check(bt_trace_get_info(&info), "bt_trace_get_info");
+    bt_timeline_info info = BT_TIMELINE_INFO_INIT;
+    check(bt_timeline_get_info(&info), "bt_timeline_get_info");
     return py::make_tuple(info.capacity, info.kept, info.dropped, info.active != 0);
   });
   m.def("trace_export", [] {
     return format_with(
         [](char *buf, std::size_t cap, std::size_t *needed) {
-          return bt_trace_export(buf, cap, needed);
+          return bt_timeline_export(buf, cap, needed);
         },
-        "bt_trace_export");
+        "bt_timeline_export");
   });
   m.def("trace_write", [](const std::string &path) {
-    write_file([&path] { return bt_trace_write(path.c_str()); }, path, "bt_trace_write");
+    write_file([&path] { return bt_timeline_write(path.c_str()); }, path, "bt_timeline_write");
   });
 
   // --- timing text -----------------------------------------------------------
@@ -406,7 +406,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
         fill_phases(t, phase_ns, phase_entries, "bt_timing_format");
         return format_with(
             [&t](char *buf, std::size_t cap, std::size_t *needed) {
-              return bt_timing_format(&t, buf, cap, needed);
+              return bt_timing_format(buf, cap, needed, &t);
             },
             "bt_timing_format");
       });
@@ -416,13 +416,13 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
       .def("info",
            [](const SnapshotBox &s) {
              bt_snapshot_info info = BT_SNAPSHOT_INFO_INIT;
-             check(bt_snapshot_get_info(s.s, &info), "bt_snapshot_get_info");
+             check(bt_snapshot_get_info(&info, s.s), "bt_snapshot_get_info");
              return py::make_tuple(info.op_count, info.start_ns, info.end_ns, info.phase_count);
            })
       .def("find",
            [](const SnapshotBox &s, const std::string &name) -> py::object {
              std::size_t index = 0;
-             bt_status st = bt_snapshot_find(s.s, name.c_str(), &index);
+             bt_status st = bt_snapshot_find(&index, s.s, name.c_str());
              if (st == BT_E_NOT_FOUND) return py::none();
              check(st, "bt_snapshot_find");
              return py::int_(index);
@@ -430,7 +430,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
       .def("op_stats",
            [](const SnapshotBox &s, std::size_t index) {
              bt_op_stats o = BT_OP_STATS_INIT;
-             check(bt_snapshot_op_stats(s.s, index, &o), "bt_snapshot_op_stats");
+             check(bt_snapshot_op_stats(&o, s.s, index), "bt_snapshot_op_stats");
              return py::make_tuple(utf8(o.name), o.count, o.errors, o.left_open, o.items,
                                    o.total_ns, o.gil_held_ns, o.gil_released_ns, o.gil_wait_ns,
                                    o.unattributed_ns, o.gil_releases, o.parallel_ops,
@@ -439,7 +439,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
       .def("phase_stats",
            [](const SnapshotBox &s, std::size_t index, bt_phase_id phase) {
              bt_phase_stats p = BT_PHASE_STATS_INIT;
-             check(bt_snapshot_phase_stats(s.s, index, phase, &p), "bt_snapshot_phase_stats");
+             check(bt_snapshot_phase_stats(&p, s.s, index, phase), "bt_snapshot_phase_stats");
              return py::make_tuple(utf8(p.name), p.phase, p.gil_held, p.count, p.entries,
                                    p.sum_ns, p.min_ns, p.max_ns, p.p50_ns, p.p90_ns, p.p99_ns,
                                    p.p999_ns);
@@ -447,7 +447,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
       .def("quantile",
            [](const SnapshotBox &s, std::size_t index, bt_phase_id phase, double q) {
              uint64_t ns = 0;
-             check(bt_snapshot_quantile(s.s, index, phase, q, &ns), "bt_snapshot_quantile");
+             check(bt_snapshot_quantile(&ns, s.s, index, phase, q), "bt_snapshot_quantile");
              return ns;
            })
       .def("buckets",
@@ -455,7 +455,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
              std::vector<bt_bucket> buf(64);
              std::size_t count = 0;
              for (int attempt = 0; attempt < 4; ++attempt) {
-               check(bt_snapshot_buckets(s.s, index, phase, buf.data(), buf.size(), &count),
+               check(bt_snapshot_buckets(buf.data(), buf.size(), &count, s.s, index, phase),
                      "bt_snapshot_buckets");
                if (count <= buf.size()) break;
                buf.resize(count);
@@ -470,7 +470,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
            [](const SnapshotBox &s) {
              return format_with(
                  [&s](char *buf, std::size_t cap, std::size_t *needed) {
-                   return bt_snapshot_format(s.s, buf, cap, needed);
+                   return bt_snapshot_format(buf, cap, needed, s.s);
                  },
                  "bt_snapshot_format");
            })
@@ -478,7 +478,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
            [](const SnapshotBox &s, int fmt) {
              return format_with(
                  [&s, fmt](char *buf, std::size_t cap, std::size_t *needed) {
-                   return bt_snapshot_export(s.s, static_cast<bt_format>(fmt), buf, cap, needed);
+                   return bt_snapshot_export(buf, cap, needed, s.s, static_cast<bt_format>(fmt));
                  },
                  "bt_snapshot_export");
            })
@@ -508,12 +508,12 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
       .def("gil_release",
            [](TracerBox &b) {
              BT_TRACER_LOCK(b);
-             check(bt_tracer_gil_release(b.t), "bt_tracer_gil_release");
+             check(bt_tracer_add_gil_release(b.t), "bt_tracer_add_gil_release");
            })
       .def("gil_wait",
            [](TracerBox &b, uint64_t ns) {
              BT_TRACER_LOCK(b);
-             check(bt_tracer_gil_wait(b.t, ns), "bt_tracer_gil_wait");
+             check(bt_tracer_add_gil_wait(b.t, ns), "bt_tracer_add_gil_wait");
            })
       .def("set_workers",
            [](TracerBox &b, uint32_t n) {
@@ -529,7 +529,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
            [](TracerBox &b) {
              BT_TRACER_LOCK(b);
              bt_timing t = BT_TIMING_INIT;
-             check(bt_tracer_finish(b.t, &t), "bt_tracer_finish");
+             check(bt_tracer_finish_timing(&t, b.t), "bt_tracer_finish");
              b.timing = t;
              b.finished = true;
            })
@@ -577,13 +577,13 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
       .def("snapshot",
            [](const MetricsRef &b) {
              bt_snapshot *s = nullptr;
-             check(bt_metrics_snapshot(b->m, &s), "bt_metrics_snapshot");
+             check(bt_metrics_snapshot(&s, b->m), "bt_metrics_snapshot");
              return std::unique_ptr<SnapshotBox>(new SnapshotBox(s));
            })
       .def("take",
            [](const MetricsRef &b) {
              bt_snapshot *interval = nullptr, *cumulative = nullptr;
-             check(bt_metrics_take(b->m, &interval, &cumulative), "bt_metrics_take");
+             check(bt_metrics_take(&interval, &cumulative, b->m), "bt_metrics_take");
              std::unique_ptr<SnapshotBox> i(new SnapshotBox(interval));
              std::unique_ptr<SnapshotBox> c(new SnapshotBox(cumulative));
              return py::make_tuple(std::move(i), std::move(c));

@@ -165,11 +165,11 @@ namespace eval ::boundarytrace::trace {
     namespace ensemble create
     namespace path ::boundarytrace_raw
 }
-proc ::boundarytrace::trace::start {capacity} { bt_trace_start $capacity; return }
-proc ::boundarytrace::trace::stop {} { bt_trace_stop; return }
-proc ::boundarytrace::trace::info {} { bt_trace_get_info }
-proc ::boundarytrace::trace::export {} { bt_trace_export }
-proc ::boundarytrace::trace::write {path} { bt_trace_write $path; return }
+proc ::boundarytrace::trace::start {capacity} { bt_timeline_start $capacity; return }
+proc ::boundarytrace::trace::stop {} { bt_timeline_stop; return }
+proc ::boundarytrace::trace::info {} { bt_timeline_get_info }
+proc ::boundarytrace::trace::export {} { bt_timeline_export }
+proc ::boundarytrace::trace::write {path} { bt_timeline_write $path; return }
 
 # ---- classes ---------------------------------------------------------------------
 
@@ -280,8 +280,8 @@ oo::class create ::boundarytrace::Tracer {
     }
 
     method items {n} { bt_tracer_add_items $t $n; return }
-    method gil_release {} { bt_tracer_gil_release $t; return }
-    method gil_wait {ns} { bt_tracer_gil_wait $t $ns; return }
+    method gil_release {} { bt_tracer_add_gil_release $t; return }
+    method gil_wait {ns} { bt_tracer_add_gil_wait $t $ns; return }
     method workers {n} { bt_tracer_set_workers $t $n; return }
     method error {} { bt_tracer_set_error $t; return }
 

@@ -103,7 +103,7 @@ static inline bt_metrics *bt_test_metrics_new(void) {
 
 static inline bt_snapshot *bt_test_snapshot(bt_metrics *m) {
   bt_snapshot *s = NULL;
-  assert_status(BT_OK, bt_metrics_snapshot(m, &s));
+  assert_status(BT_OK, bt_metrics_snapshot(&s, m));
   assert_non_null(s);
   return s;
 }
@@ -111,12 +111,12 @@ static inline bt_snapshot *bt_test_snapshot(bt_metrics *m) {
 /* 1 and *out filled when `name` is in the snapshot, else 0 (*out untouched). */
 static inline int bt_test_find_op(const bt_snapshot *s, const char *name, bt_op_stats *out) {
   size_t index = (size_t)-1;
-  bt_status st = bt_snapshot_find(s, name, &index);
+  bt_status st = bt_snapshot_find(&index, s, name);
   if (st == BT_E_NOT_FOUND) return 0;
   assert_status(BT_OK, st);
   if (out != NULL) {
     bt_op_stats stats = BT_OP_STATS_INIT;
-    assert_status(BT_OK, bt_snapshot_op_stats(s, index, &stats));
+    assert_status(BT_OK, bt_snapshot_op_stats(&stats, s, index));
     assert_non_null(stats.name);
     assert_string_equal(stats.name, name);
     *out = stats;
@@ -133,7 +133,7 @@ static inline bt_op_stats bt_test_op_stats(const bt_snapshot *s, const char *nam
 
 static inline size_t bt_test_index(const bt_snapshot *s, const char *name) {
   size_t index = (size_t)-1;
-  assert_status(BT_OK, bt_snapshot_find(s, name, &index));
+  assert_status(BT_OK, bt_snapshot_find(&index, s, name));
   return index;
 }
 
@@ -141,7 +141,7 @@ static inline size_t bt_test_index(const bt_snapshot *s, const char *name) {
 static inline bt_phase_stats bt_test_phase_stats(const bt_snapshot *s, const char *name,
                                                  bt_phase_id phase) {
   bt_phase_stats ps = BT_PHASE_STATS_INIT;
-  assert_status(BT_OK, bt_snapshot_phase_stats(s, bt_test_index(s, name), phase, &ps));
+  assert_status(BT_OK, bt_snapshot_phase_stats(&ps, s, bt_test_index(s, name), phase));
   assert_int_equal(ps.phase, phase);
   return ps;
 }
@@ -152,7 +152,7 @@ static inline uint64_t bt_test_bucket_sum(const bt_snapshot *s, size_t index, bt
   size_t n = 0;
   uint64_t sum = 0;
   size_t i;
-  assert_status(BT_OK, bt_snapshot_buckets(s, index, phase, buckets, 4096, &n));
+  assert_status(BT_OK, bt_snapshot_buckets(buckets, 4096, &n, s, index, phase));
   assert_true(n <= 4096);
   for (i = 0; i < n; i++) sum += buckets[i].count;
   return sum;

@@ -17,7 +17,7 @@ static void record(const char *name) {
   if (bt_tracer_new(&t, NULL, name) != BT_OK) _exit(10);
   bt_phase_begin(t, BT_PHASE_EXTRACT);
   bt_phase_end(t, BT_PHASE_EXTRACT);
-  if (bt_tracer_finish(t, NULL) != BT_OK) _exit(11);
+  if (bt_tracer_finish(t) != BT_OK) _exit(11);
   bt_tracer_free(t);
 }
 
@@ -32,7 +32,7 @@ static void *tracing(void *arg) {
     if (bt_tracer_new(&t, NULL, i % 2 ? "busy_op" : name) != BT_OK) continue;
     bt_phase_begin(t, BT_PHASE_CONVERT);
     bt_phase_end(t, BT_PHASE_CONVERT);
-    bt_tracer_finish(t, NULL);
+    bt_tracer_finish(t);
     bt_tracer_free(t);
   }
   return NULL;
@@ -44,12 +44,12 @@ static void *scraping(void *arg) {
   (void)arg;
   for (;;) {
     bt_snapshot *a = NULL, *b = NULL;
-    if (bt_metrics_take(NULL, &a, &b) == BT_OK) {
-      bt_snapshot_export(b, BT_FORMAT_PROMETHEUS, buf, sizeof buf, &n);
+    if (bt_metrics_take(&a, &b, NULL) == BT_OK) {
+      bt_snapshot_export(buf, sizeof buf, &n, b, BT_FORMAT_PROMETHEUS);
       bt_snapshot_free(a);
       bt_snapshot_free(b);
     }
-    bt_trace_export(buf, sizeof buf, &n);
+    bt_timeline_export(buf, sizeof buf, &n);
   }
   return NULL;
 }

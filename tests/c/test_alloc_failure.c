@@ -34,8 +34,8 @@ static const char *const k_names[3] = {"by_name", "by_op", "recorded"};
 static uint64_t count_of(const bt_snapshot *s, const char *name) {
   bt_op_stats st = BT_OP_STATS_INIT;
   size_t idx;
-  if (bt_snapshot_find(s, name, &idx) != BT_OK) return 0;
-  bt_snapshot_op_stats(s, idx, &st);
+  if (bt_snapshot_find(&idx, s, name) != BT_OK) return 0;
+  bt_snapshot_op_stats(&st, s, idx);
   return st.count;
 }
 
@@ -48,7 +48,7 @@ static void traced(bt_tracer *t, bt_phase_id custom, uint64_t *count) {
   check(bt_phase_begin(t, custom), "begin custom");
   check(bt_phase_end(t, custom), "end custom");
   check(bt_tracer_add_items(t, 3), "items");
-  if (check(bt_tracer_finish(t, NULL), "finish") == BT_OK) (*count)++;
+  if (check(bt_tracer_finish(t), "finish") == BT_OK) (*count)++;
   bt_tracer_free(t);
 }
 
@@ -57,10 +57,10 @@ static void exports(const bt_snapshot *s) {
   size_t n;
   int f;
   for (f = BT_FORMAT_TEXT; f <= BT_FORMAT_FOLDED; f++) {
-    check(bt_snapshot_export(s, (bt_format)f, NULL, 0, &n), "export size");
-    check(bt_snapshot_export(s, (bt_format)f, buf, sizeof buf, &n), "export");
+    check(bt_snapshot_export(NULL, 0, &n, s, (bt_format)f), "export size");
+    check(bt_snapshot_export(buf, sizeof buf, &n, s, (bt_format)f), "export");
   }
-  check(bt_snapshot_format(s, buf, sizeof buf, &n), "format");
+  check(bt_snapshot_format(buf, sizeof buf, &n, s), "format");
 }
 
 /* One pass over every allocation site, into a fresh private metrics. */
@@ -77,7 +77,7 @@ static void scenario(const char *dir, struct expect *e, bt_metrics **keep) {
 
   if (check(bt_metrics_new(&m), "metrics_new") != BT_OK) return;
   check(bt_phase_register(&custom, "alloc_custom", 1), "phase_register");
-  check(bt_trace_start(4), "trace_start");
+  check(bt_timeline_start(4), "trace_start");
   if (check(bt_tracer_new(&t, m, "by_name"), "tracer_new") == BT_OK) traced(t, custom, &e->by_name);
   if (check(bt_op_lookup(&op, m, "by_op"), "op_lookup") == BT_OK) {
     for (k = 0; k < 3; k++) {
@@ -92,23 +92,23 @@ static void scenario(const char *dir, struct expect *e, bt_metrics **keep) {
     tm.phase_entries[BT_PHASE_NETWORK] = 1;
     if (check(bt_metrics_record(m, &tm), "record") == BT_OK) e->recorded++;
   }
-  if (check(bt_metrics_snapshot(m, &s), "snapshot") == BT_OK) {
+  if (check(bt_metrics_snapshot(&s, m), "snapshot") == BT_OK) {
     exports(s);
     snprintf(path, sizeof path, "%s/snap.json", dir);
     check(bt_snapshot_write(s, BT_FORMAT_JSON, path), "write");
     bt_snapshot_free(s);
   }
-  if (check(bt_metrics_take(m, &iv, &cum), "take") == BT_OK) {
+  if (check(bt_metrics_take(&iv, &cum, m), "take") == BT_OK) {
     for (k = 0; k < 3; k++) e->taken[k] = count_of(iv, k_names[k]);
     exports(iv);
     bt_snapshot_free(iv);
     bt_snapshot_free(cum);
   }
-  check(bt_timing_format(&tm, buf, sizeof buf, &n), "timing_format");
-  check(bt_trace_export(buf, sizeof buf, &n), "trace_export");
+  check(bt_timing_format(buf, sizeof buf, &n, &tm), "timing_format");
+  check(bt_timeline_export(buf, sizeof buf, &n), "trace_export");
   snprintf(path, sizeof path, "%s/trace.json", dir);
-  check(bt_trace_write(path), "trace_write");
-  bt_trace_stop();
+  check(bt_timeline_write(path), "trace_write");
+  bt_timeline_stop();
   *keep = m;
 }
 
@@ -125,16 +125,16 @@ static void verify(bt_metrics *m, const struct expect *e) {
   want[2] = e->recorded;
   for (i = 0; i < 3; i++) {
     bt_op_stats st = BT_OP_STATS_INIT;
-    if (bt_snapshot_find(s, names[i], &idx) != BT_OK) {
+    if (bt_snapshot_find(&idx, s, names[i]) != BT_OK) {
       assert_u64_eq(want[i], 0); /* never got registered */
       continue;
     }
-    bt_snapshot_op_stats(s, idx, &st);
+    bt_snapshot_op_stats(&st, s, idx);
     assert_u64_eq(st.count, want[i]);
     assert_u64_eq(bt_test_bucket_sum(s, idx, BT_PHASE_TOTAL), st.count);
   }
   bt_snapshot_free(s);
-  assert_int_equal(bt_metrics_take(m, &iv, &cum), BT_OK);
+  assert_int_equal(bt_metrics_take(&iv, &cum, m), BT_OK);
   for (i = 0; i < 3; i++) {
     assert_u64_eq(count_of(iv, names[i]) + e->taken[i], want[i]);
     assert_u64_eq(count_of(cum, names[i]), want[i]);

@@ -25,7 +25,7 @@ static int setup(void **state) {
   t.phase_ns[BT_PHASE_EXTRACT] = 100;
   t.phase_entries[BT_PHASE_EXTRACT] = 1;
   if (bt_metrics_record(f.m, &t) != BT_OK) return -1;
-  if (bt_metrics_snapshot(f.m, &f.s) != BT_OK) return -1;
+  if (bt_metrics_snapshot(&f.s, f.m) != BT_OK) return -1;
   *state = &f;
   return 0;
 }
@@ -49,10 +49,10 @@ static void test_bad_input__null_out_pointers(void **state) {
   assert_status(BT_E_NULL, bt_phase_lookup(NULL, "extract"));
   assert_status(BT_E_NULL, bt_metrics_new(NULL));
   assert_status(BT_E_NULL, bt_op_lookup(NULL, f->m, "present"));
-  assert_status(BT_E_NULL, bt_metrics_snapshot(f->m, NULL));
+  assert_status(BT_E_NULL, bt_metrics_snapshot(NULL, f->m));
   assert_status(BT_E_NULL, bt_metrics_snapshot(NULL, NULL));
-  assert_status(BT_E_NULL, bt_metrics_take(f->m, NULL, NULL));
-  assert_status(BT_E_NULL, bt_metrics_take(f->m, NULL, &cum));
+  assert_status(BT_E_NULL, bt_metrics_take(NULL, NULL, f->m));
+  assert_status(BT_E_NULL, bt_metrics_take(NULL, &cum, f->m));
   assert_ptr_equal(cum, SENTINEL);
   assert_status(BT_E_NULL, bt_tracer_new(NULL, f->m, "present"));
   assert_status(BT_OK, bt_op_lookup(&op, f->m, "present"));
@@ -76,7 +76,7 @@ static void test_bad_input__null_names(void **state) {
   assert_status(BT_E_NULL, bt_tracer_new(&t, f->m, NULL));
   assert_ptr_equal(t, SENTINEL);
   assert_status(BT_E_NULL, bt_metrics_record(f->m, &tm)); /* op_name NULL */
-  assert_status(BT_E_NULL, bt_snapshot_find(f->s, NULL, &index));
+  assert_status(BT_E_NULL, bt_snapshot_find(&index, f->s, NULL));
   assert_int_equal(index, 77);
 }
 
@@ -90,12 +90,12 @@ static void test_bad_input__null_handles(void **state) {
   assert_status(BT_E_NULL, bt_phase_begin(NULL, BT_PHASE_EXTRACT));
   assert_status(BT_E_NULL, bt_phase_end(NULL, BT_PHASE_EXTRACT));
   assert_status(BT_E_NULL, bt_tracer_add_items(NULL, 1));
-  assert_status(BT_E_NULL, bt_tracer_gil_release(NULL));
-  assert_status(BT_E_NULL, bt_tracer_gil_wait(NULL, 1));
+  assert_status(BT_E_NULL, bt_tracer_add_gil_release(NULL));
+  assert_status(BT_E_NULL, bt_tracer_add_gil_wait(NULL, 1));
   assert_status(BT_E_NULL, bt_tracer_set_workers(NULL, 2));
   assert_status(BT_E_NULL, bt_tracer_set_error(NULL));
-  assert_status(BT_E_NULL, bt_tracer_finish(NULL, &tm));
-  assert_status(BT_E_NULL, bt_tracer_finish(NULL, NULL));
+  assert_status(BT_E_NULL, bt_tracer_finish_timing(&tm, NULL));
+  assert_status(BT_E_NULL, bt_tracer_finish(NULL));
   assert_null(tm.op_name);
   assert_null(bt_op_name(NULL));
 }
@@ -108,24 +108,24 @@ static void test_bad_input__null_snapshot_calls(void **state) {
   bt_bucket b[2];
   size_t n = 77;
   uint64_t q = 77;
-  assert_status(BT_E_NULL, bt_snapshot_get_info(NULL, &info));
-  assert_status(BT_E_NULL, bt_snapshot_get_info(f->s, NULL));
-  assert_status(BT_E_NULL, bt_snapshot_op_count(NULL, &n));
-  assert_status(BT_E_NULL, bt_snapshot_op_count(f->s, NULL));
-  assert_status(BT_E_NULL, bt_snapshot_find(NULL, "present", &n));
-  assert_status(BT_E_NULL, bt_snapshot_find(f->s, "present", NULL));
-  assert_status(BT_E_NULL, bt_snapshot_op_stats(NULL, 0, &os));
-  assert_status(BT_E_NULL, bt_snapshot_op_stats(f->s, 0, NULL));
-  assert_status(BT_E_NULL, bt_snapshot_phase_stats(NULL, 0, BT_PHASE_TOTAL, &ps));
-  assert_status(BT_E_NULL, bt_snapshot_phase_stats(f->s, 0, BT_PHASE_TOTAL, NULL));
-  assert_status(BT_E_NULL, bt_snapshot_quantile(NULL, 0, BT_PHASE_TOTAL, 0.5, &q));
-  assert_status(BT_E_NULL, bt_snapshot_quantile(f->s, 0, BT_PHASE_TOTAL, 0.5, NULL));
-  assert_status(BT_E_NULL, bt_snapshot_buckets(NULL, 0, BT_PHASE_TOTAL, b, 2, &n));
-  assert_status(BT_E_NULL, bt_snapshot_buckets(f->s, 0, BT_PHASE_TOTAL, b, 2, NULL));
+  assert_status(BT_E_NULL, bt_snapshot_get_info(&info, NULL));
+  assert_status(BT_E_NULL, bt_snapshot_get_info(NULL, f->s));
+  assert_status(BT_E_NULL, bt_snapshot_op_count(&n, NULL));
+  assert_status(BT_E_NULL, bt_snapshot_op_count(NULL, f->s));
+  assert_status(BT_E_NULL, bt_snapshot_find(&n, NULL, "present"));
+  assert_status(BT_E_NULL, bt_snapshot_find(NULL, f->s, "present"));
+  assert_status(BT_E_NULL, bt_snapshot_op_stats(&os, NULL, 0));
+  assert_status(BT_E_NULL, bt_snapshot_op_stats(NULL, f->s, 0));
+  assert_status(BT_E_NULL, bt_snapshot_phase_stats(&ps, NULL, 0, BT_PHASE_TOTAL));
+  assert_status(BT_E_NULL, bt_snapshot_phase_stats(NULL, f->s, 0, BT_PHASE_TOTAL));
+  assert_status(BT_E_NULL, bt_snapshot_quantile(&q, NULL, 0, BT_PHASE_TOTAL, 0.5));
+  assert_status(BT_E_NULL, bt_snapshot_quantile(NULL, f->s, 0, BT_PHASE_TOTAL, 0.5));
+  assert_status(BT_E_NULL, bt_snapshot_buckets(b, 2, &n, NULL, 0, BT_PHASE_TOTAL));
+  assert_status(BT_E_NULL, bt_snapshot_buckets(b, 2, NULL, f->s, 0, BT_PHASE_TOTAL));
   /* buckets may be NULL only when cap is 0 */
-  assert_status(BT_E_NULL, bt_snapshot_buckets(f->s, 0, BT_PHASE_TOTAL, NULL, 2, &n));
+  assert_status(BT_E_NULL, bt_snapshot_buckets(NULL, 2, &n, f->s, 0, BT_PHASE_TOTAL));
   assert_int_equal(n, 77);
-  assert_status(BT_OK, bt_snapshot_buckets(f->s, 0, BT_PHASE_TOTAL, NULL, 0, &n));
+  assert_status(BT_OK, bt_snapshot_buckets(NULL, 0, &n, f->s, 0, BT_PHASE_TOTAL));
   assert_int_equal(n, 1);
   assert_u64_eq(q, 77);
   assert_int_equal(info.op_count, 0);
@@ -139,18 +139,18 @@ static void test_bad_input__null_format_args(void **state) {
   char buf[8];
   size_t needed = 77;
   memset(buf, 'Q', sizeof buf);
-  assert_status(BT_E_NULL, bt_timing_format(NULL, buf, sizeof buf, &needed));
-  assert_status(BT_E_NULL, bt_timing_format(&tm, buf, sizeof buf, NULL));
-  assert_status(BT_E_NULL, bt_timing_format(&tm, NULL, 8, &needed));
-  assert_status(BT_E_NULL, bt_snapshot_format(NULL, buf, sizeof buf, &needed));
-  assert_status(BT_E_NULL, bt_snapshot_format(f->s, buf, sizeof buf, NULL));
-  assert_status(BT_E_NULL, bt_snapshot_format(f->s, NULL, 8, &needed));
+  assert_status(BT_E_NULL, bt_timing_format(buf, sizeof buf, &needed, NULL));
+  assert_status(BT_E_NULL, bt_timing_format(buf, sizeof buf, NULL, &tm));
+  assert_status(BT_E_NULL, bt_timing_format(NULL, 8, &needed, &tm));
+  assert_status(BT_E_NULL, bt_snapshot_format(buf, sizeof buf, &needed, NULL));
+  assert_status(BT_E_NULL, bt_snapshot_format(buf, sizeof buf, NULL, f->s));
+  assert_status(BT_E_NULL, bt_snapshot_format(NULL, 8, &needed, f->s));
   assert_int_equal(needed, 77);
   assert_int_equal(buf[0], 'Q');
-  assert_status(BT_OK, bt_timing_format(&tm, NULL, 0, &needed));
+  assert_status(BT_OK, bt_timing_format(NULL, 0, &needed, &tm));
   assert_true(needed > 0);
   needed = 0;
-  assert_status(BT_OK, bt_snapshot_format(f->s, NULL, 0, &needed));
+  assert_status(BT_OK, bt_snapshot_format(NULL, 0, &needed, f->s));
   assert_true(needed > 0);
 }
 
@@ -207,7 +207,7 @@ static void test_bad_input__unknown_phase_in_tracer(void **state) {
     assert_status(BT_E_UNKNOWN_PHASE, bt_phase_end(t, g_bad_ids[i]));
   }
   assert_status(BT_OK, bt_phase_end(t, BT_PHASE_CONVERT));
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
   assert_int_equal(tm.flags, 0);
   assert_int_equal(tm.phase_entries[BT_PHASE_CONVERT], 1);
@@ -220,7 +220,7 @@ static void test_bad_input__unknown_phase_info(void **state) {
   for (i = 0; i < n; i++) {
     const char *name = (const char *)SENTINEL;
     int gil = 77;
-    assert_status(BT_E_UNKNOWN_PHASE, bt_phase_info(g_bad_ids[i], &name, &gil));
+    assert_status(BT_E_UNKNOWN_PHASE, bt_phase_get_info(&name, &gil, g_bad_ids[i]));
     assert_ptr_equal(name, SENTINEL);
     assert_int_equal(gil, 77);
   }
@@ -234,9 +234,9 @@ static void test_bad_input__unknown_phase_in_snapshot_queries(void **state) {
     uint64_t q = 77;
     size_t count = 77;
     bt_bucket b[2];
-    assert_status(BT_E_UNKNOWN_PHASE, bt_snapshot_phase_stats(f->s, 0, g_bad_ids[i], &ps));
-    assert_status(BT_E_UNKNOWN_PHASE, bt_snapshot_quantile(f->s, 0, g_bad_ids[i], 0.5, &q));
-    assert_status(BT_E_UNKNOWN_PHASE, bt_snapshot_buckets(f->s, 0, g_bad_ids[i], b, 2, &count));
+    assert_status(BT_E_UNKNOWN_PHASE, bt_snapshot_phase_stats(&ps, f->s, 0, g_bad_ids[i]));
+    assert_status(BT_E_UNKNOWN_PHASE, bt_snapshot_quantile(&q, f->s, 0, g_bad_ids[i], 0.5));
+    assert_status(BT_E_UNKNOWN_PHASE, bt_snapshot_buckets(b, 2, &count, f->s, 0, g_bad_ids[i]));
     assert_null(ps.name);
     assert_u64_eq(q, 77);
     assert_int_equal(count, 77);
@@ -375,7 +375,7 @@ static void expect_bad_name(struct fixture *f, const char *name, const char *wha
   bt_snapshot *s;
 
   s = bt_test_snapshot(f->m);
-  assert_status(BT_OK, bt_snapshot_op_count(s, &ops_before));
+  assert_status(BT_OK, bt_snapshot_op_count(&ops_before, s));
   bt_snapshot_free(s);
 
 #define EXPECT_NAME(call)                                                          \
@@ -391,7 +391,7 @@ static void expect_bad_name(struct fixture *f, const char *name, const char *wha
   EXPECT_NAME(bt_tracer_new(&t, f->m, name));
   EXPECT_NAME(bt_tracer_new(&t, NULL, name));
   EXPECT_NAME(bt_metrics_record(f->m, &tm));
-  EXPECT_NAME(bt_snapshot_find(f->s, name, &index));
+  EXPECT_NAME(bt_snapshot_find(&index, f->s, name));
 #undef EXPECT_NAME
   assert_int_equal(id, 77);
   assert_ptr_equal(op, SENTINEL);
@@ -399,7 +399,7 @@ static void expect_bad_name(struct fixture *f, const char *name, const char *wha
   assert_int_equal(index, 77);
   assert_int_equal(bt_phase_count(), phases);
   s = bt_test_snapshot(f->m);
-  assert_status(BT_OK, bt_snapshot_op_count(s, &ops_after));
+  assert_status(BT_OK, bt_snapshot_op_count(&ops_after, s));
   bt_snapshot_free(s);
   assert_int_equal(ops_after, ops_before);
 }
@@ -433,12 +433,12 @@ static void expect_good_name(struct fixture *f, const char *name) {
   assert_status(BT_OK, bt_op_lookup(&op, f->m, name));
   assert_string_equal(bt_op_name(op), name);
   assert_status(BT_OK, bt_tracer_new(&t, f->m, name));
-  assert_status(BT_OK, bt_tracer_finish(t, &out));
+  assert_status(BT_OK, bt_tracer_finish_timing(&out, t));
   bt_tracer_free(t);
   assert_string_equal(out.op_name, name);
   assert_status(BT_OK, bt_metrics_record(f->m, &tm));
   s = bt_test_snapshot(f->m);
-  assert_status(BT_OK, bt_snapshot_find(s, name, &index));
+  assert_status(BT_OK, bt_snapshot_find(&index, s, name));
   assert_u64_eq(bt_test_op_stats(s, name).count, 2);
   bt_snapshot_free(s);
 }
@@ -495,26 +495,26 @@ static void test_bad_input__struct_size_too_small(void **state) {
     memset(&info, 0xA5, sizeof info);
     info.struct_size = last ? sizeof info - 1 : k_small_sizes[k];
     info0 = info;
-    assert_status(BT_E_STRUCT_SIZE, bt_snapshot_get_info(f->s, &info));
+    assert_status(BT_E_STRUCT_SIZE, bt_snapshot_get_info(&info, f->s));
     assert_memory_equal(&info, &info0, sizeof info);
 
     memset(&os, 0xA5, sizeof os);
     os.struct_size = last ? sizeof os - 1 : k_small_sizes[k];
     os0 = os;
-    assert_status(BT_E_STRUCT_SIZE, bt_snapshot_op_stats(f->s, 0, &os));
+    assert_status(BT_E_STRUCT_SIZE, bt_snapshot_op_stats(&os, f->s, 0));
     assert_memory_equal(&os, &os0, sizeof os);
 
     memset(&ps, 0xA5, sizeof ps);
     ps.struct_size = last ? sizeof ps - 1 : k_small_sizes[k];
     ps0 = ps;
-    assert_status(BT_E_STRUCT_SIZE, bt_snapshot_phase_stats(f->s, 0, BT_PHASE_TOTAL, &ps));
+    assert_status(BT_E_STRUCT_SIZE, bt_snapshot_phase_stats(&ps, f->s, 0, BT_PHASE_TOTAL));
     assert_memory_equal(&ps, &ps0, sizeof ps);
 
     memset(&tm, 0xA5, sizeof tm);
     tm.struct_size = last ? sizeof tm - 1 : k_small_sizes[k];
     tm0 = tm;
     assert_status(BT_OK, bt_tracer_new(&t, f->m, "small_struct"));
-    assert_status(BT_E_STRUCT_SIZE, bt_tracer_finish(t, &tm));
+    assert_status(BT_E_STRUCT_SIZE, bt_tracer_finish_timing(&tm, t));
     assert_memory_equal(&tm, &tm0, sizeof tm);
     bt_tracer_free(t);
 
@@ -523,7 +523,7 @@ static void test_bad_input__struct_size_too_small(void **state) {
     assert_status(BT_E_STRUCT_SIZE, bt_metrics_record(f->m, &in));
 
     memset(buf, 'Q', sizeof buf);
-    assert_status(BT_E_STRUCT_SIZE, bt_timing_format(&in, buf, sizeof buf, &needed));
+    assert_status(BT_E_STRUCT_SIZE, bt_timing_format(buf, sizeof buf, &needed, &in));
     assert_int_equal(needed, 77);
     for (i = 0; i < sizeof buf; i++) assert_int_equal(buf[i], 'Q');
   }
@@ -542,19 +542,19 @@ static void test_bad_input__struct_size_larger_works(void **state) {
 
   memset(&info, 0, sizeof info);
   info.v.struct_size = sizeof info;
-  assert_status(BT_OK, bt_snapshot_get_info(f->s, &info.v));
+  assert_status(BT_OK, bt_snapshot_get_info(&info.v, f->s));
   assert_int_equal(info.v.op_count, 1);
 
   memset(&os, 0, sizeof os);
   os.v.struct_size = sizeof os;
-  assert_status(BT_OK, bt_snapshot_op_stats(f->s, 0, &os.v));
+  assert_status(BT_OK, bt_snapshot_op_stats(&os.v, f->s, 0));
   assert_string_equal(os.v.name, "present");
   assert_u64_eq(os.v.count, 1);
   assert_u64_eq(os.v.total_ns, 1000);
 
   memset(&ps, 0, sizeof ps);
   ps.v.struct_size = sizeof ps;
-  assert_status(BT_OK, bt_snapshot_phase_stats(f->s, 0, BT_PHASE_EXTRACT, &ps.v));
+  assert_status(BT_OK, bt_snapshot_phase_stats(&ps.v, f->s, 0, BT_PHASE_EXTRACT));
   assert_string_equal(ps.v.name, "extract");
   assert_u64_eq(ps.v.sum_ns, 100);
 
@@ -562,7 +562,7 @@ static void test_bad_input__struct_size_larger_works(void **state) {
   tm.v.struct_size = sizeof tm;
   assert_status(BT_OK, bt_tracer_new(&t, f->m, "big_struct"));
   assert_status(BT_OK, bt_tracer_add_items(t, 6));
-  assert_status(BT_OK, bt_tracer_finish(t, &tm.v));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm.v, t));
   bt_tracer_free(t);
   assert_string_equal(tm.v.op_name, "big_struct");
   assert_u64_eq(tm.v.items, 6);
@@ -573,9 +573,9 @@ static void test_bad_input__struct_size_larger_works(void **state) {
   assert_status(BT_OK, bt_metrics_record(f->m, &in.v));
   assert_u64_eq(bt_test_count(f->m, "big_struct"), 2);
 
-  assert_status(BT_OK, bt_timing_format(&in.v, NULL, 0, &needed));
+  assert_status(BT_OK, bt_timing_format(NULL, 0, &needed, &in.v));
   in.v.struct_size = sizeof(bt_timing);
-  assert_status(BT_OK, bt_timing_format(&in.v, NULL, 0, &needed_plain));
+  assert_status(BT_OK, bt_timing_format(NULL, 0, &needed_plain, &in.v));
   assert_int_equal(needed, needed_plain);
 }
 
@@ -613,11 +613,11 @@ static void test_bad_input__ops_table_full(void **state) {
   assert_status(BT_OK, bt_metrics_record(m, &tm));
   t = NULL;
   assert_status(BT_OK, bt_tracer_new(&t, m, "op0512"));
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
 
   s = bt_test_snapshot(m);
-  assert_status(BT_OK, bt_snapshot_op_count(s, &n));
+  assert_status(BT_OK, bt_snapshot_op_count(&n, s));
   assert_int_equal(n, BT_MAX_OPS);
   assert_false(bt_test_find_op(s, "one_more", NULL));
   assert_u64_eq(bt_test_op_stats(s, "op1023").count, 1);
@@ -640,10 +640,10 @@ static void test_bad_input__index_out_of_range(void **state) {
     uint64_t q = 77;
     size_t n = 77;
     bt_bucket b[2];
-    assert_status(BT_E_NOT_FOUND, bt_snapshot_op_stats(f->s, bad[i], &os));
-    assert_status(BT_E_NOT_FOUND, bt_snapshot_phase_stats(f->s, bad[i], BT_PHASE_TOTAL, &ps));
-    assert_status(BT_E_NOT_FOUND, bt_snapshot_quantile(f->s, bad[i], BT_PHASE_TOTAL, 0.5, &q));
-    assert_status(BT_E_NOT_FOUND, bt_snapshot_buckets(f->s, bad[i], BT_PHASE_TOTAL, b, 2, &n));
+    assert_status(BT_E_NOT_FOUND, bt_snapshot_op_stats(&os, f->s, bad[i]));
+    assert_status(BT_E_NOT_FOUND, bt_snapshot_phase_stats(&ps, f->s, bad[i], BT_PHASE_TOTAL));
+    assert_status(BT_E_NOT_FOUND, bt_snapshot_quantile(&q, f->s, bad[i], BT_PHASE_TOTAL, 0.5));
+    assert_status(BT_E_NOT_FOUND, bt_snapshot_buckets(b, 2, &n, f->s, bad[i], BT_PHASE_TOTAL));
     assert_null(os.name);
     assert_null(ps.name);
     assert_u64_eq(q, 77);

@@ -31,7 +31,7 @@ static int setup(void **state) {
   t = bt_test_timing("odd \"name\" \\ here", 2000000000ull);
   bt_test_set_phase(&t, BT_PHASE_CONVERT, 1500000000ull, 1);
   assert_status(BT_OK, bt_metrics_record(f->m, &t));
-  assert_status(BT_OK, bt_metrics_snapshot(f->m, &f->s));
+  assert_status(BT_OK, bt_metrics_snapshot(&f->s, f->m));
   *state = f;
   return 0;
 }
@@ -48,11 +48,11 @@ static int teardown(void **state) {
 static char *export_text(const bt_snapshot *s, bt_format fmt) {
   size_t needed = 0, again = 0;
   char *buf;
-  assert_status(BT_OK, bt_snapshot_export(s, fmt, NULL, 0, &needed));
+  assert_status(BT_OK, bt_snapshot_export(NULL, 0, &needed, s, fmt));
   assert_true(needed > 0);
   buf = malloc(needed + 2);
   buf[needed + 1] = 'G'; /* guard past the terminating NUL */
-  assert_status(BT_OK, bt_snapshot_export(s, fmt, buf, needed + 1, &again));
+  assert_status(BT_OK, bt_snapshot_export(buf, needed + 1, &again, s, fmt));
   assert_u64_eq(again, needed);
   assert_u64_eq(strlen(buf), needed);
   assert_int_equal(buf[needed + 1], 'G');
@@ -63,17 +63,17 @@ static void test_export__bad_arguments(void **state) {
   struct fixture *f = (struct fixture *)*state;
   char buf[8];
   size_t n;
-  assert_status(BT_E_NULL, bt_snapshot_export(NULL, BT_FORMAT_JSON, buf, sizeof buf, &n));
-  assert_status(BT_E_NULL, bt_snapshot_export(f->s, BT_FORMAT_JSON, buf, sizeof buf, NULL));
-  assert_status(BT_E_NULL, bt_snapshot_export(f->s, BT_FORMAT_JSON, NULL, 4, &n));
-  assert_status(BT_E_INVALID, bt_snapshot_export(f->s, (bt_format)5, buf, sizeof buf, &n));
-  assert_status(BT_E_INVALID, bt_snapshot_export(f->s, (bt_format)-1, buf, sizeof buf, &n));
+  assert_status(BT_E_NULL, bt_snapshot_export(buf, sizeof buf, &n, NULL, BT_FORMAT_JSON));
+  assert_status(BT_E_NULL, bt_snapshot_export(buf, sizeof buf, NULL, f->s, BT_FORMAT_JSON));
+  assert_status(BT_E_NULL, bt_snapshot_export(NULL, 4, &n, f->s, BT_FORMAT_JSON));
+  assert_status(BT_E_INVALID, bt_snapshot_export(buf, sizeof buf, &n, f->s, (bt_format)5));
+  assert_status(BT_E_INVALID, bt_snapshot_export(buf, sizeof buf, &n, f->s, (bt_format)-1));
   assert_status(BT_E_NULL, bt_snapshot_write(NULL, BT_FORMAT_JSON, "x.json"));
   assert_status(BT_E_NULL, bt_snapshot_write(f->s, BT_FORMAT_JSON, NULL));
   assert_status(BT_E_INVALID, bt_snapshot_write(f->s, BT_FORMAT_JSON, ""));
   assert_status(BT_E_INVALID, bt_snapshot_write(f->s, (bt_format)9, "x.json"));
-  assert_status(BT_E_NULL, bt_format_for_path(NULL, (bt_format *)&n));
-  assert_status(BT_E_NULL, bt_format_for_path("x.json", NULL));
+  assert_status(BT_E_NULL, bt_format_for_path((bt_format *)&n, NULL));
+  assert_status(BT_E_NULL, bt_format_for_path(NULL, "x.json"));
 }
 
 static void test_export__truncates_like_snprintf(void **state) {
@@ -82,7 +82,7 @@ static void test_export__truncates_like_snprintf(void **state) {
   size_t len = strlen(full), needed = 0;
   char small[17];
   small[16] = 'G';
-  assert_status(BT_OK, bt_snapshot_export(f->s, BT_FORMAT_PROMETHEUS, small, 16, &needed));
+  assert_status(BT_OK, bt_snapshot_export(small, 16, &needed, f->s, BT_FORMAT_PROMETHEUS));
   assert_u64_eq(needed, len);
   assert_u64_eq(strlen(small), 15);
   assert_memory_equal(small, full, 15);
@@ -157,9 +157,9 @@ static void test_export__text_is_the_report(void **state) {
   char *t = export_text(f->s, BT_FORMAT_TEXT);
   size_t n = 0;
   char *r;
-  assert_status(BT_OK, bt_snapshot_format(f->s, NULL, 0, &n));
+  assert_status(BT_OK, bt_snapshot_format(NULL, 0, &n, f->s));
   r = malloc(n + 1);
-  assert_status(BT_OK, bt_snapshot_format(f->s, r, n + 1, &n));
+  assert_status(BT_OK, bt_snapshot_format(r, n + 1, &n, f->s));
   assert_string_equal(t, r);
   free(r);
   free(t);
@@ -179,7 +179,7 @@ static void test_export__format_for_path(void **state) {
   (void)state;
   for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     bt_format got = (bt_format)-1;
-    assert_status(BT_OK, bt_format_for_path(cases[i].path, &got));
+    assert_status(BT_OK, bt_format_for_path(&got, cases[i].path));
     if (got != cases[i].want) fail_msg("%s: got %d, want %d", cases[i].path, (int)got, (int)cases[i].want);
   }
 }

@@ -18,7 +18,7 @@ static void *recorder(void *arg) {
     bt_tracer_new_op(&t, op);
     bt_phase_begin(t, BT_PHASE_CONVERT);
     bt_phase_end(t, BT_PHASE_CONVERT);
-    bt_tracer_finish(t, NULL);
+    bt_tracer_finish(t);
     bt_tracer_free(t);
   }
   return NULL;
@@ -30,13 +30,13 @@ static void *scraper(void *arg) {
   while (!__atomic_load_n(&g_stop, __ATOMIC_RELAXED)) {
     bt_snapshot *a = NULL, *b = NULL;
     char name[32];
-    bt_metrics_take(g_metrics, &a, &b);
+    bt_metrics_take(&a, &b, g_metrics);
     bt_snapshot_free(a);
     bt_snapshot_free(b);
     snprintf(name, sizeof name, "name_%d", i++ % 200); /* new names: the pool's lock */
     bt_tracer *t;
     if (bt_tracer_new(&t, g_metrics, name) == BT_OK) {
-      bt_tracer_finish(t, NULL);
+      bt_tracer_finish(t);
       bt_tracer_free(t);
     }
   }
@@ -49,7 +49,7 @@ static void *child_thread(void *arg) {
   if (bt_tracer_new(&t, g_metrics, "child_thread_op") != BT_OK) return (void *)1;
   bt_phase_begin(t, BT_PHASE_NETWORK);
   bt_phase_end(t, BT_PHASE_NETWORK);
-  bt_tracer_finish(t, NULL);
+  bt_tracer_finish(t);
   bt_tracer_free(t);
   return NULL;
 }
@@ -74,21 +74,21 @@ static int child_work(void) {
   if (bt_tracer_new(&t, g_metrics, "child_op") != BT_OK) return 10;
   bt_phase_begin(t, BT_PHASE_EXTRACT);
   bt_phase_end(t, BT_PHASE_EXTRACT);
-  if (bt_tracer_finish(t, NULL) != BT_OK) return 11;
+  if (bt_tracer_finish(t) != BT_OK) return 11;
   bt_tracer_free(t);
   if (bt_phase_register(&id, "child_phase", 1) != BT_OK) return 12;
   if (pthread_create(&th, NULL, child_thread, NULL) != 0) return 13;
   pthread_join(th, &ret);
   if (ret != NULL) return 14;
-  if (bt_metrics_snapshot(g_metrics, &s) != BT_OK) return 15;
-  if (bt_snapshot_find(s, "child_op", &idx) != BT_OK) return 16;
-  bt_snapshot_op_stats(s, idx, &st);
+  if (bt_metrics_snapshot(&s, g_metrics) != BT_OK) return 15;
+  if (bt_snapshot_find(&idx, s, "child_op") != BT_OK) return 16;
+  bt_snapshot_op_stats(&st, s, idx);
   if (st.count != 1) return 17;
-  if (bt_snapshot_find(s, "child_thread_op", &idx) != BT_OK) return 18;
+  if (bt_snapshot_find(&idx, s, "child_thread_op") != BT_OK) return 18;
   /* shards sane: every operation's count equals its bucket sum */
-  bt_snapshot_op_count(s, &n);
+  bt_snapshot_op_count(&n, s);
   for (idx = 0; idx < n; idx++) {
-    bt_snapshot_op_stats(s, idx, &st);
+    bt_snapshot_op_stats(&st, s, idx);
     if (bt_test_bucket_sum(s, idx, BT_PHASE_TOTAL) != st.count) return 19;
   }
   bt_snapshot_free(s);

@@ -16,8 +16,8 @@ static bt_timing sample_timing(void) {
   bt_test_sleep_ns(200000);
   assert_status(BT_OK, bt_phase_end(t, BT_PHASE_NETWORK));
   assert_status(BT_OK, bt_tracer_add_items(t, 12345));
-  assert_status(BT_OK, bt_tracer_gil_release(t));
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_add_gil_release(t));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
   bt_metrics_free(m); /* the op name is interned: tm stays valid */
   return tm;
@@ -46,11 +46,11 @@ static bt_snapshot *sample_snapshot(bt_metrics **m_out) {
 typedef bt_status (*format_fn)(const void *obj, char *buf, size_t cap, size_t *needed);
 
 static bt_status fmt_timing(const void *obj, char *buf, size_t cap, size_t *needed) {
-  return bt_timing_format((const bt_timing *)obj, buf, cap, needed);
+  return bt_timing_format(buf, cap, needed, (const bt_timing *)obj);
 }
 
 static bt_status fmt_snapshot(const void *obj, char *buf, size_t cap, size_t *needed) {
-  return bt_snapshot_format((const bt_snapshot *)obj, buf, cap, needed);
+  return bt_snapshot_format(buf, cap, needed, (const bt_snapshot *)obj);
 }
 
 /*
@@ -215,7 +215,7 @@ static void test_format__empty_snapshot(void **state) {
   size_t needed = 0;
   (void)state;
   memset(buf, GUARD, sizeof buf);
-  assert_status(BT_OK, bt_snapshot_format(s, buf, sizeof buf, &needed));
+  assert_status(BT_OK, bt_snapshot_format(buf, sizeof buf, &needed, s));
   assert_true(needed < sizeof buf);
   assert_int_equal(strlen(buf), needed);
   bt_snapshot_free(s);

@@ -63,9 +63,9 @@ static void test_header__init_macros_accepted(void **state) {
   size_t needed = 0;
   (void)state;
   assert_status(BT_OK, bt_tracer_new(&t, m, "init_macros"));
-  assert_status(BT_OK, bt_tracer_finish(t, &timing));
+  assert_status(BT_OK, bt_tracer_finish_timing(&timing, t));
   bt_tracer_free(t);
-  assert_status(BT_OK, bt_timing_format(&timing, NULL, 0, &needed));
+  assert_status(BT_OK, bt_timing_format(NULL, 0, &needed, &timing));
   {
     bt_timing in = BT_TIMING_INIT;
     in.op_name = "init_macros";
@@ -73,9 +73,9 @@ static void test_header__init_macros_accepted(void **state) {
     assert_status(BT_OK, bt_metrics_record(m, &in));
   }
   s = bt_test_snapshot(m);
-  assert_status(BT_OK, bt_snapshot_get_info(s, &info));
-  assert_status(BT_OK, bt_snapshot_op_stats(s, 0, &op_stats));
-  assert_status(BT_OK, bt_snapshot_phase_stats(s, 0, BT_PHASE_TOTAL, &phase_stats));
+  assert_status(BT_OK, bt_snapshot_get_info(&info, s));
+  assert_status(BT_OK, bt_snapshot_op_stats(&op_stats, s, 0));
+  assert_status(BT_OK, bt_snapshot_phase_stats(&phase_stats, s, 0, BT_PHASE_TOTAL));
   assert_int_equal(info.op_count, 1);
   assert_u64_eq(op_stats.count, 2);
   assert_u64_eq(phase_stats.count, 2);

@@ -64,7 +64,7 @@ static void test_metrics__operations_kept_apart_by_name(void **state) {
   record(m, "update", 1000, 0, 0, 7);
   record(m, "Insert", 5, 0, 0, 0); /* names are case-sensitive */
   s = bt_test_snapshot(m);
-  assert_status(BT_OK, bt_snapshot_op_count(s, &n));
+  assert_status(BT_OK, bt_snapshot_op_count(&n, s));
   assert_int_equal(n, 3);
   assert_u64_eq(bt_test_op_stats(s, "insert").count, 2);
   assert_u64_eq(bt_test_op_stats(s, "insert").total_ns, 400);
@@ -87,14 +87,14 @@ static void test_metrics__snapshot_sorted_by_name(void **state) {
   (void)state;
   for (i = 0; i < 6; i++) record(m, recorded[i], 100 + i, 0, 0, i);
   s = bt_test_snapshot(m);
-  assert_status(BT_OK, bt_snapshot_op_count(s, &n));
+  assert_status(BT_OK, bt_snapshot_op_count(&n, s));
   assert_int_equal(n, 6);
   for (i = 0; i < 6; i++) {
     bt_op_stats os = BT_OP_STATS_INIT;
     size_t index = 99;
-    assert_status(BT_OK, bt_snapshot_op_stats(s, i, &os));
+    assert_status(BT_OK, bt_snapshot_op_stats(&os, s, i));
     assert_string_equal(os.name, sorted[i]);
-    assert_status(BT_OK, bt_snapshot_find(s, sorted[i], &index));
+    assert_status(BT_OK, bt_snapshot_find(&index, s, sorted[i]));
     assert_int_equal(index, i);
   }
   /* each record landed under its own name */
@@ -110,9 +110,9 @@ static void test_metrics__find_unknown_name_not_found(void **state) {
   (void)state;
   record(m, "present", 1, 0, 0, 0);
   s = bt_test_snapshot(m);
-  assert_status(BT_E_NOT_FOUND, bt_snapshot_find(s, "absent", &index));
-  assert_status(BT_E_NOT_FOUND, bt_snapshot_find(s, "presen", &index));
-  assert_status(BT_E_NOT_FOUND, bt_snapshot_find(s, "present2", &index));
+  assert_status(BT_E_NOT_FOUND, bt_snapshot_find(&index, s, "absent"));
+  assert_status(BT_E_NOT_FOUND, bt_snapshot_find(&index, s, "presen"));
+  assert_status(BT_E_NOT_FOUND, bt_snapshot_find(&index, s, "present2"));
   assert_int_equal(index, 12345);
   bt_snapshot_free(s);
   bt_metrics_free(m);
@@ -125,11 +125,11 @@ static void test_metrics__empty_sink_empty_snapshot(void **state) {
   bt_op_stats os = BT_OP_STATS_INIT;
   size_t n = 99;
   (void)state;
-  assert_status(BT_OK, bt_snapshot_op_count(s, &n));
+  assert_status(BT_OK, bt_snapshot_op_count(&n, s));
   assert_int_equal(n, 0);
-  assert_status(BT_OK, bt_snapshot_get_info(s, &info));
+  assert_status(BT_OK, bt_snapshot_get_info(&info, s));
   assert_int_equal(info.op_count, 0);
-  assert_status(BT_E_NOT_FOUND, bt_snapshot_op_stats(s, 0, &os));
+  assert_status(BT_E_NOT_FOUND, bt_snapshot_op_stats(&os, s, 0));
   bt_snapshot_free(s);
   bt_metrics_free(m);
 }
@@ -148,7 +148,7 @@ static void test_metrics__snapshot_info(void **state) {
   before = bt_clock_now_ns();
   s = bt_test_snapshot(m);
   after = bt_clock_now_ns();
-  assert_status(BT_OK, bt_snapshot_get_info(s, &info));
+  assert_status(BT_OK, bt_snapshot_get_info(&info, s));
   assert_int_equal(info.struct_size, sizeof info);
   assert_int_equal(info.op_count, 2);
   assert_int_equal(info.phase_count, bt_phase_count());
@@ -176,7 +176,7 @@ static void test_metrics__snapshot_is_immutable(void **state) {
   assert_u64_eq(bt_test_op_stats(s1, "frozen").count, 1);
   assert_u64_eq(bt_test_op_stats(s1, "frozen").total_ns, 100);
   assert_u64_eq(bt_test_phase_stats(s1, "frozen", BT_PHASE_EXTRACT).sum_ns, 10);
-  assert_status(BT_OK, bt_snapshot_op_count(s1, &n));
+  assert_status(BT_OK, bt_snapshot_op_count(&n, s1));
   assert_int_equal(n, 1);
   assert_false(bt_test_find_op(s1, "later", NULL));
   assert_u64_eq(bt_test_op_stats(s2, "frozen").count, 0);
@@ -250,7 +250,7 @@ static void test_metrics__reset_zeroes_everything(void **state) {
     assert_u64_eq(ps.max_ns, 0);
     assert_u64_eq(ps.p50_ns, 0);
     assert_u64_eq(ps.p99_ns, 0);
-    assert_status(BT_OK, bt_snapshot_buckets(s, bt_test_index(s, "reset_me"), p, NULL, 0, &nb));
+    assert_status(BT_OK, bt_snapshot_buckets(NULL, 0, &nb, s, bt_test_index(s, "reset_me"), p));
     assert_int_equal(nb, 0);
   }
   bt_snapshot_free(s);
@@ -260,7 +260,7 @@ static void test_metrics__reset_zeroes_everything(void **state) {
   assert_ptr_equal(op, op2);
   assert_status(BT_OK, bt_tracer_new_op(&t, op));
   assert_status(BT_OK, bt_tracer_add_items(t, 2));
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
   record(m, "reset_me", 77, 7, 0, 0);
   s = bt_test_snapshot(m);

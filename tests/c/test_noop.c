@@ -41,7 +41,7 @@ static void test_noop__phase_calls(void **state) {
   id = 77;
   assert_int_equal(bt_phase_lookup(&id, "custom"), BT_OK);
   assert_int_equal(id, 0);
-  assert_int_equal(bt_phase_info(0, &name, &gil), BT_OK);
+  assert_int_equal(bt_phase_get_info(&name, &gil, 0), BT_OK);
   assert_non_null(name);
   assert_int_equal(gil, 0);
   assert_int_equal(bt_phase_count(), 0);
@@ -61,10 +61,10 @@ static void test_noop__metrics_calls(void **state) {
   assert_null(bt_op_name(op));
   t.op_name = "op";
   assert_int_equal(bt_metrics_record(m, &t), BT_OK);
-  assert_int_equal(bt_metrics_snapshot(m, &s), BT_OK);
+  assert_int_equal(bt_metrics_snapshot(&s, m), BT_OK);
   assert_null(s);
   s = (bt_snapshot *)&s;
-  assert_int_equal(bt_metrics_take(m, &s, &c), BT_OK);
+  assert_int_equal(bt_metrics_take(&s, &c, m), BT_OK);
   assert_null(s);
   assert_null(c);
   assert_int_equal(bt_metrics_reset(m), BT_OK);
@@ -84,11 +84,12 @@ static void test_noop__tracer_calls(void **state) {
   assert_int_equal(bt_phase_begin(t, BT_PHASE_EXTRACT), BT_OK);
   assert_int_equal(bt_phase_end(t, BT_PHASE_EXTRACT), BT_OK);
   assert_int_equal(bt_tracer_add_items(t, 1), BT_OK);
-  assert_int_equal(bt_tracer_gil_release(t), BT_OK);
-  assert_int_equal(bt_tracer_gil_wait(t, 1), BT_OK);
+  assert_int_equal(bt_tracer_add_gil_release(t), BT_OK);
+  assert_int_equal(bt_tracer_add_gil_wait(t, 1), BT_OK);
   assert_int_equal(bt_tracer_set_workers(t, 2), BT_OK);
   assert_int_equal(bt_tracer_set_error(t), BT_OK);
-  assert_int_equal(bt_tracer_finish(t, &tm), BT_OK);
+  assert_int_equal(bt_tracer_finish(t), BT_OK);
+  assert_int_equal(bt_tracer_finish_timing(&tm, t), BT_OK);
   bt_tracer_free(t);
 }
 
@@ -103,50 +104,50 @@ static void test_noop__snapshot_and_format_calls(void **state) {
   uint64_t q = 77;
   char buf[8];
   (void)state;
-  assert_int_equal(bt_snapshot_get_info(s, &info), BT_OK);
-  assert_int_equal(bt_snapshot_op_count(s, &n), BT_OK);
+  assert_int_equal(bt_snapshot_get_info(&info, s), BT_OK);
+  assert_int_equal(bt_snapshot_op_count(&n, s), BT_OK);
   assert_int_equal(n, 0);
-  assert_int_equal(bt_snapshot_find(s, "op", &index), BT_OK);
-  assert_int_equal(bt_snapshot_op_stats(s, 0, &os), BT_OK);
-  assert_int_equal(bt_snapshot_phase_stats(s, 0, BT_PHASE_TOTAL, &ps), BT_OK);
-  assert_int_equal(bt_snapshot_quantile(s, 0, BT_PHASE_TOTAL, 0.5, &q), BT_OK);
+  assert_int_equal(bt_snapshot_find(&index, s, "op"), BT_OK);
+  assert_int_equal(bt_snapshot_op_stats(&os, s, 0), BT_OK);
+  assert_int_equal(bt_snapshot_phase_stats(&ps, s, 0, BT_PHASE_TOTAL), BT_OK);
+  assert_int_equal(bt_snapshot_quantile(&q, s, 0, BT_PHASE_TOTAL, 0.5), BT_OK);
   assert_int_equal(q, 0);
   n = 77;
-  assert_int_equal(bt_snapshot_buckets(s, 0, BT_PHASE_TOTAL, b, 2, &n), BT_OK);
+  assert_int_equal(bt_snapshot_buckets(b, 2, &n, s, 0, BT_PHASE_TOTAL), BT_OK);
   assert_int_equal(n, 0);
   memset(buf, 'Q', sizeof buf);
-  assert_int_equal(bt_timing_format(&tm, buf, sizeof buf, &needed), BT_OK);
+  assert_int_equal(bt_timing_format(buf, sizeof buf, &needed, &tm), BT_OK);
   assert_int_equal(needed, 0);
   assert_int_equal(buf[0], '\0');
   needed = 77;
   memset(buf, 'Q', sizeof buf);
-  assert_int_equal(bt_snapshot_format(s, buf, sizeof buf, &needed), BT_OK);
+  assert_int_equal(bt_snapshot_format(buf, sizeof buf, &needed, s), BT_OK);
   assert_int_equal(needed, 0);
   assert_int_equal(buf[0], '\0');
-  assert_int_equal(bt_snapshot_format(s, NULL, 0, &needed), BT_OK);
+  assert_int_equal(bt_snapshot_format(NULL, 0, &needed, s), BT_OK);
   needed = 77;
   memset(buf, 'Q', sizeof buf);
-  assert_int_equal(bt_snapshot_export(s, BT_FORMAT_JSON, buf, sizeof buf, &needed), BT_OK);
+  assert_int_equal(bt_snapshot_export(buf, sizeof buf, &needed, s, BT_FORMAT_JSON), BT_OK);
   assert_int_equal(needed, 0);
   assert_int_equal(buf[0], '\0');
   /* Compiled out, nothing is written: the path is never touched. */
   assert_int_equal(bt_snapshot_write(s, BT_FORMAT_JSON, "/nonexistent/dir/x.json"), BT_OK);
   {
     bt_format f = BT_FORMAT_JSON;
-    assert_int_equal(bt_format_for_path("x.json", &f), BT_OK);
+    assert_int_equal(bt_format_for_path(&f, "x.json"), BT_OK);
     assert_int_equal(f, BT_FORMAT_TEXT);
   }
   bt_snapshot_free(s);
   {
-    bt_trace_info ti = BT_TRACE_INFO_INIT;
-    assert_int_equal(bt_trace_start(16), BT_OK);
-    assert_int_equal(bt_trace_get_info(&ti), BT_OK);
+    bt_timeline_info ti = BT_TIMELINE_INFO_INIT;
+    assert_int_equal(bt_timeline_start(16), BT_OK);
+    assert_int_equal(bt_timeline_get_info(&ti), BT_OK);
     assert_int_equal(ti.active, 0);
     needed = 77;
-    assert_int_equal(bt_trace_export(buf, sizeof buf, &needed), BT_OK);
+    assert_int_equal(bt_timeline_export(buf, sizeof buf, &needed), BT_OK);
     assert_int_equal(needed, 0);
-    assert_int_equal(bt_trace_write("/nonexistent/dir/t.json"), BT_OK);
-    assert_int_equal(bt_trace_stop(), BT_OK);
+    assert_int_equal(bt_timeline_write("/nonexistent/dir/t.json"), BT_OK);
+    assert_int_equal(bt_timeline_stop(), BT_OK);
   }
 }
 

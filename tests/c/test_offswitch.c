@@ -14,12 +14,12 @@ static void drive_inert(bt_tracer *t) {
   assert_status(BT_OK, bt_phase_end(t, BT_PHASE_CONVERT));   /* would be PHASE_NOT_OPEN */
   assert_status(BT_OK, bt_phase_end(t, BT_PHASE_EXTRACT));
   assert_status(BT_OK, bt_tracer_add_items(t, 5));
-  assert_status(BT_OK, bt_tracer_gil_release(t));
-  assert_status(BT_OK, bt_tracer_gil_wait(t, 100));
+  assert_status(BT_OK, bt_tracer_add_gil_release(t));
+  assert_status(BT_OK, bt_tracer_add_gil_wait(t, 100));
   assert_status(BT_OK, bt_tracer_set_workers(t, 4));
   assert_status(BT_OK, bt_tracer_set_error(t));
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
-  assert_status(BT_OK, bt_tracer_finish(t, NULL)); /* would be FINISHED */
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
+  assert_status(BT_OK, bt_tracer_finish(t)); /* would be FINISHED */
   assert_status(BT_OK, bt_phase_begin(t, BT_PHASE_NETWORK));
   bt_tracer_free(t); /* ignored */
 }
@@ -81,12 +81,12 @@ static void test_offswitch__enable_restores(void **state) {
   assert_status(BT_OK, bt_tracer_new(&t, m, "restored"));
   assert_status(BT_E_PHASE_NOT_OPEN, bt_phase_end(t, BT_PHASE_EXTRACT)); /* checked again */
   assert_status(BT_OK, bt_tracer_add_items(t, 3));
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
   assert_string_equal(tm.op_name, "restored");
   assert_u64_eq(tm.items, 3);
   assert_status(BT_OK, bt_tracer_new_op(&t, op));
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
   record_one(m, "restored");
   assert_u64_eq(bt_test_count(m, "restored"), 2);
@@ -119,7 +119,7 @@ static void test_offswitch__tracer_in_flight_sees_switch(void **state) {
   assert_status(BT_OK, bt_phase_end(t, BT_PHASE_EXTRACT));
   assert_status(BT_OK, bt_phase_end(t, BT_PHASE_EXTRACT)); /* would be PHASE_NOT_OPEN */
   assert_status(BT_OK, bt_tracer_add_items(t, 1));
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_set_enabled(1);
   bt_tracer_free(t);
   assert_u64_eq(bt_test_count(m, "in_flight"), 0);
@@ -136,8 +136,8 @@ static void test_offswitch__inert_tracer_stays_inert(void **state) {
   bt_set_enabled(1);
   assert_status(BT_OK, bt_phase_begin(t, BT_PHASE_EXTRACT));
   assert_status(BT_OK, bt_phase_end(t, BT_PHASE_EXTRACT));
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
   assert_u64_eq(bt_test_count(m, "inert_after"), 0);
   bt_metrics_free(m);
@@ -154,11 +154,11 @@ static void test_offswitch__queries_work_reset_does_nothing(void **state) {
   record_one(m, "kept");
   bt_set_enabled(0);
   assert_status(BT_OK, bt_metrics_reset(m));
-  assert_status(BT_OK, bt_metrics_snapshot(m, &s));
+  assert_status(BT_OK, bt_metrics_snapshot(&s, m));
   assert_u64_eq(bt_test_op_stats(s, "kept").count, 2);
   assert_u64_eq(bt_test_op_stats(s, "kept").items, 4);
   assert_u64_eq(bt_test_phase_stats(s, "kept", BT_PHASE_EXTRACT).sum_ns, 200);
-  assert_status(BT_OK, bt_snapshot_format(s, NULL, 0, &needed));
+  assert_status(BT_OK, bt_snapshot_format(NULL, 0, &needed, s));
   assert_true(needed > 0);
   assert_status(BT_OK, bt_phase_lookup(&id, "network"));
   assert_int_equal(id, BT_PHASE_NETWORK);
@@ -202,7 +202,7 @@ static void test_offswitch__env_overridden_by_set_enabled(void **state) {
   assert_int_equal(bt_is_enabled(), 1);
   assert_status(BT_OK, bt_tracer_new(&t, m, "env_on"));
   assert_status(BT_E_PHASE_NOT_OPEN, bt_phase_end(t, BT_PHASE_NETWORK));
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
   record_one(m, "env_on");
   assert_u64_eq(bt_test_count(m, "env_on"), 2);

@@ -75,14 +75,14 @@ static void check_distribution(const bt_snapshot *s, const char *op, bt_phase_id
   assert_u64_le(ps.p90_ns, ps.p99_ns);
   assert_u64_le(ps.p99_ns, ps.p999_ns);
 
-  assert_status(BT_OK, bt_snapshot_quantile(s, index, phase, 0.0, &got));
+  assert_status(BT_OK, bt_snapshot_quantile(&got, s, index, phase, 0.0));
   assert_u64_eq(got, sorted[0]);
-  assert_status(BT_OK, bt_snapshot_quantile(s, index, phase, 1.0, &got));
+  assert_status(BT_OK, bt_snapshot_quantile(&got, s, index, phase, 1.0));
   assert_u64_eq(got, sorted[n - 1]);
   for (i = 0; i < sizeof qs / sizeof qs[0]; i++) {
     char what[32];
     snprintf(what, sizeof what, "q=%g", qs[i]);
-    assert_status(BT_OK, bt_snapshot_quantile(s, index, phase, qs[i], &got));
+    assert_status(BT_OK, bt_snapshot_quantile(&got, s, index, phase, qs[i]));
     assert_within_1_32(got, nearest_rank(sorted, n, qs[i]), what);
     assert_u64_ge(got, sorted[0]);
     assert_u64_le(got, sorted[n - 1]);
@@ -169,14 +169,14 @@ static void test_percentiles__small_values_exact(void **state) {
   for (v = 1; v <= 15; v++) {
     uint64_t got = 0;
     double q = ((double)v - 0.5) / 15.0;
-    assert_status(BT_OK, bt_snapshot_quantile(s, index, BT_PHASE_TOTAL, q, &got));
+    assert_status(BT_OK, bt_snapshot_quantile(&got, s, index, BT_PHASE_TOTAL, q));
     assert_u64_eq(got, v);
   }
   /* and each small value has a bucket of its own */
   {
     bt_bucket b[32];
     size_t n = 0, i;
-    assert_status(BT_OK, bt_snapshot_buckets(s, index, BT_PHASE_TOTAL, b, 32, &n));
+    assert_status(BT_OK, bt_snapshot_buckets(b, 32, &n, s, index, BT_PHASE_TOTAL));
     assert_int_equal(n, 15);
     for (i = 0; i < n; i++) {
       assert_u64_le(b[i].lower_ns, i + 1);
@@ -222,7 +222,7 @@ static void test_percentiles__range_ends_counted(void **state) {
       assert_u64_eq(ps.count, nv);
       assert_u64_eq(ps.min_ns, 0);
       assert_u64_eq(ps.max_ns, UINT64_MAX);
-      assert_status(BT_OK, bt_snapshot_buckets(s, index, phases[j], b, 16, &n));
+      assert_status(BT_OK, bt_snapshot_buckets(b, 16, &n, s, index, phases[j]));
       assert_int_equal(n, 4); /* 0, 15, 16, and the last bucket */
       assert_u64_eq(b[0].lower_ns, 0);
       assert_u64_eq(b[0].count, 1);
@@ -254,7 +254,7 @@ static void test_percentiles__single_value_exact(void **state) {
   ps = bt_test_phase_stats(s, "single", BT_PHASE_NETWORK);
   assert_u64_eq(ps.p50_ns, 777777);
   assert_u64_eq(ps.p999_ns, 777777);
-  assert_status(BT_OK, bt_snapshot_quantile(s, 0, BT_PHASE_NETWORK, 0.37, &got));
+  assert_status(BT_OK, bt_snapshot_quantile(&got, s, 0, BT_PHASE_NETWORK, 0.37));
   assert_u64_eq(got, 777777);
   bt_snapshot_free(s);
   bt_metrics_free(m);
@@ -269,20 +269,20 @@ static void test_percentiles__quantile_out_of_range_invalid(void **state) {
   (void)state;
   assert_status(BT_OK, bt_metrics_record(m, &t));
   s = bt_test_snapshot(m);
-  assert_status(BT_E_INVALID, bt_snapshot_quantile(s, 0, BT_PHASE_TOTAL, -0.0001, &got));
-  assert_status(BT_E_INVALID, bt_snapshot_quantile(s, 0, BT_PHASE_TOTAL, -1.0, &got));
-  assert_status(BT_E_INVALID, bt_snapshot_quantile(s, 0, BT_PHASE_TOTAL, 1.0001, &got));
-  assert_status(BT_E_INVALID, bt_snapshot_quantile(s, 0, BT_PHASE_TOTAL, 99.0, &got));
-  assert_status(BT_E_INVALID, bt_snapshot_quantile(s, 0, BT_PHASE_TOTAL, NAN, &got));
-  assert_status(BT_E_INVALID, bt_snapshot_quantile(s, 0, BT_PHASE_TOTAL, INFINITY, &got));
-  assert_status(BT_E_INVALID, bt_snapshot_quantile(s, 0, BT_PHASE_TOTAL, -INFINITY, &got));
-  assert_status(BT_E_INVALID, bt_snapshot_quantile(s, 0, BT_PHASE_EXTRACT, NAN, &got));
+  assert_status(BT_E_INVALID, bt_snapshot_quantile(&got, s, 0, BT_PHASE_TOTAL, -0.0001));
+  assert_status(BT_E_INVALID, bt_snapshot_quantile(&got, s, 0, BT_PHASE_TOTAL, -1.0));
+  assert_status(BT_E_INVALID, bt_snapshot_quantile(&got, s, 0, BT_PHASE_TOTAL, 1.0001));
+  assert_status(BT_E_INVALID, bt_snapshot_quantile(&got, s, 0, BT_PHASE_TOTAL, 99.0));
+  assert_status(BT_E_INVALID, bt_snapshot_quantile(&got, s, 0, BT_PHASE_TOTAL, NAN));
+  assert_status(BT_E_INVALID, bt_snapshot_quantile(&got, s, 0, BT_PHASE_TOTAL, INFINITY));
+  assert_status(BT_E_INVALID, bt_snapshot_quantile(&got, s, 0, BT_PHASE_TOTAL, -INFINITY));
+  assert_status(BT_E_INVALID, bt_snapshot_quantile(&got, s, 0, BT_PHASE_EXTRACT, NAN));
   assert_u64_eq(got, 4242);
   /* the edges themselves are fine */
-  assert_status(BT_OK, bt_snapshot_quantile(s, 0, BT_PHASE_TOTAL, 0.0, &got));
+  assert_status(BT_OK, bt_snapshot_quantile(&got, s, 0, BT_PHASE_TOTAL, 0.0));
   assert_u64_eq(got, 100);
   got = 0;
-  assert_status(BT_OK, bt_snapshot_quantile(s, 0, BT_PHASE_TOTAL, 1.0, &got));
+  assert_status(BT_OK, bt_snapshot_quantile(&got, s, 0, BT_PHASE_TOTAL, 1.0));
   assert_u64_eq(got, 100);
   bt_snapshot_free(s);
   bt_metrics_free(m);
@@ -298,10 +298,10 @@ static void test_percentiles__no_samples_zero(void **state) {
   (void)state;
   assert_status(BT_OK, bt_metrics_record(m, &t));
   s = bt_test_snapshot(m);
-  assert_status(BT_OK, bt_snapshot_quantile(s, 0, BT_PHASE_CONVERT, 0.5, &got));
+  assert_status(BT_OK, bt_snapshot_quantile(&got, s, 0, BT_PHASE_CONVERT, 0.5));
   assert_u64_eq(got, 0);
   got = 4242;
-  assert_status(BT_OK, bt_snapshot_quantile(s, 0, BT_PHASE_CONVERT, 1.0, &got));
+  assert_status(BT_OK, bt_snapshot_quantile(&got, s, 0, BT_PHASE_CONVERT, 1.0));
   assert_u64_eq(got, 0);
   ps = bt_test_phase_stats(s, "unentered", BT_PHASE_CONVERT);
   assert_u64_eq(ps.p50_ns, 0);
@@ -326,7 +326,7 @@ static void test_percentiles__quantile_monotone_in_q(void **state) {
   s = bt_test_snapshot(m);
   for (i = 0; i <= 1000; i++) {
     uint64_t got = 0;
-    assert_status(BT_OK, bt_snapshot_quantile(s, 0, BT_PHASE_TOTAL, (double)i / 1000.0, &got));
+    assert_status(BT_OK, bt_snapshot_quantile(&got, s, 0, BT_PHASE_TOTAL, (double)i / 1000.0));
     assert_u64_ge(got, prev);
     prev = got;
   }

@@ -42,7 +42,7 @@ static void test_phase_table_full__existing_names_still_work(void **state) {
   assert_int_equal(id, BT_PHASE_EXTRACT);
   assert_status(BT_OK, bt_phase_lookup(&id, "p17"));
   assert_int_equal(id, 17);
-  assert_status(BT_OK, bt_phase_info(BT_MAX_PHASES - 1, &name, &gil));
+  assert_status(BT_OK, bt_phase_get_info(&name, &gil, BT_MAX_PHASES - 1));
   assert_string_equal(name, "p31");
   assert_int_equal(gil, 1);
   /* an existing name with the other GIL state is a conflict, not "full" */
@@ -66,7 +66,7 @@ static void test_phase_table_full__last_phase_usable(void **state) {
   assert_status(BT_OK, bt_phase_begin(t, last));
   bt_test_sleep_ns(BT_TEST_MS);
   assert_status(BT_OK, bt_phase_end(t, last));
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
   assert_int_equal(tm.phase_count, BT_MAX_PHASES);
   assert_int_equal(tm.phase_entries[last], 1);
@@ -90,11 +90,11 @@ static void test_phase_table_full__last_phase_usable(void **state) {
     assert_u64_eq(bt_test_phase_stats(s, "last_phase", 30).sum_ns, 300);
     assert_u64_eq(os.gil_held_ns, tm.phase_ns[last] + 600);
     assert_u64_eq(os.gil_released_ns, 300);
-    assert_status(BT_OK, bt_snapshot_get_info(s, &info));
+    assert_status(BT_OK, bt_snapshot_get_info(&info, s));
     assert_int_equal(info.phase_count, BT_MAX_PHASES);
     ps.count = 999;
     assert_status(BT_E_UNKNOWN_PHASE,
-                  bt_snapshot_phase_stats(s, bt_test_index(s, "last_phase"), BT_MAX_PHASES, &ps));
+                  bt_snapshot_phase_stats(&ps, s, bt_test_index(s, "last_phase"), BT_MAX_PHASES));
     assert_u64_eq(ps.count, 999);
   }
   bt_snapshot_free(s);

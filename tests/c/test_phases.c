@@ -15,7 +15,7 @@ static void test_phases__builtin_table(void **state) {
     const char *name = NULL;
     int gil = -7;
     bt_phase_id id = -1;
-    assert_status(BT_OK, bt_phase_info(p, &name, &gil));
+    assert_status(BT_OK, bt_phase_get_info(&name, &gil, p));
     assert_non_null(name);
     assert_string_equal(name, names[p]);
     assert_int_equal(gil, held[p]);
@@ -34,10 +34,10 @@ static void test_phases__info_out_pointers_optional(void **state) {
   const char *name = NULL;
   int gil = -7;
   (void)state;
-  assert_status(BT_OK, bt_phase_info(BT_PHASE_NETWORK, NULL, NULL));
-  assert_status(BT_OK, bt_phase_info(BT_PHASE_NETWORK, &name, NULL));
+  assert_status(BT_OK, bt_phase_get_info(NULL, NULL, BT_PHASE_NETWORK));
+  assert_status(BT_OK, bt_phase_get_info(&name, NULL, BT_PHASE_NETWORK));
   assert_string_equal(name, "network");
-  assert_status(BT_OK, bt_phase_info(BT_PHASE_NETWORK, NULL, &gil));
+  assert_status(BT_OK, bt_phase_get_info(NULL, &gil, BT_PHASE_NETWORK));
   assert_int_equal(gil, 0);
 }
 
@@ -68,7 +68,7 @@ static void test_phases__register_idempotent_by_name(void **state) {
   assert_int_equal(bt_phase_count(), count + 1);
   assert_status(BT_OK, bt_phase_lookup(&found, "serialize"));
   assert_int_equal(found, a);
-  assert_status(BT_OK, bt_phase_info(a, &name, &gil));
+  assert_status(BT_OK, bt_phase_get_info(&name, &gil, a));
   assert_string_equal(name, "serialize");
   assert_int_equal(gil, 1);
 }
@@ -84,7 +84,7 @@ static void test_phases__register_conflict(void **state) {
   assert_status(BT_E_CONFLICT, bt_phase_register(&out, "compress", 1));
   assert_int_equal(out, 555);
   assert_int_equal(bt_phase_count(), count);
-  assert_status(BT_OK, bt_phase_info(id, NULL, &gil));
+  assert_status(BT_OK, bt_phase_get_info(NULL, &gil, id));
   assert_int_equal(gil, 0);
   assert_status(BT_OK, bt_phase_register(&out, "compress", 0));
   assert_int_equal(out, id);
@@ -109,7 +109,7 @@ static void test_phases__name_copied(void **state) {
   assert_status(BT_OK, bt_phase_register(&id, buf, 0));
   memset(buf, 'z', sizeof buf - 1);
   buf[sizeof buf - 1] = '\0';
-  assert_status(BT_OK, bt_phase_info(id, &name, NULL));
+  assert_status(BT_OK, bt_phase_get_info(&name, NULL, id));
   assert_string_equal(name, "copied_phase");
   assert_status(BT_OK, bt_phase_lookup(&found, "copied_phase"));
   assert_int_equal(found, id);
@@ -123,7 +123,7 @@ static void test_phases__utf8_name(void **state) {
   assert_status(BT_OK, bt_phase_register(&id, "d\xc3\xa9" "codage \xe6\x97\xa5\xf0\x9f\x98\x80", 1));
   assert_status(BT_OK, bt_phase_lookup(&found, "d\xc3\xa9" "codage \xe6\x97\xa5\xf0\x9f\x98\x80"));
   assert_int_equal(found, id);
-  assert_status(BT_OK, bt_phase_info(id, &name, NULL));
+  assert_status(BT_OK, bt_phase_get_info(&name, NULL, id));
   assert_string_equal(name, "d\xc3\xa9" "codage \xe6\x97\xa5\xf0\x9f\x98\x80");
 }
 
@@ -147,7 +147,7 @@ static void test_phases__custom_phase_in_tracer(void **state) {
   assert_status(BT_OK, bt_phase_end(t, BT_PHASE_EXTRACT));
   assert_status(BT_OK, bt_phase_begin(t, held));
   assert_status(BT_OK, bt_phase_end(t, held));
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
 
   assert_int_equal(tm.phase_count, bt_phase_count());
@@ -258,7 +258,7 @@ static void test_phases__concurrent_register(void **state) {
     assert_true(args[i].own != args[i].same);
     for (j = 0; j < i; j++) assert_true(args[i].own != args[j].own);
     snprintf(want, sizeof want, "racer_%d", i);
-    assert_status(BT_OK, bt_phase_info(args[i].own, &name, &gil));
+    assert_status(BT_OK, bt_phase_get_info(&name, &gil, args[i].own));
     assert_string_equal(name, want);
     assert_int_equal(gil, i & 1);
     assert_true((uint32_t)args[i].own < bt_phase_count());

@@ -15,7 +15,7 @@ static uint64_t count_in(const bt_snapshot *s, const char *op) {
 static void take(bt_metrics *m, bt_snapshot **interval, bt_snapshot **cumulative) {
   *interval = NULL;
   if (cumulative) *cumulative = NULL;
-  assert_status(BT_OK, bt_metrics_take(m, interval, cumulative));
+  assert_status(BT_OK, bt_metrics_take(interval, cumulative, m));
   assert_non_null(*interval);
   if (cumulative) assert_non_null(*cumulative);
 }
@@ -77,9 +77,9 @@ static void test_snapshot__take_interval_times(void **state) {
   before = bt_clock_now_ns();
   take(m, &b, &cum);
   after = bt_clock_now_ns();
-  assert_status(BT_OK, bt_snapshot_get_info(a, &ia));
-  assert_status(BT_OK, bt_snapshot_get_info(b, &ib));
-  assert_status(BT_OK, bt_snapshot_get_info(cum, &ic));
+  assert_status(BT_OK, bt_snapshot_get_info(&ia, a));
+  assert_status(BT_OK, bt_snapshot_get_info(&ib, b));
+  assert_status(BT_OK, bt_snapshot_get_info(&ic, cum));
   assert_u64_ge(ia.start_ns, created);
   assert_u64_le(ia.start_ns, ia.end_ns);
   assert_u64_le(ia.end_ns, before);
@@ -122,19 +122,19 @@ static void test_snapshot__buckets_single_value(void **state) {
   record(m, "one", 123456, 777);
   s = bt_test_snapshot(m);
   memset(b, 0, sizeof b);
-  assert_status(BT_OK, bt_snapshot_buckets(s, 0, BT_PHASE_TOTAL, b, 4, &n));
+  assert_status(BT_OK, bt_snapshot_buckets(b, 4, &n, s, 0, BT_PHASE_TOTAL));
   assert_int_equal(n, 1);
   assert_u64_le(b[0].lower_ns, 123456);
   assert_true(b[0].upper_ns > 123456);
   assert_u64_eq(b[0].count, 1);
-  assert_status(BT_OK, bt_snapshot_buckets(s, 0, BT_PHASE_EXTRACT, b, 4, &n));
+  assert_status(BT_OK, bt_snapshot_buckets(b, 4, &n, s, 0, BT_PHASE_EXTRACT));
   assert_int_equal(n, 1);
   assert_u64_le(b[0].lower_ns, 777);
   assert_true(b[0].upper_ns > 777);
   assert_u64_eq(b[0].count, 1);
   /* a phase never entered has no buckets */
   n = 99;
-  assert_status(BT_OK, bt_snapshot_buckets(s, 0, BT_PHASE_NETWORK, b, 4, &n));
+  assert_status(BT_OK, bt_snapshot_buckets(b, 4, &n, s, 0, BT_PHASE_NETWORK));
   assert_int_equal(n, 0);
   bt_snapshot_free(s);
   bt_metrics_free(m);
@@ -155,7 +155,7 @@ static void test_snapshot__buckets_ordered_and_add_up(void **state) {
     record(m, "spread", v, 0);
   }
   s = bt_test_snapshot(m);
-  assert_status(BT_OK, bt_snapshot_buckets(s, 0, BT_PHASE_TOTAL, b, 4096, &n));
+  assert_status(BT_OK, bt_snapshot_buckets(b, 4096, &n, s, 0, BT_PHASE_TOTAL));
   assert_true(n > 1);
   assert_true(n <= 3000);
   for (i = 0; i < n; i++) {
@@ -184,13 +184,13 @@ static void test_snapshot__buckets_cap_smaller_than_count(void **state) {
   (void)state;
   for (i = 0; i < 10; i++) record(m, "wide", values[i], 0);
   s = bt_test_snapshot(m);
-  assert_status(BT_OK, bt_snapshot_buckets(s, 0, BT_PHASE_TOTAL, NULL, 0, &n));
+  assert_status(BT_OK, bt_snapshot_buckets(NULL, 0, &n, s, 0, BT_PHASE_TOTAL));
   assert_int_equal(n, 10);
-  assert_status(BT_OK, bt_snapshot_buckets(s, 0, BT_PHASE_TOTAL, all, 16, &n));
+  assert_status(BT_OK, bt_snapshot_buckets(all, 16, &n, s, 0, BT_PHASE_TOTAL));
   assert_int_equal(n, 10);
   memset(part, 0xEE, sizeof part);
   n = 0;
-  assert_status(BT_OK, bt_snapshot_buckets(s, 0, BT_PHASE_TOTAL, part, 3, &n));
+  assert_status(BT_OK, bt_snapshot_buckets(part, 3, &n, s, 0, BT_PHASE_TOTAL));
   assert_int_equal(n, 10);
   for (i = 0; i < 3; i++) {
     assert_u64_eq(part[i].lower_ns, all[i].lower_ns);

@@ -28,7 +28,7 @@ static void *writer_main(void *arg) {
     bt_phase_begin(t, w->finished % 4);
     bt_phase_end(t, w->finished % 4);
     bt_tracer_add_items(t, 1);
-    if (bt_tracer_finish(t, NULL) == BT_OK) w->finished++;
+    if (bt_tracer_finish(t) == BT_OK) w->finished++;
     bt_tracer_free(t);
   }
   return NULL;
@@ -37,10 +37,10 @@ static void *writer_main(void *arg) {
 static uint64_t total_count(const bt_snapshot *s, int check_buckets) {
   size_t n, i;
   uint64_t sum = 0;
-  bt_snapshot_op_count(s, &n);
+  bt_snapshot_op_count(&n, s);
   for (i = 0; i < n; i++) {
     bt_op_stats st = BT_OP_STATS_INIT;
-    bt_snapshot_op_stats(s, i, &st);
+    bt_snapshot_op_stats(&st, s, i);
     if (check_buckets) {
       assert_u64_eq(bt_test_bucket_sum(s, i, BT_PHASE_TOTAL), st.count);
       assert_u64_eq(st.items, st.count);
@@ -69,11 +69,11 @@ static void test_stress__takes_add_up_to_every_finished_tracer(void **state) {
   while (bt_test_mono_ns() - start < (uint64_t)(seconds * 1e9)) {
     bt_snapshot *s;
     uint64_t c;
-    assert_status(BT_OK, bt_metrics_snapshot(g_m, &s));
+    assert_status(BT_OK, bt_metrics_snapshot(&s, g_m));
     c = total_count(s, 1);
     assert_true(c >= last_cumulative);
     bt_snapshot_free(s);
-    assert_status(BT_OK, bt_metrics_take(g_m, &iv, &cum));
+    assert_status(BT_OK, bt_metrics_take(&iv, &cum, g_m));
     taken += total_count(iv, 1);
     c = total_count(cum, 1);
     assert_true(c >= last_cumulative);
@@ -88,7 +88,7 @@ static void test_stress__takes_add_up_to_every_finished_tracer(void **state) {
     pthread_join(th[i], NULL);
     finished += w[i].finished;
   }
-  assert_status(BT_OK, bt_metrics_take(g_m, &iv, &cum));
+  assert_status(BT_OK, bt_metrics_take(&iv, &cum, g_m));
   taken += total_count(iv, 1);
   assert_u64_eq(taken, finished);
   assert_u64_eq(total_count(cum, 1), finished);

@@ -121,9 +121,9 @@ static void *tracer_loop(void *arg) {
     note(w, bt_phase_begin(t, BT_PHASE_CONVERT));
     note(w, bt_phase_end(t, BT_PHASE_CONVERT));
     note(w, bt_tracer_add_items(t, 2));
-    note(w, bt_tracer_gil_release(t));
+    note(w, bt_tracer_add_gil_release(t));
     if (i % 10 == 0) note(w, bt_tracer_set_error(t));
-    note(w, bt_tracer_finish(t, NULL));
+    note(w, bt_tracer_finish(t));
     bt_tracer_free(t);
   }
   return NULL;
@@ -208,7 +208,7 @@ static void test_threads__concurrent_operation_creation(void **state) {
   bt_test_run_threads(THREADS, many_ops_loop, w, sizeof w[0]);
   check_workers(w, THREADS);
   s = bt_test_snapshot(m);
-  assert_status(BT_OK, bt_snapshot_op_count(s, &n));
+  assert_status(BT_OK, bt_snapshot_op_count(&n, s));
   assert_int_equal(n, SHARED_OPS + THREADS);
   for (k = 0; k < SHARED_OPS; k++) {
     char name[32];
@@ -225,8 +225,8 @@ static void test_threads__concurrent_operation_creation(void **state) {
   }
   for (i = 1; i < n; i++) {
     bt_op_stats a = BT_OP_STATS_INIT, b = BT_OP_STATS_INIT;
-    assert_status(BT_OK, bt_snapshot_op_stats(s, i - 1, &a));
-    assert_status(BT_OK, bt_snapshot_op_stats(s, i, &b));
+    assert_status(BT_OK, bt_snapshot_op_stats(&a, s, i - 1));
+    assert_status(BT_OK, bt_snapshot_op_stats(&b, s, i));
     assert_true(strcmp(a.name, b.name) < 0);
   }
   bt_snapshot_free(s);
@@ -291,7 +291,7 @@ static void *global_loop(void *arg) {
     note(w, bt_tracer_new(&t, NULL, "threads_global_op"));
     if (t == NULL) continue;
     note(w, bt_tracer_add_items(t, 1));
-    note(w, bt_tracer_finish(t, NULL));
+    note(w, bt_tracer_finish(t));
     bt_tracer_free(t);
   }
   return NULL;

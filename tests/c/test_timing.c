@@ -172,9 +172,9 @@ static void test_timing__tracer_timing_round_trips_through_record(void **state) 
   assert_status(BT_OK, bt_phase_begin(t, BT_PHASE_EXTRACT));
   assert_status(BT_OK, bt_phase_end(t, BT_PHASE_EXTRACT));
   assert_status(BT_OK, bt_tracer_add_items(t, 9));
-  assert_status(BT_OK, bt_tracer_gil_release(t));
-  assert_status(BT_OK, bt_tracer_gil_wait(t, 12));
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_add_gil_release(t));
+  assert_status(BT_OK, bt_tracer_add_gil_wait(t, 12));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
   /* the timing's own invariants */
   assert_u64_eq(tm.total_ns, tm.unattributed_ns + tm.gil_held_ns + tm.gil_released_ns);

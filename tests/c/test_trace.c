@@ -7,9 +7,9 @@
 static char *trace_json(void) {
   size_t needed = 0, again = 0;
   char *buf;
-  assert_status(BT_OK, bt_trace_export(NULL, 0, &needed));
+  assert_status(BT_OK, bt_timeline_export(NULL, 0, &needed));
   buf = malloc(needed + 1);
-  assert_status(BT_OK, bt_trace_export(buf, needed + 1, &again));
+  assert_status(BT_OK, bt_timeline_export(buf, needed + 1, &again));
   assert_u64_eq(again, needed);
   return buf;
 }
@@ -33,29 +33,29 @@ static void one_op(bt_metrics *m, const char *name, int phases) {
     assert_status(BT_OK, bt_phase_end(t, i % 4));
   }
   assert_status(BT_OK, bt_tracer_add_items(t, 7));
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
 }
 
-static bt_trace_info info(void) {
-  bt_trace_info i = BT_TRACE_INFO_INIT;
-  assert_status(BT_OK, bt_trace_get_info(&i));
+static bt_timeline_info info(void) {
+  bt_timeline_info i = BT_TIMELINE_INFO_INIT;
+  assert_status(BT_OK, bt_timeline_get_info(&i));
   return i;
 }
 
 static void test_trace__bad_arguments(void **state) {
-  bt_trace_info small;
+  bt_timeline_info small;
   size_t n;
   (void)state;
-  assert_status(BT_E_INVALID, bt_trace_start(0));
-  assert_status(BT_E_INVALID, bt_trace_start((size_t)BT_TRACE_MAX_CAPACITY + 1));
-  assert_status(BT_E_NULL, bt_trace_get_info(NULL));
+  assert_status(BT_E_INVALID, bt_timeline_start(0));
+  assert_status(BT_E_INVALID, bt_timeline_start((size_t)BT_TIMELINE_MAX_CAPACITY + 1));
+  assert_status(BT_E_NULL, bt_timeline_get_info(NULL));
   small.struct_size = sizeof small - 1;
-  assert_status(BT_E_STRUCT_SIZE, bt_trace_get_info(&small));
-  assert_status(BT_E_NULL, bt_trace_export(NULL, 0, NULL));
-  assert_status(BT_E_NULL, bt_trace_export(NULL, 4, &n));
-  assert_status(BT_E_NULL, bt_trace_write(NULL));
-  assert_status(BT_E_INVALID, bt_trace_write(""));
+  assert_status(BT_E_STRUCT_SIZE, bt_timeline_get_info(&small));
+  assert_status(BT_E_NULL, bt_timeline_export(NULL, 0, NULL));
+  assert_status(BT_E_NULL, bt_timeline_export(NULL, 4, &n));
+  assert_status(BT_E_NULL, bt_timeline_write(NULL));
+  assert_status(BT_E_INVALID, bt_timeline_write(""));
 }
 
 static void test_trace__off_until_started(void **state) {
@@ -73,12 +73,12 @@ static void test_trace__off_until_started(void **state) {
 
 static void test_trace__ring_keeps_newest_and_counts_dropped(void **state) {
   bt_metrics *m = bt_test_metrics_new();
-  bt_trace_info i;
+  bt_timeline_info i;
   char *j;
   char name[16];
   int k;
   (void)state;
-  assert_status(BT_OK, bt_trace_start(3));
+  assert_status(BT_OK, bt_timeline_start(3));
   for (k = 0; k < 5; k++) {
     snprintf(name, sizeof name, "op%d", k);
     one_op(m, name, 4);
@@ -103,11 +103,11 @@ static void test_trace__ring_keeps_newest_and_counts_dropped(void **state) {
   assert_non_null(strstr(j, "\"dropped\":2,\"capacity\":3"));
   free(j);
   /* starting again empties the ring */
-  assert_status(BT_OK, bt_trace_start(8));
+  assert_status(BT_OK, bt_timeline_start(8));
   i = info();
   assert_u64_eq(i.kept, 0);
   assert_u64_eq(i.dropped, 0);
-  assert_status(BT_OK, bt_trace_stop());
+  assert_status(BT_OK, bt_timeline_stop());
   bt_metrics_free(m);
 }
 
@@ -115,11 +115,11 @@ static void test_trace__stop_keeps_what_was_kept(void **state) {
   bt_metrics *m = bt_test_metrics_new();
   bt_tracer *late;
   (void)state;
-  assert_status(BT_OK, bt_trace_start(8));
+  assert_status(BT_OK, bt_timeline_start(8));
   one_op(m, "kept", 1);
   assert_status(BT_OK, bt_tracer_new(&late, m, "finished_after_stop"));
-  assert_status(BT_OK, bt_trace_stop());
-  assert_status(BT_OK, bt_tracer_finish(late, NULL));
+  assert_status(BT_OK, bt_timeline_stop());
+  assert_status(BT_OK, bt_tracer_finish(late));
   bt_tracer_free(late);
   one_op(m, "after_stop", 1);
   assert_int_equal(info().active, 0);
@@ -132,20 +132,20 @@ static void test_trace__interleaved_operations_get_their_own_track(void **state)
   bt_tracer *a, *b;
   char *j;
   (void)state;
-  assert_status(BT_OK, bt_trace_start(8));
+  assert_status(BT_OK, bt_timeline_start(8));
   assert_status(BT_OK, bt_tracer_new(&a, m, "first"));
   bt_test_sleep_ns(100000);
   assert_status(BT_OK, bt_tracer_new(&b, m, "second"));
   bt_test_sleep_ns(100000);
-  assert_status(BT_OK, bt_tracer_finish(a, NULL)); /* a ends inside b: partial overlap */
+  assert_status(BT_OK, bt_tracer_finish(a)); /* a ends inside b: partial overlap */
   bt_test_sleep_ns(100000);
-  assert_status(BT_OK, bt_tracer_finish(b, NULL));
+  assert_status(BT_OK, bt_tracer_finish(b));
   bt_tracer_free(a);
   bt_tracer_free(b);
   j = trace_json();
   assert_non_null(strstr(j, "overlapping 1"));
   free(j);
-  assert_status(BT_OK, bt_trace_stop());
+  assert_status(BT_OK, bt_timeline_stop());
   bt_metrics_free(m);
 }
 
@@ -153,13 +153,13 @@ static void test_trace__phases_past_the_limit_are_counted(void **state) {
   bt_metrics *m = bt_test_metrics_new();
   char *j;
   (void)state;
-  assert_status(BT_OK, bt_trace_start(2));
+  assert_status(BT_OK, bt_timeline_start(2));
   one_op(m, "chatty", 70);
   j = trace_json();
   assert_u64_eq(count_of(j, "\"cat\":\"phase\""), 64);
   assert_non_null(strstr(j, "\"phases_lost\":6"));
   free(j);
-  assert_status(BT_OK, bt_trace_stop());
+  assert_status(BT_OK, bt_timeline_stop());
   bt_metrics_free(m);
 }
 
@@ -169,11 +169,11 @@ static void test_trace__write_file(void **state) {
   FILE *fp;
   char head[32] = {0};
   (void)state;
-  assert_status(BT_OK, bt_trace_start(4));
+  assert_status(BT_OK, bt_timeline_start(4));
   one_op(m, "written", 2);
   assert_non_null(mkdtemp(dir));
   snprintf(path, sizeof path, "%s/t.json", dir);
-  assert_status(BT_OK, bt_trace_write(path));
+  assert_status(BT_OK, bt_timeline_write(path));
   fp = fopen(path, "r");
   assert_non_null(fp);
   assert_true(fread(head, 1, sizeof head - 1, fp) > 0);
@@ -181,9 +181,9 @@ static void test_trace__write_file(void **state) {
   assert_non_null(strstr(head, "{\"displayTimeUnit\":\"ns\""));
   unlink(path);
   snprintf(path, sizeof path, "%s/missing/t.json", dir);
-  assert_status(BT_E_IO, bt_trace_write(path));
+  assert_status(BT_E_IO, bt_timeline_write(path));
   rmdir(dir);
-  assert_status(BT_OK, bt_trace_stop());
+  assert_status(BT_OK, bt_timeline_stop());
   bt_metrics_free(m);
 }
 

@@ -29,7 +29,7 @@ static void test_tracer__lifecycle_four_phases(void **state) {
   before = bt_clock_now_ns();
   t = new_tracer(m, "insert_many");
   for (i = 0; i < 4; i++) timed_phase(t, k_builtin[i], BT_TEST_MS);
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   after = bt_clock_now_ns();
   bt_tracer_free(t);
 
@@ -88,7 +88,7 @@ static void test_tracer__clock_starts_at_creation(void **state) {
   (void)state;
   bt_test_sleep_ns(2 * BT_TEST_MS);
   timed_phase(t, BT_PHASE_EXTRACT, 0);
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
   assert_u64_ge(tm.total_ns, BT_TEST_AT_LEAST(2 * BT_TEST_MS));
   assert_u64_ge(tm.unattributed_ns, BT_TEST_AT_LEAST(2 * BT_TEST_MS));
@@ -107,7 +107,7 @@ static void test_tracer__op_name_copied_and_interned(void **state) {
   t = new_tracer(m, name);
   memset(name, 'x', sizeof name - 1);
   name[sizeof name - 1] = '\0';
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
   assert_string_equal(tm.op_name, "copied_name");
   assert_u64_eq(bt_test_count(m, "copied_name"), 1);
@@ -129,13 +129,13 @@ static void test_tracer__reused_name_buffer_not_mistaken(void **state) {
     bt_tracer *t;
     strcpy(buf, names[i]);
     assert_status(BT_OK, bt_tracer_new(&t, m, buf));
-    assert_status(BT_OK, bt_tracer_finish(t, NULL));
+    assert_status(BT_OK, bt_tracer_finish(t));
     bt_tracer_free(t);
   }
   {
     bt_tracer *t; /* buf still holds "alpha_op": the other sink's own count */
     assert_status(BT_OK, bt_tracer_new(&t, other, buf));
-    assert_status(BT_OK, bt_tracer_finish(t, NULL));
+    assert_status(BT_OK, bt_tracer_finish(t));
     bt_tracer_free(t);
   }
   assert_u64_eq(bt_test_count(m, "alpha_op"), 2);
@@ -164,7 +164,7 @@ static void test_tracer__finish_with_null_out_records(void **state) {
   bt_metrics *m = bt_test_metrics_new();
   bt_tracer *t = new_tracer(m, "no_out");
   (void)state;
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
   assert_u64_eq(bt_test_count(m, "no_out"), 1);
   bt_metrics_free(m);
@@ -178,7 +178,7 @@ static void test_tracer__partial_phases(void **state) {
   (void)state;
   timed_phase(t, BT_PHASE_EXTRACT, BT_TEST_MS);
   timed_phase(t, BT_PHASE_NETWORK, BT_TEST_MS);
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
 
   assert_int_equal(tm.phase_entries[BT_PHASE_EXTRACT], 1);
@@ -215,7 +215,7 @@ static void test_tracer__no_phases_all_unattributed(void **state) {
   bt_tracer *t = new_tracer(m, "bare");
   (void)state;
   bt_test_sleep_ns(BT_TEST_MS);
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
   assert_u64_ge(tm.total_ns, BT_TEST_AT_LEAST(BT_TEST_MS));
   assert_u64_eq(tm.unattributed_ns, tm.total_ns);
@@ -233,7 +233,7 @@ static void test_tracer__phase_left_open_closed_at_finish(void **state) {
   timed_phase(t, BT_PHASE_EXTRACT, 0);
   assert_status(BT_OK, bt_phase_begin(t, BT_PHASE_NETWORK));
   bt_test_sleep_ns(2 * BT_TEST_MS);
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   assert_status(BT_E_FINISHED, bt_phase_end(t, BT_PHASE_NETWORK));
   bt_tracer_free(t);
 
@@ -271,7 +271,7 @@ static void test_tracer__repeated_phase_accumulates(void **state) {
     timed_phase(t, BT_PHASE_CONVERT, BT_TEST_MS);
     timed_phase(t, BT_PHASE_NETWORK, 0);
   }
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
   assert_int_equal(tm.phase_entries[BT_PHASE_CONVERT], 3);
   assert_int_equal(tm.phase_entries[BT_PHASE_NETWORK], 3);
@@ -301,7 +301,7 @@ static void test_tracer__begin_while_open_changes_nothing(void **state) {
   /* extract is still the open phase */
   assert_status(BT_E_PHASE_NOT_OPEN, bt_phase_end(t, BT_PHASE_CONVERT));
   assert_status(BT_OK, bt_phase_end(t, BT_PHASE_EXTRACT));
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
   assert_int_equal(tm.phase_entries[BT_PHASE_EXTRACT], 1);
   assert_int_equal(tm.phase_entries[BT_PHASE_CONVERT], 0);
@@ -321,7 +321,7 @@ static void test_tracer__end_wrong_or_closed_phase_changes_nothing(void **state)
   assert_status(BT_E_PHASE_NOT_OPEN, bt_phase_end(t, BT_PHASE_CONVERT));
   assert_status(BT_OK, bt_phase_end(t, BT_PHASE_NETWORK));
   assert_status(BT_E_PHASE_NOT_OPEN, bt_phase_end(t, BT_PHASE_NETWORK));
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
   assert_int_equal(tm.phase_entries[BT_PHASE_NETWORK], 1);
   assert_int_equal(tm.phase_entries[BT_PHASE_CONVERT], 0);
@@ -339,15 +339,15 @@ static void test_tracer__counters_items_gil_workers_error(void **state) {
   assert_status(BT_OK, bt_tracer_add_items(t, 3));
   assert_status(BT_OK, bt_tracer_add_items(t, 4));
   assert_status(BT_OK, bt_tracer_add_items(t, 0));
-  assert_status(BT_OK, bt_tracer_gil_release(t));
-  assert_status(BT_OK, bt_tracer_gil_release(t));
-  assert_status(BT_OK, bt_tracer_gil_wait(t, 100));
-  assert_status(BT_OK, bt_tracer_gil_wait(t, 50));
+  assert_status(BT_OK, bt_tracer_add_gil_release(t));
+  assert_status(BT_OK, bt_tracer_add_gil_release(t));
+  assert_status(BT_OK, bt_tracer_add_gil_wait(t, 100));
+  assert_status(BT_OK, bt_tracer_add_gil_wait(t, 50));
   assert_status(BT_OK, bt_tracer_set_workers(t, 4));
   assert_status(BT_OK, bt_tracer_set_workers(t, 2));
   assert_status(BT_OK, bt_tracer_set_error(t));
   assert_status(BT_OK, bt_tracer_set_error(t));
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
 
   assert_u64_eq(tm.items, 7);
@@ -378,10 +378,10 @@ static void test_tracer__one_worker_is_not_parallel(void **state) {
   (void)state;
   t = new_tracer(m, "workers");
   assert_status(BT_OK, bt_tracer_set_workers(t, 1));
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
   t = new_tracer(m, "workers");
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
   {
     bt_snapshot *s = bt_test_snapshot(m);
@@ -393,7 +393,7 @@ static void test_tracer__one_worker_is_not_parallel(void **state) {
   }
   t = new_tracer(m, "workers");
   assert_status(BT_OK, bt_tracer_set_workers(t, 8));
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
   {
     bt_snapshot *s = bt_test_snapshot(m);
@@ -414,7 +414,7 @@ static void test_tracer__finish_small_struct_keeps_tracer_open(void **state) {
   (void)state;
   memset(&tm, 0xA5, sizeof tm);
   tm.struct_size = sizeof(bt_timing) - 1;
-  assert_status(BT_E_STRUCT_SIZE, bt_tracer_finish(t, &tm));
+  assert_status(BT_E_STRUCT_SIZE, bt_tracer_finish_timing(&tm, t));
   assert_u64_eq(bt_test_count(m, "small_out"), 0);
   {
     bt_timing pattern;
@@ -425,7 +425,7 @@ static void test_tracer__finish_small_struct_keeps_tracer_open(void **state) {
   /* still usable */
   timed_phase(t, BT_PHASE_EXTRACT, 0);
   tm.struct_size = sizeof tm;
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   assert_int_equal(tm.phase_entries[BT_PHASE_EXTRACT], 1);
   bt_tracer_free(t);
   assert_u64_eq(bt_test_count(m, "small_out"), 1);
@@ -439,18 +439,18 @@ static void test_tracer__calls_after_finish_are_finished(void **state) {
   bt_timing again;
   bt_tracer *t = new_tracer(m, "finished");
   (void)state;
-  assert_status(BT_OK, bt_tracer_finish(t, &tm));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   assert_status(BT_E_FINISHED, bt_phase_begin(t, BT_PHASE_EXTRACT));
   assert_status(BT_E_FINISHED, bt_phase_end(t, BT_PHASE_EXTRACT));
   assert_status(BT_E_FINISHED, bt_tracer_add_items(t, 1));
-  assert_status(BT_E_FINISHED, bt_tracer_gil_release(t));
-  assert_status(BT_E_FINISHED, bt_tracer_gil_wait(t, 1));
+  assert_status(BT_E_FINISHED, bt_tracer_add_gil_release(t));
+  assert_status(BT_E_FINISHED, bt_tracer_add_gil_wait(t, 1));
   assert_status(BT_E_FINISHED, bt_tracer_set_workers(t, 2));
   assert_status(BT_E_FINISHED, bt_tracer_set_error(t));
-  assert_status(BT_E_FINISHED, bt_tracer_finish(t, NULL));
+  assert_status(BT_E_FINISHED, bt_tracer_finish(t));
   memset(&again, 0x5A, sizeof again);
   again.struct_size = sizeof again;
-  assert_status(BT_E_FINISHED, bt_tracer_finish(t, &again));
+  assert_status(BT_E_FINISHED, bt_tracer_finish_timing(&again, t));
   assert_int_equal(again.flags, 0x5A5A5A5Au); /* untouched */
   bt_tracer_free(t);
   {
@@ -485,13 +485,13 @@ static void test_tracer__op_lookup_same_handle_new_op_records(void **state) {
     assert_status(BT_OK, bt_tracer_new_op(&t, a));
     assert_non_null(t);
     timed_phase(t, BT_PHASE_MATERIALIZE, 0);
-    assert_status(BT_OK, bt_tracer_finish(t, &tm));
+    assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
     bt_tracer_free(t);
     assert_string_equal(tm.op_name, "find_one");
   }
   /* bt_tracer_new by name lands in the same operation */
   t = new_tracer(m, "find_one");
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
   assert_u64_eq(bt_test_count(m, "find_one"), 4);
   assert_u64_eq(bt_test_count(m, "find_many"), 0);
@@ -513,16 +513,16 @@ static void test_tracer__private_and_global_ops_kept_apart(void **state) {
   assert_ptr_equal(glob, glob2);
 
   assert_status(BT_OK, bt_tracer_new_op(&t, priv));
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
   assert_u64_eq(bt_test_count(m, "tracer_kept_apart"), 1);
   assert_u64_eq(bt_test_count(NULL, "tracer_kept_apart"), global_before);
 
   assert_status(BT_OK, bt_tracer_new_op(&t, glob));
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
   t = new_tracer(NULL, "tracer_kept_apart"); /* NULL sink = global */
-  assert_status(BT_OK, bt_tracer_finish(t, NULL));
+  assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
   assert_u64_eq(bt_test_count(m, "tracer_kept_apart"), 1);
   assert_u64_eq(bt_test_count(NULL, "tracer_kept_apart"), global_before + 2);
@@ -545,7 +545,7 @@ static void *hand_off_step(void *arg) {
   } else {
     h->status[0] = bt_phase_begin(h->tracer, BT_PHASE_MATERIALIZE);
     h->status[1] = bt_phase_end(h->tracer, BT_PHASE_MATERIALIZE);
-    h->status[2] = bt_tracer_finish(h->tracer, NULL);
+    h->status[2] = bt_tracer_finish(h->tracer);
   }
   return NULL;
 }

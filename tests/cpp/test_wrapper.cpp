@@ -259,10 +259,10 @@ void test_wrapper__bad_input_throws_right_status() {
     CHECK_THROWS(t.begin(bt::EXTRACT), BT_E_FINISHED);
     CHECK_THROWS(t.end(bt::EXTRACT), BT_E_FINISHED);
     CHECK_THROWS(t.add_items(1), BT_E_FINISHED);
-    CHECK_THROWS(t.gil_release(), BT_E_FINISHED);
-    CHECK_THROWS(t.gil_wait(1), BT_E_FINISHED);
-    CHECK_THROWS(t.workers(2), BT_E_FINISHED);
-    CHECK_THROWS(t.error(), BT_E_FINISHED);
+    CHECK_THROWS(t.add_gil_release(), BT_E_FINISHED);
+    CHECK_THROWS(t.add_gil_wait(1), BT_E_FINISHED);
+    CHECK_THROWS(t.set_workers(2), BT_E_FINISHED);
+    CHECK_THROWS(t.set_error(), BT_E_FINISHED);
     CHECK_THROWS((void)t.phase(bt::EXTRACT), BT_E_FINISHED);
     CHECK_THROWS((void)t.finish(), BT_E_FINISHED);
   }
@@ -364,7 +364,7 @@ void test_wrapper__snapshot_accessors() {
   }
   for (int i = 0; i < 5; ++i) {
     bt::Tracer t("snap.b", m);
-    t.error();
+    t.set_error();
   }
   bt::Snapshot s = m.snapshot();
   CHECK(s.get() != nullptr);
@@ -494,12 +494,12 @@ void test_wrapper__timing_accessors() {
   bt::Tracer t("acc.op", m);
   t.add_items(10);
   t.add_items(5);
-  t.gil_release();
-  t.gil_release();
-  t.gil_wait(500);
-  t.workers(4);
-  t.workers(2);  // the largest wins
-  t.error();
+  t.add_gil_release();
+  t.add_gil_release();
+  t.add_gil_wait(500);
+  t.set_workers(4);
+  t.set_workers(2);  // the largest wins
+  t.set_error();
   t.begin(bt::CONVERT);  // left open on purpose
   spin(1000);
   bt::Timing tm = t.finish();
@@ -670,7 +670,7 @@ void test_wrapper__format_strings() {
   CHECK(contains(all, "fmt.op"));
   CHECK(contains(all, "fmt.many_operations_with_long_names.39"));
   std::size_t needed = 0;
-  CHECK_EQ(bt_snapshot_format(s.get(), nullptr, 0, &needed), BT_OK);
+  CHECK_EQ(bt_snapshot_format(nullptr, 0, &needed, s.get()), BT_OK);
   CHECK(needed > 1024u);
   CHECK_EQ(all.size(), needed);
   CHECK_EQ(all.size(), std::strlen(all.c_str()));

@@ -33,10 +33,10 @@ int main() {
       t.end(bt::EXTRACT);
       { auto p = t.phase(bt::CONVERT); }
       t.add_items(3);
-      t.gil_release();
-      t.gil_wait(10);
-      t.workers(2);
-      t.error();
+      t.add_gil_release();
+      t.add_gil_wait(10);
+      t.set_workers(2);
+      t.set_error();
       bt::Timing tm = t.finish();
       CHECK(tm.format().empty());
       bt::Tracer moved(std::move(t));

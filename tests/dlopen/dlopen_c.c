@@ -172,8 +172,8 @@ static void load_all(void *lib) {
   load(lib, &bt.phase_begin, "bt_phase_begin");
   load(lib, &bt.phase_end, "bt_phase_end");
   load(lib, &bt.add_items, "bt_tracer_add_items");
-  load(lib, &bt.gil_release, "bt_tracer_gil_release");
-  load(lib, &bt.gil_wait, "bt_tracer_gil_wait");
+  load(lib, &bt.gil_release, "bt_tracer_add_gil_release");
+  load(lib, &bt.gil_wait, "bt_tracer_add_gil_wait");
   load(lib, &bt.finish, "bt_tracer_finish");
   load(lib, &bt.tracer_free, "bt_tracer_free");
   load(lib, &bt.snapshot_free, "bt_snapshot_free");

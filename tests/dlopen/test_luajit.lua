@@ -46,20 +46,20 @@ const char *bt_version_string(void);
 const char *bt_status_name(int status);
 int bt_metrics_new(bt_metrics **out);
 void bt_metrics_free(bt_metrics *m);
-int bt_metrics_snapshot(bt_metrics *m, bt_snapshot **out);
+int bt_metrics_snapshot(bt_snapshot **out, bt_metrics *m);
 int bt_tracer_new(bt_tracer **out, bt_metrics *m, const char *op_name);
 int bt_phase_begin(bt_tracer *t, int32_t phase);
 int bt_phase_end(bt_tracer *t, int32_t phase);
 int bt_tracer_add_items(bt_tracer *t, uint64_t n);
-int bt_tracer_gil_release(bt_tracer *t);
-int bt_tracer_gil_wait(bt_tracer *t, uint64_t ns);
-int bt_tracer_finish(bt_tracer *t, bt_timing *out);
+int bt_tracer_add_gil_release(bt_tracer *t);
+int bt_tracer_add_gil_wait(bt_tracer *t, uint64_t ns);
+int bt_tracer_finish_timing(bt_timing *out, bt_tracer *t);
 void bt_tracer_free(bt_tracer *t);
 void bt_snapshot_free(bt_snapshot *s);
-int bt_snapshot_find(const bt_snapshot *s, const char *name, size_t *index);
-int bt_snapshot_op_stats(const bt_snapshot *s, size_t index, bt_op_stats *out);
-int bt_snapshot_phase_stats(const bt_snapshot *s, size_t index, int32_t phase, bt_phase_stats *out);
-int bt_snapshot_format(const bt_snapshot *s, char *buf, size_t cap, size_t *needed);
+int bt_snapshot_find(size_t *index, const bt_snapshot *s, const char *name);
+int bt_snapshot_op_stats(bt_op_stats *out, const bt_snapshot *s, size_t index);
+int bt_snapshot_phase_stats(bt_phase_stats *out, const bt_snapshot *s, size_t index, int32_t phase);
+int bt_snapshot_format(char *buf, size_t cap, size_t *needed, const bt_snapshot *s);
 
 struct bt_lua_timespec { long tv_sec; long tv_nsec; };
 int nanosleep(const struct bt_lua_timespec *req, struct bt_lua_timespec *rem);
@@ -129,15 +129,15 @@ local tracer = ffi.gc(pt[0], bt.bt_tracer_free)
 local sleep = ffi.new("struct bt_lua_timespec", 0, NETWORK_SLEEP_NS)
 for phase = EXTRACT, MATERIALIZE do
   ok(bt.bt_phase_begin(tracer, phase), "bt_phase_begin(" .. phase .. ")")
-  if phase == CONVERT then ok(bt.bt_tracer_gil_release(tracer), "bt_tracer_gil_release") end
+  if phase == CONVERT then ok(bt.bt_tracer_add_gil_release(tracer), "bt_tracer_add_gil_release") end
   if phase == NETWORK then ffi.C.nanosleep(sleep, nil) end
   ok(bt.bt_phase_end(tracer, phase), "bt_phase_end(" .. phase .. ")")
 end
-ok(bt.bt_tracer_gil_wait(tracer, GIL_WAIT_NS), "bt_tracer_gil_wait")
+ok(bt.bt_tracer_add_gil_wait(tracer, GIL_WAIT_NS), "bt_tracer_add_gil_wait")
 ok(bt.bt_tracer_add_items(tracer, 3), "bt_tracer_add_items")
 local timing = ffi.new("bt_timing")           -- zero-filled
 timing.struct_size = ffi.sizeof("bt_timing")
-ok(bt.bt_tracer_finish(tracer, timing), "bt_tracer_finish")
+ok(bt.bt_tracer_finish_timing(timing, tracer), "bt_tracer_finish")
 status_is(bt.bt_phase_begin(tracer, EXTRACT), -7, "bt_phase_begin after finish")
 
 check(ffi.string(timing.op_name) == "luajit_insert_many", "timing.op_name")
@@ -151,14 +151,14 @@ eq(timing.total_ns, timing.gil_held_ns + timing.gil_released_ns + timing.unattri
 
 -- 3. Read it back from a snapshot.
 local ps_ = ffi.new("bt_snapshot *[1]")
-ok(bt.bt_metrics_snapshot(metrics, ps_), "bt_metrics_snapshot")
+ok(bt.bt_metrics_snapshot(ps_, metrics), "bt_metrics_snapshot")
 local snap = ffi.gc(ps_[0], bt.bt_snapshot_free)
 local index = ffi.new("size_t[1]")
-ok(bt.bt_snapshot_find(snap, "luajit_insert_many", index), "bt_snapshot_find")
+ok(bt.bt_snapshot_find(index, snap, "luajit_insert_many"), "bt_snapshot_find")
 
 local op = ffi.new("bt_op_stats")
 op.struct_size = ffi.sizeof("bt_op_stats")
-ok(bt.bt_snapshot_op_stats(snap, index[0], op), "bt_snapshot_op_stats")
+ok(bt.bt_snapshot_op_stats(op, snap, index[0]), "bt_snapshot_op_stats")
 check(ffi.string(op.name) == "luajit_insert_many", "op_stats.name")
 check(op.name == timing.op_name, "the interned name differs between timing and snapshot")
 eq(op.count, 1, "op.count")
@@ -171,21 +171,21 @@ eq(op.total_ns, timing.total_ns, "op.total_ns")
 -- One sample: p50 is clamped to [min, max], i.e. the sample itself.
 local ph = ffi.new("bt_phase_stats")
 ph.struct_size = ffi.sizeof("bt_phase_stats")
-ok(bt.bt_snapshot_phase_stats(snap, index[0], NETWORK, ph), "bt_snapshot_phase_stats(network)")
+ok(bt.bt_snapshot_phase_stats(ph, snap, index[0], NETWORK), "bt_snapshot_phase_stats(network)")
 check(ffi.string(ph.name) == "network", "phase_stats.name")
 check(ph.gil_held == 0, "network is GIL-released")
 eq(ph.count, 1, "network count")
 eq(ph.p50_ns, timing.phase_ns[NETWORK], "network p50")
-ok(bt.bt_snapshot_phase_stats(snap, index[0], TOTAL, ph), "bt_snapshot_phase_stats(total)")
+ok(bt.bt_snapshot_phase_stats(ph, snap, index[0], TOTAL), "bt_snapshot_phase_stats(total)")
 check(ph.gil_held == -1, "total gil_held")
 eq(ph.p50_ns, timing.total_ns, "total p50")
 
 -- snprintf semantics: ask for the length, then fill.
 local needed = ffi.new("size_t[1]")
-ok(bt.bt_snapshot_format(snap, nil, 0, needed), "bt_snapshot_format(NULL, 0)")
+ok(bt.bt_snapshot_format(nil, 0, needed, snap), "bt_snapshot_format(NULL, 0)")
 local cap = tonumber(needed[0]) + 1
 local buf = ffi.new("char[?]", cap)
-ok(bt.bt_snapshot_format(snap, buf, cap, needed), "bt_snapshot_format")
+ok(bt.bt_snapshot_format(buf, cap, needed, snap), "bt_snapshot_format")
 local report = ffi.string(buf, needed[0])
 check(report:find("luajit_insert_many", 1, true), "the report names the operation")
 check(report:find("network", 1, true), "the report names the network phase")
@@ -193,7 +193,7 @@ check(report:find("network", 1, true), "the report names the network phase")
 -- 4. Bad calls: documented negative statuses, named by bt_status_name.
 local small = ffi.new("bt_op_stats")
 small.struct_size = 8                          -- smaller than the first published struct
-status_is(bt.bt_snapshot_op_stats(snap, index[0], small), -8, "bt_snapshot_op_stats(struct_size 8)")
+status_is(bt.bt_snapshot_op_stats(small, snap, index[0]), -8, "bt_snapshot_op_stats(struct_size 8)")
 status_is(bt.bt_tracer_new(nil, metrics, "x"), -1, "bt_tracer_new(NULL)")
 ok(bt.bt_tracer_new(pt, metrics, "luajit_bad_call"), "bt_tracer_new")
 local bad = ffi.gc(pt[0], bt.bt_tracer_free)

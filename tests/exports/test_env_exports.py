@@ -110,7 +110,7 @@ def to_ns(value):
 
 def test_trace_env_writes_chrome_trace_with_proper_nesting(tmp_path):
     path = tmp_path / "trace.json"
-    run_example(tmp_path, BOUNDARYTRACE_TRACE=str(path), BOUNDARYTRACE_TRACE_CAPACITY="8")
+    run_example(tmp_path, BOUNDARYTRACE_TIMELINE=str(path), BOUNDARYTRACE_TIMELINE_CAPACITY="8")
     doc = json.loads(path.read_text())
     events = doc["traceEvents"]
     assert doc["otherData"]["kept"] == 8 and doc["otherData"]["dropped"] == OPERATIONS - 8

@@ -59,14 +59,14 @@ struct Sink {
 
 uint64_t check_snapshot(const bt_snapshot *s, const Sink *sink) {
   size_t n = 0;
-  expect(bt_snapshot_op_count(s, &n), "op_count");
+  expect(bt_snapshot_op_count(&n, s), "op_count");
   uint64_t total = 0;
   for (size_t i = 0; i < n; ++i) {
     bt_op_stats st = BT_OP_STATS_INIT;
-    if (bt_snapshot_op_stats(s, i, &st) != BT_OK) fail("op_stats", -99);
+    if (bt_snapshot_op_stats(&st, s, i) != BT_OK) fail("op_stats", -99);
     bt_bucket b[64];
     size_t nb = 0;
-    if (bt_snapshot_buckets(s, i, BT_PHASE_TOTAL, b, 64, &nb) != BT_OK) fail("buckets", -99);
+    if (bt_snapshot_buckets(b, 64, &nb, s, i, BT_PHASE_TOTAL) != BT_OK) fail("buckets", -99);
     uint64_t sum = 0;
     for (size_t k = 0; k < nb && k < 64; ++k) sum += b[k].count;
     if (nb <= 64 && sum != st.count) fail("count != bucket sum", 0);
@@ -131,8 +131,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       case 4:
         switch (in.byte() % 5) {
           case 0: expect(bt_tracer_add_items(tr[slot], in.u32()), "items"); break;
-          case 1: expect(bt_tracer_gil_release(tr[slot]), "gil_release"); break;
-          case 2: expect(bt_tracer_gil_wait(tr[slot], in.u32()), "gil_wait"); break;
+          case 1: expect(bt_tracer_add_gil_release(tr[slot]), "gil_release"); break;
+          case 2: expect(bt_tracer_add_gil_wait(tr[slot], in.u32()), "gil_wait"); break;
           case 3: expect(bt_tracer_set_workers(tr[slot], in.byte()), "workers"); break;
           default: expect(bt_tracer_set_error(tr[slot]), "error"); break;
         }
@@ -140,7 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       case 5: {  // finish (twice is fine: the second says BT_E_FINISHED)
         bt_timing t = BT_TIMING_INIT;
         if (in.byte() & 1) t.struct_size = in.byte();  // sometimes too small
-        int s = bt_tracer_finish(tr[slot], &t);
+        int s = bt_tracer_finish_timing(&t, tr[slot]);
         expect(s, "finish");
         if (s == BT_OK && tr[slot]) sinks[tr_sink[slot]].expected[tr_name[slot]]++;
         break;
@@ -157,14 +157,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
       case 8: {
         bt_snapshot *s = nullptr;
-        expect(bt_metrics_snapshot(sink.m, &s), "snapshot");
+        expect(bt_metrics_snapshot(&s, sink.m), "snapshot");
         if (s) check_snapshot(s, &sink);
         bt_snapshot_free(s);
         break;
       }
       case 9: {  // take: interval + cumulative
         bt_snapshot *iv = nullptr, *cum = nullptr;
-        expect(bt_metrics_take(sink.m, &iv, &cum), "take");
+        expect(bt_metrics_take(&iv, &cum, sink.m), "take");
         if (iv) sink.taken += check_snapshot(iv, nullptr);
         if (cum && check_snapshot(cum, &sink) != sink.taken) fail("takes != cumulative", 0);
         bt_snapshot_free(iv);
@@ -174,22 +174,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       case 10: {  // text into small buffers
         size_t cap = in.byte() % sizeof small;
         bt_snapshot *s = nullptr;
-        if (bt_metrics_snapshot(sink.m, &s) == BT_OK) {
-          expect(bt_snapshot_format(s, cap ? small : nullptr, cap, &needed), "format");
+        if (bt_metrics_snapshot(&s, sink.m) == BT_OK) {
+          expect(bt_snapshot_format(cap ? small : nullptr, cap, &needed, s), "format");
           if (cap && std::strlen(small) >= cap) fail("format overflow", 0);
         }
         bt_snapshot_free(s);
         bt_timing t = BT_TIMING_INIT;
         t.op_name = "x";
-        expect(bt_timing_format(&t, cap ? small : nullptr, cap, &needed), "timing_format");
+        expect(bt_timing_format(cap ? small : nullptr, cap, &needed, &t), "timing_format");
         break;
       }
       case 11: {  // every export, into small buffers
         size_t cap = in.byte() % sizeof small;
         bt_snapshot *s = nullptr;
-        if (bt_metrics_snapshot(sink.m, &s) == BT_OK) {
+        if (bt_metrics_snapshot(&s, sink.m) == BT_OK) {
           for (int f = -1; f <= 5; ++f) {
-            expect(bt_snapshot_export(s, static_cast<bt_format>(f), cap ? small : nullptr, cap, &needed), "export");
+            expect(bt_snapshot_export(cap ? small : nullptr, cap, &needed, s, static_cast<bt_format>(f)), "export");
           }
         }
         bt_snapshot_free(s);
@@ -218,26 +218,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         break;
       case 14: {  // the trace ring
         switch (in.byte() % 4) {
-          case 0: expect(bt_trace_start(in.byte()), "trace_start"); break;
-          case 1: expect(bt_trace_stop(), "trace_stop"); break;
+          case 0: expect(bt_timeline_start(in.byte()), "trace_start"); break;
+          case 1: expect(bt_timeline_stop(), "trace_stop"); break;
           default: {
             size_t cap = in.byte() % sizeof small;
-            expect(bt_trace_export(cap ? small : nullptr, cap, &needed), "trace_export");
+            expect(bt_timeline_export(cap ? small : nullptr, cap, &needed), "trace_export");
           }
         }
         break;
       }
       default: {  // NULL and odd arguments
         expect(bt_phase_begin(nullptr, 0), "begin(NULL)");
-        expect(bt_snapshot_find(nullptr, "x", &needed), "find(NULL)");
+        expect(bt_snapshot_find(&needed, nullptr, "x"), "find(NULL)");
         bt_phase_stats ps = BT_PHASE_STATS_INIT;
         ps.struct_size = in.byte();
         bt_snapshot *s = nullptr;
-        if (bt_metrics_snapshot(sink.m, &s) == BT_OK) {
-          expect(bt_snapshot_phase_stats(s, in.byte(), static_cast<int8_t>(in.byte()), &ps), "phase_stats");
+        if (bt_metrics_snapshot(&s, sink.m) == BT_OK) {
+          expect(bt_snapshot_phase_stats(&ps, s, in.byte(), static_cast<int8_t>(in.byte())), "phase_stats");
           uint64_t q;
           double qv = (in.byte() - 64) / 64.0;
-          expect(bt_snapshot_quantile(s, in.byte() % 3, BT_PHASE_TOTAL, qv, &q), "quantile");
+          expect(bt_snapshot_quantile(&q, s, in.byte() % 3, BT_PHASE_TOTAL, qv), "quantile");
         }
         bt_snapshot_free(s);
         break;
@@ -248,10 +248,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // A last check of each sink, then free.
   for (auto &sink : sinks) {
     bt_snapshot *s = nullptr;
-    if (bt_metrics_snapshot(sink.m, &s) == BT_OK) check_snapshot(s, &sink);
+    if (bt_metrics_snapshot(&s, sink.m) == BT_OK) check_snapshot(s, &sink);
     bt_snapshot_free(s);
     bt_metrics_free(sink.m);
   }
-  bt_trace_stop();
+  bt_timeline_stop();
   return 0;
 }

@@ -124,7 +124,7 @@ def test_cli__never_writes_the_librarys_exit_files(tmp_path, backend):
     before = path.read_bytes()
     trace = tmp_path / "run.trace.json"
     for script in (False, True):
-        env = dict(os.environ, BOUNDARYTRACE_DUMP=str(path), BOUNDARYTRACE_TRACE=str(trace),
+        env = dict(os.environ, BOUNDARYTRACE_DUMP=str(path), BOUNDARYTRACE_TIMELINE=str(trace),
                    BOUNDARYTRACE_BACKEND=backend, PYTHONIOENCODING="utf-8")
         cmd = [str(SCRIPT)] if script else [sys.executable, "-m", "boundarytrace"]
         proc = subprocess.run(cmd + ["check", str(path)], capture_output=True, text=True,

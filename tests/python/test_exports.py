@@ -470,7 +470,7 @@ def test_trace__write_and_its_errors(ring, tmp_path):
     json.loads(path.read_text())
     with pytest.raises(bt.FileIOError) as info:
         bt.trace_write(tmp_path / "missing" / "t.json")
-    assert info.value.errno == errno.ENOENT and info.value.call == "bt_trace_write"
+    assert info.value.errno == errno.ENOENT and info.value.call == "bt_timeline_write"
     with pytest.raises(bt.InvalidArgumentError):
         bt.trace_write("")
     assert [p.name for p in tmp_path.iterdir()] == ["run.trace.json"]

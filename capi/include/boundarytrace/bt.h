@@ -7,8 +7,18 @@
  *  - Every fallible call returns a bt_status: BT_OK (0) on success, a negative
  *    BT_E_* code on failure. No call aborts, prints or throws. On failure, out
  *    parameters are left untouched unless the function says otherwise.
- *  - Handles are opaque. Constructors write through an out-pointer that comes
- *    first (`bt_x_new(&out, ...)`); destructors are `bt_x_free(x)` and accept NULL.
+ *  - One order for every signature: outputs first, then the object the call
+ *    acts on, then the other inputs (libgit2's rule). Outputs are out-pointers
+ *    (`bt_metrics_snapshot(&snap, metrics)`) and snprintf-style buffers with
+ *    their capacity and `needed` (`bt_snapshot_format(buf, cap, &needed, snap)`).
+ *    The object is the handle named by the function's prefix: `bt_tracer_*`
+ *    takes the bt_tracer, `bt_snapshot_*` the bt_snapshot. tests/api checks
+ *    every declaration below against this rule.
+ *  - Names: `bt_<object>_<verb>`; `_new`/`_free` for lifetime, `_get_info` for
+ *    a result struct, `_add_*` for counters that accumulate, `_set_*` for a
+ *    value or flag. Handles are opaque; constructors write through the
+ *    out-pointer (`bt_x_new(&out, ...)`); destructors are `bt_x_free(x)` and
+ *    accept NULL.
  *  - Results cross the ABI in caller-owned structs whose first field is
  *    `struct_size`, set by the caller to sizeof the struct it knows (use the
  *    BT_*_INIT macros). The library never reads or writes past struct_size, and
@@ -232,16 +242,16 @@ typedef struct bt_snapshot_info {
 } bt_snapshot_info;
 #define BT_SNAPSHOT_INFO_INIT {sizeof(bt_snapshot_info), 0, 0, 0, 0, 0}
 
-/** State of the trace ring. */
-typedef struct bt_trace_info {
-  size_t struct_size;        /**< set by the caller: sizeof(bt_trace_info) */
+/** State of the timeline (the ring of individual operations, bt_timeline_start()). */
+typedef struct bt_timeline_info {
+  size_t struct_size;        /**< set by the caller: sizeof(bt_timeline_info) */
   uint64_t capacity;         /**< operations the ring holds (0 if never started) */
   uint64_t kept;             /**< operations in the ring now */
   uint64_t dropped;          /**< oldest operations dropped since the start */
   int32_t active;            /**< 1 while operations are being kept */
   uint32_t reserved_;        /**< zero */
-} bt_trace_info;
-#define BT_TRACE_INFO_INIT {sizeof(bt_trace_info), 0, 0, 0, 0, 0}
+} bt_timeline_info;
+#define BT_TIMELINE_INFO_INIT {sizeof(bt_timeline_info), 0, 0, 0, 0, 0}
 
 /** Machine-readable formats of a snapshot (docs/formats.md describes each). */
 typedef enum bt_format {
@@ -337,7 +347,7 @@ BT_API bt_status bt_phase_lookup(bt_phase_id *out, const char *name);
  * `*name_out` points to interned storage (process lifetime).
  * @return BT_OK; BT_E_UNKNOWN_PHASE. Thread-safe.
  */
-BT_API bt_status bt_phase_info(bt_phase_id phase, const char **name_out, int *gil_held_out);
+BT_API bt_status bt_phase_get_info(const char **name_out, int *gil_held_out, bt_phase_id phase);
 
 /** Number of registered phases (ids are 0 .. count-1). Thread-safe. */
 BT_API uint32_t bt_phase_count(void);
@@ -396,7 +406,7 @@ BT_API bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timing)
  * the snapshot or wholly absent. Thread-safe.
  * @return BT_OK; BT_E_NULL (out); BT_E_NOMEM.
  */
-BT_API bt_status bt_metrics_snapshot(bt_metrics *metrics, bt_snapshot **out);
+BT_API bt_status bt_metrics_snapshot(bt_snapshot **out, bt_metrics *metrics);
 
 /**
  * Interval reporting: atomically takes what was recorded since the previous
@@ -406,8 +416,8 @@ BT_API bt_status bt_metrics_snapshot(bt_metrics *metrics, bt_snapshot **out);
  * interval, so the intervals add up to the cumulative counts. Thread-safe.
  * @return BT_OK; BT_E_NULL (interval_out); BT_E_NOMEM (nothing is taken).
  */
-BT_API bt_status bt_metrics_take(bt_metrics *metrics, bt_snapshot **interval_out,
-                                 bt_snapshot **cumulative_out);
+BT_API bt_status bt_metrics_take(bt_snapshot **interval_out, bt_snapshot **cumulative_out,
+                                 bt_metrics *metrics);
 
 /**
  * Zeroes every aggregate (cumulative and interval). Bound operations stay
@@ -458,13 +468,13 @@ BT_API bt_status bt_phase_end(bt_tracer *tracer, bt_phase_id phase);
 BT_API bt_status bt_tracer_add_items(bt_tracer *tracer, uint64_t n);
 
 /** Counts one release of the GIL. @return BT_OK; BT_E_NULL; BT_E_FINISHED. */
-BT_API bt_status bt_tracer_gil_release(bt_tracer *tracer);
+BT_API bt_status bt_tracer_add_gil_release(bt_tracer *tracer);
 
 /**
  * Adds `ns` nanoseconds spent waiting to reacquire the GIL.
  * @return BT_OK; BT_E_NULL; BT_E_FINISHED.
  */
-BT_API bt_status bt_tracer_gil_wait(bt_tracer *tracer, uint64_t ns);
+BT_API bt_status bt_tracer_add_gil_wait(bt_tracer *tracer, uint64_t ns);
 
 /**
  * Reports the number of parallel workers the operation used (the largest value
@@ -476,15 +486,22 @@ BT_API bt_status bt_tracer_set_workers(bt_tracer *tracer, uint32_t workers);
 BT_API bt_status bt_tracer_set_error(bt_tracer *tracer);
 
 /**
- * Stops the clock, closes a phase left open (setting BT_TIMING_PHASE_LEFT_OPEN),
- * records the operation into the tracer's sink and, when `out` is not NULL,
- * copies the timing into it (first out->struct_size bytes).
- * Later calls on the tracer return BT_E_FINISHED; free it with bt_tracer_free().
- * @return BT_OK; BT_E_NULL (tracer); BT_E_FINISHED; BT_E_STRUCT_SIZE (out too
- *         small: nothing is recorded, the tracer stays open); BT_E_NOMEM (the
- *         sink could not grow: the tracer is finished, the record is dropped).
+ * Stops the clock, closes a phase left open (setting BT_TIMING_PHASE_LEFT_OPEN)
+ * and records the operation into the tracer's sink. Later calls on the tracer
+ * return BT_E_FINISHED; free it with bt_tracer_free().
+ * @return BT_OK; BT_E_NULL; BT_E_FINISHED; BT_E_NOMEM (the sink could not
+ *         grow: the tracer is finished, the record is dropped).
  */
-BT_API bt_status bt_tracer_finish(bt_tracer *tracer, bt_timing *out);
+BT_API bt_status bt_tracer_finish(bt_tracer *tracer);
+
+/**
+ * bt_tracer_finish(), then copies the operation's timing into `out` (its first
+ * out->struct_size bytes). Since 0.1.0.
+ * @return as bt_tracer_finish(), and BT_E_NULL (out); BT_E_STRUCT_SIZE (out
+ *         too small: nothing is recorded, the tracer stays open). While
+ *         disabled, or on the inert tracer: BT_OK and `out` untouched.
+ */
+BT_API bt_status bt_tracer_finish_timing(bt_timing *out, bt_tracer *tracer);
 
 /**
  * Frees a tracer. A tracer freed before bt_tracer_finish() records nothing
@@ -501,30 +518,30 @@ BT_API void bt_tracer_free(bt_tracer *tracer);
 BT_API void bt_snapshot_free(bt_snapshot *snapshot);
 
 /** Facts about the snapshot. @return BT_OK; BT_E_NULL; BT_E_STRUCT_SIZE. */
-BT_API bt_status bt_snapshot_get_info(const bt_snapshot *snapshot, bt_snapshot_info *out);
+BT_API bt_status bt_snapshot_get_info(bt_snapshot_info *out, const bt_snapshot *snapshot);
 
 /** Number of operations in the snapshot. @return BT_OK; BT_E_NULL. */
-BT_API bt_status bt_snapshot_op_count(const bt_snapshot *snapshot, size_t *out);
+BT_API bt_status bt_snapshot_op_count(size_t *out, const bt_snapshot *snapshot);
 
 /**
  * Index of the operation called `name`.
  * @return BT_OK; BT_E_NULL; BT_E_NAME; BT_E_NOT_FOUND.
  */
-BT_API bt_status bt_snapshot_find(const bt_snapshot *snapshot, const char *name, size_t *index_out);
+BT_API bt_status bt_snapshot_find(size_t *index_out, const bt_snapshot *snapshot, const char *name);
 
 /**
  * Aggregates of the operation at `index` (0 .. op_count-1).
  * @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND (index); BT_E_STRUCT_SIZE.
  */
-BT_API bt_status bt_snapshot_op_stats(const bt_snapshot *snapshot, size_t index, bt_op_stats *out);
+BT_API bt_status bt_snapshot_op_stats(bt_op_stats *out, const bt_snapshot *snapshot, size_t index);
 
 /**
  * Distribution of one phase (or BT_PHASE_TOTAL) of the operation at `index`.
  * A registered phase the operation never entered gives count 0.
  * @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND; BT_E_UNKNOWN_PHASE; BT_E_STRUCT_SIZE.
  */
-BT_API bt_status bt_snapshot_phase_stats(const bt_snapshot *snapshot, size_t index,
-                                         bt_phase_id phase, bt_phase_stats *out);
+BT_API bt_status bt_snapshot_phase_stats(bt_phase_stats *out, const bt_snapshot *snapshot,
+                                         size_t index, bt_phase_id phase);
 
 /**
  * Any quantile `q` in [0, 1] of one phase (or BT_PHASE_TOTAL): 0 gives the
@@ -532,8 +549,8 @@ BT_API bt_status bt_snapshot_phase_stats(const bt_snapshot *snapshot, size_t ind
  * @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND; BT_E_UNKNOWN_PHASE; BT_E_INVALID
  *         (q outside [0, 1] or NaN).
  */
-BT_API bt_status bt_snapshot_quantile(const bt_snapshot *snapshot, size_t index,
-                                      bt_phase_id phase, double q, uint64_t *ns_out);
+BT_API bt_status bt_snapshot_quantile(uint64_t *ns_out, const bt_snapshot *snapshot,
+                                      size_t index, bt_phase_id phase, double q);
 
 /**
  * Copies the non-empty histogram buckets of one phase (or BT_PHASE_TOTAL),
@@ -543,9 +560,9 @@ BT_API bt_status bt_snapshot_quantile(const bt_snapshot *snapshot, size_t index,
  * Their counts add up to the phase's count.
  * @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND; BT_E_UNKNOWN_PHASE.
  */
-BT_API bt_status bt_snapshot_buckets(const bt_snapshot *snapshot, size_t index,
-                                     bt_phase_id phase, bt_bucket *buckets, size_t cap,
-                                     size_t *count_out);
+BT_API bt_status bt_snapshot_buckets(bt_bucket *buckets, size_t cap,
+                                     size_t *count_out, const bt_snapshot *snapshot, size_t index,
+                                     bt_phase_id phase);
 
 /* ------------------------------------------------------------------------- */
 /* Text                                                                      */
@@ -560,7 +577,7 @@ BT_API bt_status bt_snapshot_buckets(const bt_snapshot *snapshot, size_t index,
  * @return BT_OK; BT_E_NULL (timing or needed; buf with cap > 0);
  *         BT_E_STRUCT_SIZE; BT_E_NOMEM.
  */
-BT_API bt_status bt_timing_format(const bt_timing *timing, char *buf, size_t cap, size_t *needed);
+BT_API bt_status bt_timing_format(char *buf, size_t cap, size_t *needed, const bt_timing *timing);
 
 /**
  * The human report of a snapshot: per operation its count, errors, items and
@@ -569,8 +586,8 @@ BT_API bt_status bt_timing_format(const bt_timing *timing, char *buf, size_t cap
  * share, GIL wait and releases. snprintf semantics.
  * @return BT_OK; BT_E_NULL; BT_E_NOMEM.
  */
-BT_API bt_status bt_snapshot_format(const bt_snapshot *snapshot, char *buf, size_t cap,
-                                    size_t *needed);
+BT_API bt_status bt_snapshot_format(char *buf, size_t cap, size_t *needed,
+                                    const bt_snapshot *snapshot);
 
 /* ------------------------------------------------------------------------- */
 /* Exports                                                                   */
@@ -582,8 +599,8 @@ BT_API bt_status bt_snapshot_format(const bt_snapshot *snapshot, char *buf, size
  * @return BT_OK; BT_E_NULL; BT_E_INVALID (unknown format); BT_E_NOMEM.
  *         Thread-safe.
  */
-BT_API bt_status bt_snapshot_export(const bt_snapshot *snapshot, bt_format format, char *buf,
-                                    size_t cap, size_t *needed);
+BT_API bt_status bt_snapshot_export(char *buf, size_t cap, size_t *needed,
+                                    const bt_snapshot *snapshot, bt_format format);
 
 /**
  * Writes a snapshot in `format` to the file `path`, atomically: the text goes
@@ -600,36 +617,36 @@ BT_API bt_status bt_snapshot_write(const bt_snapshot *snapshot, bt_format format
  * ".txt" (or anything else) text.
  * @return BT_OK; BT_E_NULL.
  */
-BT_API bt_status bt_format_for_path(const char *path, bt_format *out);
+BT_API bt_status bt_format_for_path(bt_format *out, const char *path);
 
 /* ------------------------------------------------------------------------- */
-/* Trace of individual operations (Chrome Trace Event JSON, Perfetto UI)      */
+/* Timeline: individual operations (Chrome Trace Event JSON, Perfetto UI)    */
 /* ------------------------------------------------------------------------- */
 
-/** Largest capacity bt_trace_start() accepts. */
-#define BT_TRACE_MAX_CAPACITY (1u << 24)
+/** Largest capacity bt_timeline_start() accepts. */
+#define BT_TIMELINE_MAX_CAPACITY (1u << 24)
 
 /**
  * Starts keeping individual operations, process-wide, in a ring of
  * `capacity` operations (each with its phases as they happened); when it is
  * full the oldest is dropped and counted. Tracers created from now on are
  * kept when they finish. Starting again empties the ring.
- * BOUNDARYTRACE_TRACE=path (read at load) starts it with
- * BOUNDARYTRACE_TRACE_CAPACITY (default 10000) and writes it at exit.
+ * BOUNDARYTRACE_TIMELINE=path (read at load) starts it with
+ * BOUNDARYTRACE_TIMELINE_CAPACITY (default 10000) and writes it at exit.
  * Costs, while on: one lock per finished operation and ~24 bytes per phase
  * entry; while off, one predictable branch per phase call. The ring is
  * allocated when it starts: about 88 bytes per operation of capacity (so
- * BT_TRACE_MAX_CAPACITY takes about 1.4 GiB), plus the phases kept.
- * @return BT_OK; BT_E_INVALID (capacity 0 or above BT_TRACE_MAX_CAPACITY);
+ * BT_TIMELINE_MAX_CAPACITY takes about 1.4 GiB), plus the phases kept.
+ * @return BT_OK; BT_E_INVALID (capacity 0 or above BT_TIMELINE_MAX_CAPACITY);
  *         BT_E_NOMEM. Thread-safe.
  */
-BT_API bt_status bt_trace_start(size_t capacity);
+BT_API bt_status bt_timeline_start(size_t capacity);
 
 /** Stops keeping operations; those kept stay for export. Thread-safe. */
-BT_API bt_status bt_trace_stop(void);
+BT_API bt_status bt_timeline_stop(void);
 
 /** @return BT_OK; BT_E_NULL; BT_E_STRUCT_SIZE. Thread-safe. */
-BT_API bt_status bt_trace_get_info(bt_trace_info *out);
+BT_API bt_status bt_timeline_get_info(bt_timeline_info *out);
 
 /**
  * Renders the kept operations as Chrome Trace Event JSON, which Perfetto UI
@@ -641,13 +658,13 @@ BT_API bt_status bt_trace_get_info(bt_trace_info *out);
  * of that thread, because viewers reject partial overlaps. snprintf
  * semantics. @return BT_OK; BT_E_NULL; BT_E_NOMEM. Thread-safe.
  */
-BT_API bt_status bt_trace_export(char *buf, size_t cap, size_t *needed);
+BT_API bt_status bt_timeline_export(char *buf, size_t cap, size_t *needed);
 
 /**
- * Writes bt_trace_export()'s JSON to `path` atomically (as bt_snapshot_write).
+ * Writes bt_timeline_export()'s JSON to `path` atomically (as bt_snapshot_write).
  * @return BT_OK; BT_E_NULL; BT_E_INVALID (empty path); BT_E_IO; BT_E_NOMEM.
  */
-BT_API bt_status bt_trace_write(const char *path);
+BT_API bt_status bt_timeline_write(const char *path);
 
 #else /* BT_DISABLE_TRACING */
 #include "bt_noop.h"

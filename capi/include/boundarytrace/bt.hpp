@@ -211,7 +211,7 @@ struct PhaseInfo {
 inline PhaseInfo phase_info(bt_phase_id id) {
   const char *name = nullptr;
   int held = 0;
-  check(bt_phase_info(id, &name, &held), "bt_phase_info");
+  check(bt_phase_get_info(&name, &held, id), "bt_phase_get_info");
   return PhaseInfo{name, held != 0};
 }
 
@@ -285,7 +285,7 @@ class Timing {
   std::string format() const {
     return detail::format_with(
         [this](char *buf, std::size_t cap, std::size_t *needed) {
-          return bt_timing_format(&t_, buf, cap, needed);
+          return bt_timing_format(buf, cap, needed, &t_);
         },
         "bt_timing_format");
   }
@@ -337,14 +337,14 @@ class Snapshot {
   /** Facts about the snapshot as a whole. Throws bt::error(BT_E_NULL). */
   bt_snapshot_info info() const {
     bt_snapshot_info out = BT_SNAPSHOT_INFO_INIT;
-    check(bt_snapshot_get_info(s_, &out), "bt_snapshot_get_info");
+    check(bt_snapshot_get_info(&out, s_), "bt_snapshot_get_info");
     return out;
   }
 
   /** Number of operations. Throws bt::error(BT_E_NULL). */
   std::size_t size() const {
     std::size_t n = 0;
-    check(bt_snapshot_op_count(s_, &n), "bt_snapshot_op_count");
+    check(bt_snapshot_op_count(&n, s_), "bt_snapshot_op_count");
     return n;
   }
 
@@ -354,7 +354,7 @@ class Snapshot {
    */
   std::optional<std::size_t> find(const char *name) const {
     std::size_t index = 0;
-    bt_status st = bt_snapshot_find(s_, name, &index);
+    bt_status st = bt_snapshot_find(&index, s_, name);
     if (st == BT_E_NOT_FOUND) return std::nullopt;
     check(st, "bt_snapshot_find");
     return index;
@@ -365,7 +365,7 @@ class Snapshot {
   /** Aggregates of operation `index`. Throws bt::error: BT_E_NULL, BT_E_NOT_FOUND. */
   bt_op_stats op(std::size_t index) const {
     bt_op_stats out = BT_OP_STATS_INIT;
-    check(bt_snapshot_op_stats(s_, index, &out), "bt_snapshot_op_stats");
+    check(bt_snapshot_op_stats(&out, s_, index), "bt_snapshot_op_stats");
     return out;
   }
 
@@ -376,7 +376,7 @@ class Snapshot {
    */
   bt_phase_stats phase(std::size_t index, bt_phase_id id) const {
     bt_phase_stats out = BT_PHASE_STATS_INIT;
-    check(bt_snapshot_phase_stats(s_, index, id, &out), "bt_snapshot_phase_stats");
+    check(bt_snapshot_phase_stats(&out, s_, index, id), "bt_snapshot_phase_stats");
     return out;
   }
 
@@ -387,7 +387,7 @@ class Snapshot {
    */
   std::uint64_t quantile(std::size_t index, bt_phase_id id, double q) const {
     std::uint64_t ns = 0;
-    check(bt_snapshot_quantile(s_, index, id, q, &ns), "bt_snapshot_quantile");
+    check(bt_snapshot_quantile(&ns, s_, index, id, q), "bt_snapshot_quantile");
     return ns;
   }
 
@@ -399,12 +399,12 @@ class Snapshot {
   std::vector<bt_bucket> buckets(std::size_t index, bt_phase_id id) const {
     std::vector<bt_bucket> out;
     std::size_t count = 0;
-    check(bt_snapshot_buckets(s_, index, id, nullptr, 0, &count), "bt_snapshot_buckets");
+    check(bt_snapshot_buckets(nullptr, 0, &count, s_, index, id), "bt_snapshot_buckets");
     // The snapshot is immutable, so the second call fits; loop for safety.
     for (int attempt = 0; attempt < 4; ++attempt) {
       out.resize(count);
       std::size_t got = 0;
-      check(bt_snapshot_buckets(s_, index, id, out.data(), out.size(), &got),
+      check(bt_snapshot_buckets(out.data(), out.size(), &got, s_, index, id),
             "bt_snapshot_buckets");
       if (got <= out.size()) {
         out.resize(got);
@@ -422,7 +422,7 @@ class Snapshot {
   std::string format() const {
     return detail::format_with(
         [this](char *buf, std::size_t cap, std::size_t *needed) {
-          return bt_snapshot_format(s_, buf, cap, needed);
+          return bt_snapshot_format(buf, cap, needed, s_);
         },
         "bt_snapshot_format");
   }
@@ -530,7 +530,7 @@ class Metrics {
    */
   Snapshot snapshot() const {
     bt_snapshot *s = nullptr;
-    check(bt_metrics_snapshot(get(), &s), "bt_metrics_snapshot");
+    check(bt_metrics_snapshot(&s, get()), "bt_metrics_snapshot");
     return Snapshot(s);
   }
 
@@ -542,7 +542,7 @@ class Metrics {
   TakeResult take() const {
     bt_snapshot *interval = nullptr;
     bt_snapshot *cumulative = nullptr;
-    check(bt_metrics_take(get(), &interval, &cumulative), "bt_metrics_take");
+    check(bt_metrics_take(&interval, &cumulative, get()), "bt_metrics_take");
     return TakeResult{Snapshot(interval), Snapshot(cumulative)};
   }
 
@@ -668,7 +668,7 @@ class Tracer {
     if (t_ == nullptr) return;
     if (!finished_) {
       if (std::uncaught_exceptions() > unwinding_) (void)bt_tracer_set_error(t_);
-      (void)bt_tracer_finish(t_, nullptr);
+      (void)bt_tracer_finish(t_);
     }
     bt_tracer_free(t_);
   }
@@ -718,16 +718,16 @@ class Tracer {
   void add_items(std::uint64_t n) { check(bt_tracer_add_items(t_, n), "bt_tracer_add_items"); }
 
   /** Counts one release of the GIL. Throws bt::error: BT_E_NULL, BT_E_FINISHED. */
-  void gil_release() { check(bt_tracer_gil_release(t_), "bt_tracer_gil_release"); }
+  void add_gil_release() { check(bt_tracer_add_gil_release(t_), "bt_tracer_add_gil_release"); }
 
   /** Adds `ns` spent waiting to reacquire the GIL. Throws bt::error: BT_E_NULL, BT_E_FINISHED. */
-  void gil_wait(std::uint64_t ns) { check(bt_tracer_gil_wait(t_, ns), "bt_tracer_gil_wait"); }
+  void add_gil_wait(std::uint64_t ns) { check(bt_tracer_add_gil_wait(t_, ns), "bt_tracer_add_gil_wait"); }
 
   /** Reports `n` parallel workers (largest wins). Throws bt::error: BT_E_NULL, BT_E_FINISHED. */
-  void workers(std::uint32_t n) { check(bt_tracer_set_workers(t_, n), "bt_tracer_set_workers"); }
+  void set_workers(std::uint32_t n) { check(bt_tracer_set_workers(t_, n), "bt_tracer_set_workers"); }
 
   /** Marks the operation as failed. Throws bt::error: BT_E_NULL, BT_E_FINISHED. */
-  void error() { check(bt_tracer_set_error(t_), "bt_tracer_set_error"); }
+  void set_error() { check(bt_tracer_set_error(t_), "bt_tracer_set_error"); }
 
   /**
    * Stops the clock, closes a phase left open, records the operation and
@@ -736,7 +736,7 @@ class Tracer {
    */
   Timing finish() {
     Timing out;
-    bt_status st = bt_tracer_finish(t_, &out.raw());
+    bt_status st = bt_tracer_finish_timing(&out.raw(), t_);
     if (st == BT_OK || st == BT_E_FINISHED || st == BT_E_NOMEM) finished_ = true;
     check(st, "bt_tracer_finish");
     return out;

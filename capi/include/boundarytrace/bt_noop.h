@@ -35,7 +35,7 @@ BT_NOOP_ bt_status bt_phase_lookup(bt_phase_id *out, const char *name) {
   if (out) *out = 0;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_phase_info(bt_phase_id phase, const char **name_out, int *gil_held_out) {
+BT_NOOP_ bt_status bt_phase_get_info(const char **name_out, int *gil_held_out, bt_phase_id phase) {
   (void)phase;
   if (name_out) *name_out = "";
   if (gil_held_out) *gil_held_out = 0;
@@ -58,13 +58,13 @@ BT_NOOP_ bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timin
   (void)timing;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_metrics_snapshot(bt_metrics *metrics, bt_snapshot **out) {
+BT_NOOP_ bt_status bt_metrics_snapshot(bt_snapshot **out, bt_metrics *metrics) {
   (void)metrics;
   if (out) *out = NULL;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_metrics_take(bt_metrics *metrics, bt_snapshot **interval_out,
-                                   bt_snapshot **cumulative_out) {
+BT_NOOP_ bt_status bt_metrics_take(bt_snapshot **interval_out, bt_snapshot **cumulative_out,
+                                   bt_metrics *metrics) {
   (void)metrics;
   if (interval_out) *interval_out = NULL;
   if (cumulative_out) *cumulative_out = NULL;
@@ -98,8 +98,8 @@ BT_NOOP_ bt_status bt_tracer_add_items(bt_tracer *tracer, uint64_t n) {
   (void)n;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_tracer_gil_release(bt_tracer *tracer) { (void)tracer; return BT_OK; }
-BT_NOOP_ bt_status bt_tracer_gil_wait(bt_tracer *tracer, uint64_t ns) {
+BT_NOOP_ bt_status bt_tracer_add_gil_release(bt_tracer *tracer) { (void)tracer; return BT_OK; }
+BT_NOOP_ bt_status bt_tracer_add_gil_wait(bt_tracer *tracer, uint64_t ns) {
   (void)tracer;
   (void)ns;
   return BT_OK;
@@ -110,7 +110,8 @@ BT_NOOP_ bt_status bt_tracer_set_workers(bt_tracer *tracer, uint32_t workers) {
   return BT_OK;
 }
 BT_NOOP_ bt_status bt_tracer_set_error(bt_tracer *tracer) { (void)tracer; return BT_OK; }
-BT_NOOP_ bt_status bt_tracer_finish(bt_tracer *tracer, bt_timing *out) {
+BT_NOOP_ bt_status bt_tracer_finish(bt_tracer *tracer) { (void)tracer; return BT_OK; }
+BT_NOOP_ bt_status bt_tracer_finish_timing(bt_timing *out, bt_tracer *tracer) {
   (void)tracer;
   (void)out;
   return BT_OK;
@@ -118,40 +119,40 @@ BT_NOOP_ bt_status bt_tracer_finish(bt_tracer *tracer, bt_timing *out) {
 BT_NOOP_ void bt_tracer_free(bt_tracer *tracer) { (void)tracer; }
 
 BT_NOOP_ void bt_snapshot_free(bt_snapshot *snapshot) { (void)snapshot; }
-BT_NOOP_ bt_status bt_snapshot_get_info(const bt_snapshot *snapshot, bt_snapshot_info *out) {
+BT_NOOP_ bt_status bt_snapshot_get_info(bt_snapshot_info *out, const bt_snapshot *snapshot) {
   (void)snapshot;
   (void)out;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_snapshot_op_count(const bt_snapshot *snapshot, size_t *out) {
+BT_NOOP_ bt_status bt_snapshot_op_count(size_t *out, const bt_snapshot *snapshot) {
   (void)snapshot;
   if (out) *out = 0;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_snapshot_find(const bt_snapshot *snapshot, const char *name,
-                                    size_t *index_out) {
+BT_NOOP_ bt_status bt_snapshot_find(size_t *index_out, const bt_snapshot *snapshot,
+                                    const char *name) {
   (void)snapshot;
   (void)name;
   if (index_out) *index_out = 0;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_snapshot_op_stats(const bt_snapshot *snapshot, size_t index,
-                                        bt_op_stats *out) {
+BT_NOOP_ bt_status bt_snapshot_op_stats(bt_op_stats *out, const bt_snapshot *snapshot,
+                                        size_t index) {
   (void)snapshot;
   (void)index;
   (void)out;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_snapshot_phase_stats(const bt_snapshot *snapshot, size_t index,
-                                           bt_phase_id phase, bt_phase_stats *out) {
+BT_NOOP_ bt_status bt_snapshot_phase_stats(bt_phase_stats *out, const bt_snapshot *snapshot,
+                                           size_t index, bt_phase_id phase) {
   (void)snapshot;
   (void)index;
   (void)phase;
   (void)out;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_snapshot_quantile(const bt_snapshot *snapshot, size_t index,
-                                        bt_phase_id phase, double q, uint64_t *ns_out) {
+BT_NOOP_ bt_status bt_snapshot_quantile(uint64_t *ns_out, const bt_snapshot *snapshot,
+                                        size_t index, bt_phase_id phase, double q) {
   (void)snapshot;
   (void)index;
   (void)phase;
@@ -159,9 +160,9 @@ BT_NOOP_ bt_status bt_snapshot_quantile(const bt_snapshot *snapshot, size_t inde
   if (ns_out) *ns_out = 0;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_snapshot_buckets(const bt_snapshot *snapshot, size_t index,
-                                       bt_phase_id phase, bt_bucket *buckets, size_t cap,
-                                       size_t *count_out) {
+BT_NOOP_ bt_status bt_snapshot_buckets(bt_bucket *buckets, size_t cap,
+                                       size_t *count_out, const bt_snapshot *snapshot, size_t index,
+                                       bt_phase_id phase) {
   (void)snapshot;
   (void)index;
   (void)phase;
@@ -170,23 +171,23 @@ BT_NOOP_ bt_status bt_snapshot_buckets(const bt_snapshot *snapshot, size_t index
   if (count_out) *count_out = 0;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_timing_format(const bt_timing *timing, char *buf, size_t cap,
-                                    size_t *needed) {
+BT_NOOP_ bt_status bt_timing_format(char *buf, size_t cap, size_t *needed,
+                                    const bt_timing *timing) {
   (void)timing;
   if (buf && cap) buf[0] = '\0';
   if (needed) *needed = 0;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_snapshot_format(const bt_snapshot *snapshot, char *buf, size_t cap,
-                                      size_t *needed) {
+BT_NOOP_ bt_status bt_snapshot_format(char *buf, size_t cap, size_t *needed,
+                                      const bt_snapshot *snapshot) {
   (void)snapshot;
   if (buf && cap) buf[0] = '\0';
   if (needed) *needed = 0;
   return BT_OK;
 }
 
-BT_NOOP_ bt_status bt_snapshot_export(const bt_snapshot *snapshot, bt_format format, char *buf,
-                                      size_t cap, size_t *needed) {
+BT_NOOP_ bt_status bt_snapshot_export(char *buf, size_t cap, size_t *needed,
+                                      const bt_snapshot *snapshot, bt_format format) {
   (void)snapshot;
   (void)format;
   if (buf && cap) buf[0] = '\0';
@@ -199,27 +200,27 @@ BT_NOOP_ bt_status bt_snapshot_write(const bt_snapshot *snapshot, bt_format form
   (void)path;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_format_for_path(const char *path, bt_format *out) {
+BT_NOOP_ bt_status bt_format_for_path(bt_format *out, const char *path) {
   (void)path;
   if (out) *out = BT_FORMAT_TEXT;
   return BT_OK;
 }
 
-BT_NOOP_ bt_status bt_trace_start(size_t capacity) {
+BT_NOOP_ bt_status bt_timeline_start(size_t capacity) {
   (void)capacity;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_trace_stop(void) { return BT_OK; }
-BT_NOOP_ bt_status bt_trace_get_info(bt_trace_info *out) {
+BT_NOOP_ bt_status bt_timeline_stop(void) { return BT_OK; }
+BT_NOOP_ bt_status bt_timeline_get_info(bt_timeline_info *out) {
   (void)out;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_trace_export(char *buf, size_t cap, size_t *needed) {
+BT_NOOP_ bt_status bt_timeline_export(char *buf, size_t cap, size_t *needed) {
   if (buf && cap) buf[0] = '\0';
   if (needed) *needed = 0;
   return BT_OK;
 }
-BT_NOOP_ bt_status bt_trace_write(const char *path) {
+BT_NOOP_ bt_status bt_timeline_write(const char *path) {
   (void)path;
   return BT_OK;
 }

@@ -26,11 +26,11 @@
  *     }
  *
  * What "GIL wait" means. A released guard records, per release:
- *   1. bt_phase_begin, then bt_tracer_gil_release (one release counted), then
+ *   1. bt_phase_begin, then bt_tracer_add_gil_release (one release counted), then
  *      PyEval_SaveThread (the GIL is released);
  *   2. on leaving: bt_phase_end while the GIL is still released, then
  *      PyEval_RestoreThread timed with bt_clock_now_ns, and the time it took is
- *      added with bt_tracer_gil_wait.
+ *      added with bt_tracer_add_gil_wait.
  * So the released phase's time is the native work only, and the time spent
  * blocked on getting the GIL back is reported as GIL wait and falls outside
  * every phase: it is part of the operation's `unattributed` time (boundary
@@ -80,7 +80,7 @@ namespace detail {
 inline void check_phase_gil(bt_phase_id id, bool want_held, const char *context) {
 #ifndef BT_DISABLE_TRACING
   int held = 0;
-  check(bt_phase_info(id, nullptr, &held), "bt_phase_info");
+  check(bt_phase_get_info(nullptr, &held, id), "bt_phase_get_info");
   if ((held != 0) != want_held) throw error(BT_E_CONFLICT, context);
 #else
   (void)id;
@@ -98,16 +98,16 @@ inline void reacquire(bt_tracer *t, PyThreadState *state) noexcept {
   std::uint64_t t0 = bt_clock_now_ns();
   PyEval_RestoreThread(state);
   std::uint64_t t1 = bt_clock_now_ns();
-  (void)bt_tracer_gil_wait(t, t1 > t0 ? t1 - t0 : 0);
+  (void)bt_tracer_add_gil_wait(t, t1 > t0 ? t1 - t0 : 0);
 }
 
 }  // namespace detail
 
 /**
  * Releases the GIL for a scope and reports it to a tracer: counts one release
- * (bt_tracer_gil_release) and, when the scope ends, measures how long taking
+ * (bt_tracer_add_gil_release) and, when the scope ends, measures how long taking
  * the GIL back took (bt_clock_now_ns around PyEval_RestoreThread) and adds it
- * with bt_tracer_gil_wait. It opens no phase: put bt::Tracer::phase() guards
+ * with bt_tracer_add_gil_wait. It opens no phase: put bt::Tracer::phase() guards
  * (released phases) inside it, e.g. to alternate convert and network in a
  * loop under one release. ReleasedPhase is the common case of one phase.
  *
@@ -128,7 +128,7 @@ class GilRelease {
   /** Counts one release on `tracer` (may be NULL: nothing recorded), releases the GIL. */
   explicit GilRelease(bt_tracer *tracer) noexcept : t_(tracer) {
     assert(PyGILState_Check() && "bt::pybind::GilRelease needs the GIL held");
-    (void)bt_tracer_gil_release(t_);
+    (void)bt_tracer_add_gil_release(t_);
     state_ = PyEval_SaveThread();
   }
   /** As above, on `tracer`'s C handle. */
@@ -171,7 +171,7 @@ class ReleasedPhase {
     assert(PyGILState_Check() && "bt::pybind::ReleasedPhase needs the GIL held");
     detail::check_phase_gil(id, false, "bt::pybind::ReleasedPhase: the phase is GIL-held");
     check(bt_phase_begin(t_, id_), "bt_phase_begin");
-    (void)bt_tracer_gil_release(t_);
+    (void)bt_tracer_add_gil_release(t_);
     state_ = PyEval_SaveThread();
   }
   ReleasedPhase(Tracer &tracer, bt_phase_id id) : ReleasedPhase(tracer.get(), id) {}

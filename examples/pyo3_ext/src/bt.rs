@@ -11,9 +11,9 @@
 //!   freed — as `with boundarytrace.trace(...)` does on an exception.
 //! - [`PhaseGuard`]: a phase, ended when the guard drops.
 //! - [`Tracer::allow_threads`]: releases the GIL around a closure (pyo3's
-//!   `py.allow_threads`), counts the release with `bt_tracer_gil_release`, and
+//!   `py.allow_threads`), counts the release with `bt_tracer_add_gil_release`, and
 //!   measures how long taking the GIL back took (`bt_clock_now_ns` around the
-//!   reacquire) into `bt_tracer_gil_wait`. Open the released phases (convert,
+//!   reacquire) into `bt_tracer_add_gil_wait`. Open the released phases (convert,
 //!   network) inside the closure: the GIL wait then falls outside every phase,
 //!   as with the pybind11 helper (boundarytrace/pybind11.hpp).
 //!
@@ -81,11 +81,11 @@ pub mod ffi {
         pub fn bt_phase_begin(tracer: *mut bt_tracer, phase: i32) -> c_int;
         pub fn bt_phase_end(tracer: *mut bt_tracer, phase: i32) -> c_int;
         pub fn bt_tracer_add_items(tracer: *mut bt_tracer, n: u64) -> c_int;
-        pub fn bt_tracer_gil_release(tracer: *mut bt_tracer) -> c_int;
-        pub fn bt_tracer_gil_wait(tracer: *mut bt_tracer, ns: u64) -> c_int;
+        pub fn bt_tracer_add_gil_release(tracer: *mut bt_tracer) -> c_int;
+        pub fn bt_tracer_add_gil_wait(tracer: *mut bt_tracer, ns: u64) -> c_int;
         pub fn bt_tracer_set_workers(tracer: *mut bt_tracer, workers: u32) -> c_int;
         pub fn bt_tracer_set_error(tracer: *mut bt_tracer) -> c_int;
-        pub fn bt_tracer_finish(tracer: *mut bt_tracer, out: *mut bt_timing) -> c_int;
+        pub fn bt_tracer_finish_timing(out: *mut bt_timing, tracer: *mut bt_tracer) -> c_int;
         pub fn bt_tracer_free(tracer: *mut bt_tracer);
     }
 
@@ -336,14 +336,14 @@ impl Tracer {
         F: Send + FnOnce(&mut Tracer) -> T,
         T: Send,
     {
-        let _ = unsafe { ffi::bt_tracer_gil_release(self.ptr()) };
+        let _ = unsafe { ffi::bt_tracer_add_gil_release(self.ptr()) };
         let tracer: &mut Tracer = self; // &mut Tracer is Send: Tracer is Send
         let (out, released_until) = py.allow_threads(move || {
             let out = f(tracer);
             (out, now_ns())
         });
         let waited = now_ns().saturating_sub(released_until);
-        let _ = unsafe { ffi::bt_tracer_gil_wait(self.ptr(), waited) };
+        let _ = unsafe { ffi::bt_tracer_add_gil_wait(self.ptr(), waited) };
         out
     }
 
@@ -356,7 +356,7 @@ impl Tracer {
         // bt_timing is plain data: all zeroes is a valid value (NULL op_name).
         let mut tm: ffi::bt_timing = unsafe { std::mem::zeroed() };
         tm.struct_size = std::mem::size_of::<ffi::bt_timing>();
-        let status = unsafe { ffi::bt_tracer_finish(self.ptr(), &mut tm) };
+        let status = unsafe { ffi::bt_tracer_finish_timing(&mut tm, self.ptr()) };
         self.finished = status == 0 || status == ffi::BT_E_FINISHED;
         check(status, "bt_tracer_finish")?;
         let phase = |i: usize| (tm.phase_ns[i], tm.phase_entries[i]);

@@ -102,11 +102,11 @@ sub snapshot { Boundarytrace::Metrics->global->snapshot }
 
 # ---- trace ring -------------------------------------------------------------------
 
-sub trace_start  { Boundarytrace::Raw::bt_trace_start($_[0]); return }
-sub trace_stop   { Boundarytrace::Raw::bt_trace_stop(); return }
-sub trace_info   { Boundarytrace::Raw::bt_trace_get_info() }
-sub trace_export { Boundarytrace::Raw::bt_trace_export() }
-sub trace_write  { Boundarytrace::Raw::bt_trace_write($_[0]); return }
+sub trace_start  { Boundarytrace::Raw::bt_timeline_start($_[0]); return }
+sub trace_stop   { Boundarytrace::Raw::bt_timeline_stop(); return }
+sub trace_info   { Boundarytrace::Raw::bt_timeline_get_info() }
+sub trace_export { Boundarytrace::Raw::bt_timeline_export() }
+sub trace_write  { Boundarytrace::Raw::bt_timeline_write($_[0]); return }
 
 # =====================================================================================
 package Boundarytrace::Error;
@@ -275,8 +275,8 @@ sub phase {
 }
 
 sub add_items   { Boundarytrace::Raw::bt_tracer_add_items($_[0]->{ptr}, $_[1]); $_[0] }
-sub gil_release { Boundarytrace::Raw::bt_tracer_gil_release($_[0]->{ptr}); $_[0] }
-sub gil_wait    { Boundarytrace::Raw::bt_tracer_gil_wait($_[0]->{ptr}, $_[1]); $_[0] }
+sub gil_release { Boundarytrace::Raw::bt_tracer_add_gil_release($_[0]->{ptr}); $_[0] }
+sub gil_wait    { Boundarytrace::Raw::bt_tracer_add_gil_wait($_[0]->{ptr}, $_[1]); $_[0] }
 sub set_workers { Boundarytrace::Raw::bt_tracer_set_workers($_[0]->{ptr}, $_[1]); $_[0] }
 sub set_error   { Boundarytrace::Raw::bt_tracer_set_error($_[0]->{ptr}); $_[0] }
 

@@ -99,21 +99,21 @@ const bt = {
   status_name: lib.func('const char *bt_status_name(int status)'),
   metrics_new: lib.func('int bt_metrics_new(_Out_ bt_metrics **out)'),
   metrics_free: lib.func('void bt_metrics_free(bt_metrics *m)'),
-  metrics_snapshot: lib.func('int bt_metrics_snapshot(bt_metrics *m, _Out_ bt_snapshot **out)'),
+  metrics_snapshot: lib.func('int bt_metrics_snapshot(_Out_ bt_snapshot **out, bt_metrics *m)'),
   tracer_new: lib.func('int bt_tracer_new(_Out_ bt_tracer **out, bt_metrics *m, const char *op)'),
   phase_begin: lib.func('int bt_phase_begin(bt_tracer *t, int32_t phase)'),
   phase_end: lib.func('int bt_phase_end(bt_tracer *t, int32_t phase)'),
   add_items: lib.func('int bt_tracer_add_items(bt_tracer *t, uint64_t n)'),
-  gil_release: lib.func('int bt_tracer_gil_release(bt_tracer *t)'),
-  gil_wait: lib.func('int bt_tracer_gil_wait(bt_tracer *t, uint64_t ns)'),
+  gil_release: lib.func('int bt_tracer_add_gil_release(bt_tracer *t)'),
+  gil_wait: lib.func('int bt_tracer_add_gil_wait(bt_tracer *t, uint64_t ns)'),
   // _Inout_: struct_size must travel in, the filled struct back out.
-  finish: lib.func('int bt_tracer_finish(bt_tracer *t, _Inout_ bt_timing *out)'),
+  finish: lib.func('int bt_tracer_finish_timing(_Inout_ bt_timing *out, bt_tracer *t)'),
   tracer_free: lib.func('void bt_tracer_free(bt_tracer *t)'),
   snapshot_free: lib.func('void bt_snapshot_free(bt_snapshot *s)'),
-  snapshot_find: lib.func('int bt_snapshot_find(bt_snapshot *s, const char *name, _Out_ size_t *index)'),
-  op_stats: lib.func('int bt_snapshot_op_stats(bt_snapshot *s, size_t index, _Inout_ bt_op_stats *out)'),
-  phase_stats: lib.func('int bt_snapshot_phase_stats(bt_snapshot *s, size_t index, int32_t phase, _Inout_ bt_phase_stats *out)'),
-  snapshot_format: lib.func('int bt_snapshot_format(bt_snapshot *s, _Out_ uint8_t *buf, size_t cap, _Out_ size_t *needed)'),
+  snapshot_find: lib.func('int bt_snapshot_find(_Out_ size_t *index, bt_snapshot *s, const char *name)'),
+  op_stats: lib.func('int bt_snapshot_op_stats(_Inout_ bt_op_stats *out, bt_snapshot *s, size_t index)'),
+  phase_stats: lib.func('int bt_snapshot_phase_stats(_Inout_ bt_phase_stats *out, bt_snapshot *s, size_t index, int32_t phase)'),
+  snapshot_format: lib.func('int bt_snapshot_format(_Out_ uint8_t *buf, size_t cap, _Out_ size_t *needed, bt_snapshot *s)'),
 };
 
 // A status must be 0 (BT_OK); otherwise fail with its name.
@@ -149,11 +149,11 @@ test('a four-phase operation is read back from a snapshot', () => {
     try {
       for (const phase of [EXTRACT, CONVERT, NETWORK, MATERIALIZE]) {
         ok(bt.phase_begin(tracer, phase), `bt_phase_begin(${phase})`);
-        if (phase === CONVERT) ok(bt.gil_release(tracer), 'bt_tracer_gil_release');
+        if (phase === CONVERT) ok(bt.gil_release(tracer), 'bt_tracer_add_gil_release');
         if (phase === NETWORK) sleepMs(NETWORK_SLEEP_MS);
         ok(bt.phase_end(tracer, phase), `bt_phase_end(${phase})`);
       }
-      ok(bt.gil_wait(tracer, GIL_WAIT_NS), 'bt_tracer_gil_wait');
+      ok(bt.gil_wait(tracer, GIL_WAIT_NS), 'bt_tracer_add_gil_wait');
       ok(bt.add_items(tracer, 3), 'bt_tracer_add_items');
       ok(bt.finish(tracer, timing), 'bt_tracer_finish');
     } finally {

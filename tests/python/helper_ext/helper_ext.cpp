@@ -173,7 +173,7 @@ void record_c_api(const std::string &op, std::uint64_t items, int n) {
       (void)bt_tracer_set_workers(t, 2);
     }
     (void)bt_tracer_add_items(t, items);
-    bt_status st = bt_tracer_finish(t, nullptr);
+    bt_status st = bt_tracer_finish(t);
     bt_tracer_free(t);
     bt::check(st, "bt_tracer_finish");
   }

@@ -29,7 +29,7 @@ public enum Format {
   /** The format a file name asks for by its suffix (.json, .prom, .om, .folded, else text). */
   public static Format forPath(Path path) {
     int[] out = new int[1];
-    BtNative.bt_format_for_path(path.toString(), out);
+    BtNative.bt_format_for_path(out, path.toString());
     for (Format f : values()) {
       if (f.code == out[0]) return f;
     }

@@ -96,7 +96,7 @@ public final class Metrics implements AutoCloseable {
     long p = ref.acquire();
     try {
       long[] out = new long[1];
-      BtNative.bt_metrics_snapshot(p, out);
+      BtNative.bt_metrics_snapshot(out, p);
       return new Snapshot(out[0]);
     } finally {
       ref.release();
@@ -112,7 +112,7 @@ public final class Metrics implements AutoCloseable {
     try {
       long[] interval = new long[1];
       long[] cumulative = new long[1];
-      BtNative.bt_metrics_take(p, interval, cumulative);
+      BtNative.bt_metrics_take(interval, cumulative, p);
       return new Interval(new Snapshot(interval[0]), new Snapshot(cumulative[0]));
     } finally {
       ref.release();

@@ -92,7 +92,7 @@ public final class Phase implements AutoCloseable {
   public static String name(int id) {
     byte[][] name = new byte[1][];
     int[] held = new int[1];
-    BtNative.bt_phase_info(id, name, held);
+    BtNative.bt_phase_get_info(name, held, id);
     return Native.str(name[0]);
   }
 
@@ -104,7 +104,7 @@ public final class Phase implements AutoCloseable {
   public static boolean isGilHeld(int id) {
     byte[][] name = new byte[1][];
     int[] held = new int[1];
-    BtNative.bt_phase_info(id, name, held);
+    BtNative.bt_phase_get_info(name, held, id);
     return held[0] != 0;
   }
 

@@ -25,7 +25,7 @@ public final class Snapshot implements AutoCloseable {
 
   private static long index(long p, String operation) {
     long[] out = new long[1];
-    BtNative.bt_snapshot_find(p, operation, out);
+    BtNative.bt_snapshot_find(out, p, operation);
     return out[0];
   }
 
@@ -34,7 +34,7 @@ public final class Snapshot implements AutoCloseable {
     long p = ref.acquire();
     try {
       long[] out = new long[1];
-      BtNative.bt_snapshot_op_count(p, out);
+      BtNative.bt_snapshot_op_count(out, p);
       return (int) out[0];
     } finally {
       ref.release();
@@ -59,10 +59,10 @@ public final class Snapshot implements AutoCloseable {
     bt_op_stats raw = new bt_op_stats();
     try {
       long[] n = new long[1];
-      BtNative.bt_snapshot_op_count(p, n);
+      BtNative.bt_snapshot_op_count(n, p);
       List<OpStats> all = new ArrayList<>((int) n[0]);
       for (long i = 0; i < n[0]; i++) {
-        BtNative.bt_snapshot_op_stats(p, i, raw);
+        BtNative.bt_snapshot_op_stats(raw, p, i);
         all.add(OpStats.from(raw));
       }
       return all;
@@ -81,7 +81,7 @@ public final class Snapshot implements AutoCloseable {
     long p = ref.acquire();
     bt_op_stats raw = new bt_op_stats();
     try {
-      BtNative.bt_snapshot_op_stats(p, index(p, operation), raw);
+      BtNative.bt_snapshot_op_stats(raw, p, index(p, operation));
       return OpStats.from(raw);
     } finally {
       raw.delete();
@@ -99,7 +99,7 @@ public final class Snapshot implements AutoCloseable {
     long p = ref.acquire();
     bt_phase_stats raw = new bt_phase_stats();
     try {
-      BtNative.bt_snapshot_phase_stats(p, index(p, operation), phase, raw);
+      BtNative.bt_snapshot_phase_stats(raw, p, index(p, operation), phase);
       return PhaseStats.from(raw);
     } finally {
       raw.delete();
@@ -127,7 +127,7 @@ public final class Snapshot implements AutoCloseable {
     long p = ref.acquire();
     try {
       long[] out = new long[1];
-      BtNative.bt_snapshot_quantile(p, index(p, operation), phase, q, out);
+      BtNative.bt_snapshot_quantile(out, p, index(p, operation), phase, q);
       return out[0];
     } finally {
       ref.release();
@@ -156,7 +156,7 @@ public final class Snapshot implements AutoCloseable {
     long p = ref.acquire();
     bt_snapshot_info raw = new bt_snapshot_info();
     try {
-      BtNative.bt_snapshot_get_info(p, raw);
+      BtNative.bt_snapshot_get_info(raw, p);
       return new SnapshotInfo(raw.getOp_count(), raw.getStart_ns(), raw.getEnd_ns(),
           (int) raw.getPhase_count());
     } finally {

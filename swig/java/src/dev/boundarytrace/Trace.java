@@ -10,7 +10,7 @@ public final class Trace {
   private Trace() {}
 
   /** Largest capacity {@link #start(long)} accepts. */
-  public static final long MAX_CAPACITY = BtNativeConstants.BT_TRACE_MAX_CAPACITY;
+  public static final long MAX_CAPACITY = BtNativeConstants.BT_TIMELINE_MAX_CAPACITY;
 
   /**
    * Starts keeping the operations that finish from now on, in a ring of
@@ -20,19 +20,19 @@ public final class Trace {
    */
   public static void start(long capacity) {
     if (capacity < 0) throw Native.invalid("capacity must not be negative: " + capacity);
-    BtNative.bt_trace_start(capacity);
+    BtNative.bt_timeline_start(capacity);
   }
 
   /** Stops keeping operations; those kept stay for export. */
   public static void stop() {
-    BtNative.bt_trace_stop();
+    BtNative.bt_timeline_stop();
   }
 
   /** Capacity, kept, dropped, and whether operations are being kept. */
   public static TraceInfo info() {
-    bt_trace_info raw = new bt_trace_info();
+    bt_timeline_info raw = new bt_timeline_info();
     try {
-      BtNative.bt_trace_get_info(raw);
+      BtNative.bt_timeline_get_info(raw);
       return new TraceInfo(raw.getCapacity(), raw.getKept(), raw.getDropped(), raw.getActive() != 0);
     } finally {
       raw.delete();
@@ -42,7 +42,7 @@ public final class Trace {
   /** The kept operations as Chrome Trace Event JSON. */
   public static String export() {
     byte[][] out = new byte[1][];
-    BtNative.bt_trace_export(out);
+    BtNative.bt_timeline_export(out);
     return Native.str(out[0]);
   }
 
@@ -52,6 +52,6 @@ public final class Trace {
    * @throws java.io.UncheckedIOException BT_E_IO
    */
   public static void write(Path path) {
-    BtNative.bt_trace_write(path.toString());
+    BtNative.bt_timeline_write(path.toString());
   }
 }

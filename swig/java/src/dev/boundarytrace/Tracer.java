@@ -108,7 +108,7 @@ public final class Tracer implements AutoCloseable {
   public Tracer gilRelease() {
     long p = ref.acquire();
     try {
-      BtNative.bt_tracer_gil_release(p);
+      BtNative.bt_tracer_add_gil_release(p);
     } finally {
       ref.release();
     }
@@ -120,7 +120,7 @@ public final class Tracer implements AutoCloseable {
     if (ns < 0) throw Native.invalid("GIL wait must not be negative: " + ns);
     long p = ref.acquire();
     try {
-      BtNative.bt_tracer_gil_wait(p, ns);
+      BtNative.bt_tracer_add_gil_wait(p, ns);
     } finally {
       ref.release();
     }
@@ -161,7 +161,7 @@ public final class Tracer implements AutoCloseable {
     bt_timing raw = new bt_timing();
     try {
       try {
-        BtNative.bt_tracer_finish(p, raw);
+        BtNative.bt_tracer_finish_timing(raw, p);
       } catch (IllegalStateException e) {
         if (e.getMessage() != null && e.getMessage().startsWith("BT_E_FINISHED")) finished = true;
         throw e;

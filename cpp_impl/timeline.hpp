@@ -11,12 +11,27 @@
 #include "cpp_impl/status.hpp"
 
 namespace bt {
+namespace timeline {
 
-struct Tracer;
+constexpr std::size_t kMaxCapacity = 1u << 24;  // BT_TIMELINE_MAX_CAPACITY
 
-namespace trace {
+// One phase entry of an operation in flight, kept only while the ring is on.
+struct Slice {
+  int32_t phase;
+  uint64_t begin, end;  // ticks
+};
+constexpr uint32_t kMaxSlices = 64;  // per operation; more are counted as lost
 
-constexpr std::size_t kMaxCapacity = 1u << 24;  // BT_TRACE_MAX_CAPACITY
+// What the ring keeps of a finishing operation: a plain record, so the ring
+// knows nothing of the tracer that fills it. Times in ticks.
+struct Finished {
+  const char *name = nullptr;  // interned
+  uint64_t start = 0, end = 0;
+  uint64_t items = 0, gil_wait_ns = 0;
+  uint32_t gil_releases = 0, workers = 0, flags = 0, slices_lost = 0;
+  const Slice *slices = nullptr;
+  uint32_t nslices = 0;
+};
 
 struct KeptSlice {
   int32_t phase;
@@ -57,9 +72,9 @@ void stop();
 Info info();
 // Copies the ring (may throw std::bad_alloc).
 Contents copy();
-// Keeps a finishing tracer; `end` is its finish time in ticks. Never fails:
-// an operation that cannot be stored is counted as dropped.
-void keep(const Tracer &tr, uint64_t end);
+// Keeps a finishing operation. Never fails: an operation that cannot be
+// stored is counted as dropped.
+void keep(const Finished &f);
 
 // For fork_guard.cpp: the ring's lock, and the child's reset (its thread id
 // is new).
@@ -69,5 +84,5 @@ void reset_in_child();
 // Chrome Trace Event JSON of `c` (format_chrome.cpp); may throw bad_alloc.
 std::string format_chrome(const Contents &c);
 
-}  // namespace trace
+}  // namespace timeline
 }  // namespace bt

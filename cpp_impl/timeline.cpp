@@ -1,4 +1,4 @@
-#include "cpp_impl/trace_ring.hpp"
+#include "cpp_impl/timeline.hpp"
 
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -9,10 +9,9 @@
 
 #include "cpp_impl/clock.hpp"
 #include "cpp_impl/lasting.hpp"
-#include "cpp_impl/tracer.hpp"
 
 namespace bt {
-namespace trace {
+namespace timeline {
 
 AtomicWord g_active{0};
 
@@ -100,33 +99,33 @@ Contents copy() {
   return c;
 }
 
-void keep(const Tracer &tr, uint64_t end) {
+void keep(const Finished &f) {
   if (!active()) return;  // stopped since the tracer started
   int tid = current_tid();
   Ring &r = ring();
   // Built outside the lock; moved in without allocating.
   KeptOp op;
   try {
-    op.slices.reserve(tr.nslices);
+    op.slices.reserve(f.nslices);
   } catch (const std::bad_alloc &) {
     std::lock_guard<std::mutex> lock(r.mutex);
     ++r.dropped;  // this operation is lost, and said to be
     return;
   }
-  for (uint32_t i = 0; i < tr.nslices; ++i) {
-    const Slice &s = tr.slices[i];
+  for (uint32_t i = 0; i < f.nslices; ++i) {
+    const Slice &s = f.slices[i];
     op.slices.push_back(KeptSlice{s.phase, clock::ticks_to_time_ns(s.begin), clock::ticks_to_time_ns(s.end)});
   }
-  op.name = tr.t.op_name;
+  op.name = f.name;
   op.tid = tid;
-  op.begin_ns = clock::ticks_to_time_ns(tr.start);
-  op.end_ns = clock::ticks_to_time_ns(end);
-  op.items = tr.t.items;
-  op.gil_wait_ns = tr.t.gil_wait_ns;
-  op.gil_releases = tr.t.gil_releases;
-  op.workers = tr.t.workers;
-  op.flags = tr.t.flags;
-  op.slices_lost = tr.slices_lost;
+  op.begin_ns = clock::ticks_to_time_ns(f.start);
+  op.end_ns = clock::ticks_to_time_ns(f.end);
+  op.items = f.items;
+  op.gil_wait_ns = f.gil_wait_ns;
+  op.gil_releases = f.gil_releases;
+  op.workers = f.workers;
+  op.flags = f.flags;
+  op.slices_lost = f.slices_lost;
 
   std::lock_guard<std::mutex> lock(r.mutex);
   if (r.slots.empty()) return;
@@ -144,5 +143,5 @@ void keep(const Tracer &tr, uint64_t end) {
   }
 }
 
-}  // namespace trace
+}  // namespace timeline
 }  // namespace bt

@@ -1,0 +1,30 @@
+#include "cpp_impl/startup.hpp"
+
+#include "cpp_impl/clock.hpp"
+#include "cpp_impl/config.hpp"
+#include "cpp_impl/exit_files.hpp"
+#include "cpp_impl/fork_guard.hpp"
+#include "cpp_impl/metrics.hpp"
+#include "cpp_impl/names.hpp"
+#include "cpp_impl/timeline.hpp"
+
+namespace bt {
+
+void build_process_objects() {
+  intern_pool_init();
+  Metrics::global();
+  timeline::info();
+}
+
+namespace {
+
+// Runs when the library is loaded, before any caller can reach it.
+__attribute__((constructor)) void on_load() {
+  clock::init(config::os_clock_requested());
+  if (config::env_flag("BOUNDARYTRACE_DISABLE")) config::set_enabled(false);
+  install_fork_guard();
+  arm_exit_files();
+}
+
+}  // namespace
+}  // namespace bt
