@@ -13,7 +13,6 @@
 namespace bt {
 
 #if defined(BT_USE_LIBATOMIC_OPS)
-constexpr const char *kAtomicsBackend = "libatomic_ops";
 
 // A word read and written by several threads.
 class AtomicWord {
@@ -58,7 +57,6 @@ class SpinLock {
 };
 
 #else
-constexpr const char *kAtomicsBackend = "std::atomic";
 
 class AtomicWord {
  public:

@@ -9,9 +9,9 @@
 namespace bt {
 
 // Values agree with bt_format (the C shim checks).
-enum class Format : int { text = 0, json = 1, prometheus = 2, openmetrics = 3, folded = 4 };
+enum class Format : int { text = 0, json = 1, prometheus = 2, openmetrics = 3, folded = 4, last = folded };
 
-inline bool format_valid(int f) { return f >= 0 && f <= 4; }
+inline bool format_valid(int f) { return f >= 0 && f <= static_cast<int>(Format::last); }
 
 // Each may throw std::bad_alloc.
 std::string format_json(const Snapshot &s);

@@ -97,6 +97,16 @@ static void test_bad_input__null_handles(void **state) {
   assert_status(BT_E_NULL, bt_tracer_finish_timing(&tm, NULL));
   assert_status(BT_E_NULL, bt_tracer_finish(NULL));
   assert_null(tm.op_name);
+  /* finish_timing without somewhere to put the timing refuses and records
+     nothing: the tracer stays open and finishes normally afterwards. */
+  assert_status(BT_OK, bt_tracer_new(&t, f->m, "finish_null_out"));
+  assert_status(BT_E_NULL, bt_tracer_finish_timing(NULL, t));
+  assert_u64_eq(bt_test_count(f->m, "finish_null_out"), 0);
+  assert_status(BT_OK, bt_tracer_finish(t));
+  assert_status(BT_E_FINISHED, bt_tracer_finish_timing(&tm, t));
+  assert_null(tm.op_name);
+  bt_tracer_free(t);
+  assert_u64_eq(bt_test_count(f->m, "finish_null_out"), 1);
   assert_null(bt_op_name(NULL));
 }
 
