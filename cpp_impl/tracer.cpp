@@ -106,13 +106,7 @@ Err tracer_begin_general(Tracer *tr, int32_t p) {
   if (!phases::valid(p)) return Err::unknown_phase;
   if (tr->open() >= 0) return Err::phase_open;
   uint64_t now = clock::ticks();
-  uint32_t bit = 1u << p;
-  if (!(tr->t.touched & bit)) {
-    tr->t.touched |= bit;
-    tr->t.phase_ns[p] = 0;
-    tr->t.phase_entries[p] = 0;
-  }
-  ++tr->t.phase_entries[p];
+  count_entry(tr->t, p);
   tr->set_open(p);
   tr->phase_start = now;
   if (tr->keep_slices && tr->nslices < kMaxSlices) tr->slices[tr->nslices] = Slice{p, now, now};

@@ -58,16 +58,22 @@ Err tracer_end_general(Tracer *tr, int32_t p);
 
 // Calls on a finished tracer fail with Err::finished; on the inert tracer
 // (handed out while the library is disabled) they succeed and do nothing.
+// Counts an entry of phase p, zeroing its slots on the first one (a Timing's
+// phase arrays stay uninitialised until then, which keeps creation cheap).
+inline void count_entry(Timing &t, int32_t p) {
+  uint32_t bit = 1u << p;
+  if (!(t.touched & bit)) {
+    t.touched |= bit;
+    t.phase_ns[p] = 0;
+    t.phase_entries[p] = 0;
+  }
+  ++t.phase_entries[p];
+}
+
 inline Err tracer_begin(Tracer *tr, int32_t p) {
   if (__builtin_expect(tr->gate == Tracer::pack(Tracer::kFast, -1) && phases::valid(p), 1)) {
     uint64_t now = clock::tsc_ticks();  // kFast: the clock is the TSC
-    uint32_t bit = 1u << p;
-    if (!(tr->t.touched & bit)) {
-      tr->t.touched |= bit;
-      tr->t.phase_ns[p] = 0;
-      tr->t.phase_entries[p] = 0;
-    }
-    ++tr->t.phase_entries[p];
+    count_entry(tr->t, p);
     tr->phase_start = now;
     tr->gate = Tracer::pack(Tracer::kFast, p);
     return Err::ok;
