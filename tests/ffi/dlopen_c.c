@@ -10,7 +10,7 @@
  * operation into a private sink, read back from a snapshot (operation stats,
  * a phase's p50, the total's p50, the text report); a timing recorded with
  * bt_metrics_record read back exactly; bad calls giving the documented
- * negative statuses and their names.
+ * negative statuses and their names; bt_tracer_finish without a timing.
  *
  * Exit status 0 when every check passed, 1 on the first failure (with a
  * message on stderr).
@@ -72,20 +72,21 @@ static struct {
   int (*metrics_new)(bt_metrics **);
   void (*metrics_free)(bt_metrics *);
   int (*metrics_record)(bt_metrics *, const bt_timing *);
-  int (*metrics_snapshot)(bt_metrics *, bt_snapshot **);
+  int (*metrics_snapshot)(bt_snapshot **, bt_metrics *);
   int (*tracer_new)(bt_tracer **, bt_metrics *, const char *);
   int (*phase_begin)(bt_tracer *, int32_t);
   int (*phase_end)(bt_tracer *, int32_t);
   int (*add_items)(bt_tracer *, uint64_t);
   int (*gil_release)(bt_tracer *);
   int (*gil_wait)(bt_tracer *, uint64_t);
-  int (*finish)(bt_tracer *, bt_timing *);
+  int (*finish)(bt_tracer *);
+  int (*finish_timing)(bt_timing *, bt_tracer *);
   void (*tracer_free)(bt_tracer *);
   void (*snapshot_free)(bt_snapshot *);
-  int (*snapshot_find)(const bt_snapshot *, const char *, size_t *);
-  int (*op_stats)(const bt_snapshot *, size_t, bt_op_stats *);
-  int (*phase_stats)(const bt_snapshot *, size_t, int32_t, bt_phase_stats *);
-  int (*snapshot_format)(const bt_snapshot *, char *, size_t, size_t *);
+  int (*snapshot_find)(size_t *, const bt_snapshot *, const char *);
+  int (*op_stats)(bt_op_stats *, const bt_snapshot *, size_t);
+  int (*phase_stats)(bt_phase_stats *, const bt_snapshot *, size_t, int32_t);
+  int (*snapshot_format)(char *, size_t, size_t *, const bt_snapshot *);
 } bt;
 
 /* ---- checks --------------------------------------------------------------- */
@@ -175,6 +176,7 @@ static void load_all(void *lib) {
   load(lib, &bt.gil_release, "bt_tracer_add_gil_release");
   load(lib, &bt.gil_wait, "bt_tracer_add_gil_wait");
   load(lib, &bt.finish, "bt_tracer_finish");
+  load(lib, &bt.finish_timing, "bt_tracer_finish_timing");
   load(lib, &bt.tracer_free, "bt_tracer_free");
   load(lib, &bt.snapshot_free, "bt_snapshot_free");
   load(lib, &bt.snapshot_find, "bt_snapshot_find");
@@ -200,7 +202,7 @@ static void four_phase_operation(bt_metrics *m, bt_timing *tm) {
   }
   OK(bt.gil_wait(t, GIL_WAIT_NS));
   OK(bt.add_items(t, 3));
-  OK(bt.finish(t, tm));
+  OK(bt.finish_timing(tm, t));
   /* a finished tracer refuses more work with the documented status */
   STATUS(E_FINISHED, bt.phase_begin(t, EXTRACT));
   bt.tracer_free(t);
@@ -231,12 +233,12 @@ static void check_traced(bt_metrics *m) {
   EQ_U64(tm.gil_held_ns, tm.phase_ns[EXTRACT] + tm.phase_ns[MATERIALIZE]);
   EQ_U64(tm.total_ns, tm.gil_held_ns + tm.gil_released_ns + tm.unattributed_ns);
 
-  OK(bt.metrics_snapshot(m, &s));
-  OK(bt.snapshot_find(s, "ffi_insert_many", &index));
+  OK(bt.metrics_snapshot(&s, m));
+  OK(bt.snapshot_find(&index, s, "ffi_insert_many"));
 
   memset(&os, 0, sizeof os);
   os.struct_size = sizeof os;
-  OK(bt.op_stats(s, index, &os));
+  OK(bt.op_stats(&os, s, index));
   CHECK(strcmp(os.name, "ffi_insert_many") == 0, "op_stats.name \"%s\"", os.name);
   CHECK(os.name == tm.op_name, "the interned name differs between timing and snapshot");
   EQ_U64(os.count, 1);
@@ -250,7 +252,7 @@ static void check_traced(bt_metrics *m) {
   /* One sample: p50 is clamped to [min, max] = the sample itself. */
   memset(&ps, 0, sizeof ps);
   ps.struct_size = sizeof ps;
-  OK(bt.phase_stats(s, index, NETWORK, &ps));
+  OK(bt.phase_stats(&ps, s, index, NETWORK));
   CHECK(strcmp(ps.name, "network") == 0, "phase_stats.name \"%s\"", ps.name);
   EQ_U64(ps.phase, NETWORK);
   EQ_U64(ps.gil_held, 0);
@@ -259,16 +261,16 @@ static void check_traced(bt_metrics *m) {
   EQ_U64(ps.p50_ns, tm.phase_ns[NETWORK]);
   CHECK(ps.p50_ns >= (uint64_t)NETWORK_SLEEP_NS, "network p50 %llu ns < the sleep",
         (unsigned long long)ps.p50_ns);
-  OK(bt.phase_stats(s, index, TOTAL, &ps));
+  OK(bt.phase_stats(&ps, s, index, TOTAL));
   CHECK(ps.gil_held == -1, "total gil_held %d, want -1", (int)ps.gil_held);
   EQ_U64(ps.p50_ns, tm.total_ns);
 
   /* snprintf semantics: ask for the length, then fill. */
-  OK(bt.snapshot_format(s, NULL, 0, &needed));
+  OK(bt.snapshot_format(NULL, 0, &needed, s));
   CHECK(needed > 0, "bt_snapshot_format needs 0 bytes");
   text = malloc(needed + 1);
   CHECK(text != NULL, "malloc");
-  OK(bt.snapshot_format(s, text, needed + 1, &needed));
+  OK(bt.snapshot_format(text, needed + 1, &needed, s));
   CHECK(strlen(text) == needed, "report length %zu != needed %zu", strlen(text), needed);
   CHECK(strstr(text, "ffi_insert_many") != NULL, "report lacks the operation:\n%s", text);
   CHECK(strstr(text, "network") != NULL, "report lacks the network phase:\n%s", text);
@@ -298,11 +300,11 @@ static void check_recorded(bt_metrics *m) {
   tm.gil_releases = 2;
   OK(bt.metrics_record(m, &tm));
 
-  OK(bt.metrics_snapshot(m, &s));
-  OK(bt.snapshot_find(s, "ffi_recorded", &index));
+  OK(bt.metrics_snapshot(&s, m));
+  OK(bt.snapshot_find(&index, s, "ffi_recorded"));
   memset(&os, 0, sizeof os);
   os.struct_size = sizeof os;
-  OK(bt.op_stats(s, index, &os));
+  OK(bt.op_stats(&os, s, index));
   EQ_U64(os.count, 1);
   EQ_U64(os.items, 7);
   EQ_U64(os.total_ns, 1000000);
@@ -312,10 +314,10 @@ static void check_recorded(bt_metrics *m) {
   EQ_U64(os.gil_releases, 2);
   memset(&ps, 0, sizeof ps);
   ps.struct_size = sizeof ps;
-  OK(bt.phase_stats(s, index, NETWORK, &ps));
+  OK(bt.phase_stats(&ps, s, index, NETWORK));
   EQ_U64(ps.entries, 2);
   EQ_U64(ps.p50_ns, 300000);
-  OK(bt.phase_stats(s, index, MATERIALIZE, &ps));
+  OK(bt.phase_stats(&ps, s, index, MATERIALIZE));
   EQ_U64(ps.gil_held, 1);
   EQ_U64(ps.p50_ns, 250000);
   bt.snapshot_free(s);
@@ -340,21 +342,35 @@ static void check_bad_calls(bt_metrics *m) {
         bt.status_name(0));
   bt.tracer_free(t); /* freed unfinished: records nothing */
 
-  OK(bt.metrics_snapshot(m, &s));
+  /* bt_tracer_finish records without a timing; a second finish is refused,
+   * and bt_tracer_finish_timing wants its out struct. */
+  OK(bt.tracer_new(&t, m, "ffi_plain_finish"));
+  STATUS(E_NULL, bt.finish_timing(NULL, t));
+  OK(bt.finish(t));
+  STATUS(E_FINISHED, bt.finish(t));
+  STATUS(E_NULL, bt.finish(NULL));
+  bt.tracer_free(t);
+
+  OK(bt.metrics_snapshot(&s, m));
+  OK(bt.snapshot_find(&index, s, "ffi_plain_finish"));
+  memset(&os, 0, sizeof os);
+  os.struct_size = sizeof os;
+  OK(bt.op_stats(&os, s, index));
+  EQ_U64(os.count, 1);
   /* Freed unfinished, it recorded nothing. (Its name was bound to the sink
    * when the tracer was made, so the snapshot may list it, with count 0.) */
   memset(&os, 0, sizeof os);
   os.struct_size = sizeof os;
-  st = bt.snapshot_find(s, "ffi_bad_calls", &index);
+  st = bt.snapshot_find(&index, s, "ffi_bad_calls");
   CHECK(st == 0 || st == E_NOT_FOUND, "bt_snapshot_find returned %d (%s)", st, bt.status_name(st));
   if (st == 0) {
-    OK(bt.op_stats(s, index, &os));
+    OK(bt.op_stats(&os, s, index));
     EQ_U64(os.count, 0);
   }
-  OK(bt.snapshot_find(s, "ffi_insert_many", &index));
+  OK(bt.snapshot_find(&index, s, "ffi_insert_many"));
   memset(&os, 0, sizeof os);
   os.struct_size = sizeof(size_t); /* smaller than the first published struct */
-  STATUS(E_STRUCT_SIZE, bt.op_stats(s, index, &os));
+  STATUS(E_STRUCT_SIZE, bt.op_stats(&os, s, index));
   bt.snapshot_free(s);
 }
 

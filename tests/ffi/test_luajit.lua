@@ -53,6 +53,7 @@ int bt_phase_end(bt_tracer *t, int32_t phase);
 int bt_tracer_add_items(bt_tracer *t, uint64_t n);
 int bt_tracer_add_gil_release(bt_tracer *t);
 int bt_tracer_add_gil_wait(bt_tracer *t, uint64_t ns);
+int bt_tracer_finish(bt_tracer *t);
 int bt_tracer_finish_timing(bt_timing *out, bt_tracer *t);
 void bt_tracer_free(bt_tracer *t);
 void bt_snapshot_free(bt_snapshot *s);
@@ -137,7 +138,7 @@ ok(bt.bt_tracer_add_gil_wait(tracer, GIL_WAIT_NS), "bt_tracer_add_gil_wait")
 ok(bt.bt_tracer_add_items(tracer, 3), "bt_tracer_add_items")
 local timing = ffi.new("bt_timing")           -- zero-filled
 timing.struct_size = ffi.sizeof("bt_timing")
-ok(bt.bt_tracer_finish_timing(timing, tracer), "bt_tracer_finish")
+ok(bt.bt_tracer_finish_timing(timing, tracer), "bt_tracer_finish_timing")
 status_is(bt.bt_phase_begin(tracer, EXTRACT), -7, "bt_phase_begin after finish")
 
 check(ffi.string(timing.op_name) == "luajit_insert_many", "timing.op_name")
@@ -190,7 +191,24 @@ local report = ffi.string(buf, needed[0])
 check(report:find("luajit_insert_many", 1, true), "the report names the operation")
 check(report:find("network", 1, true), "the report names the network phase")
 
--- 4. Bad calls: documented negative statuses, named by bt_status_name.
+-- 4. bt_tracer_finish records without a timing; a second finish is refused.
+ok(bt.bt_tracer_new(pt, metrics, "luajit_plain_finish"), "bt_tracer_new")
+local plain = ffi.gc(pt[0], bt.bt_tracer_free)
+ok(bt.bt_tracer_finish(plain), "bt_tracer_finish")
+status_is(bt.bt_tracer_finish(plain), -7, "bt_tracer_finish after finish")
+bt.bt_tracer_free(ffi.gc(plain, nil))
+local ps2 = ffi.new("bt_snapshot *[1]")
+ok(bt.bt_metrics_snapshot(ps2, metrics), "bt_metrics_snapshot")
+local snap2 = ffi.gc(ps2[0], bt.bt_snapshot_free)
+ok(bt.bt_snapshot_find(index, snap2, "luajit_plain_finish"), "bt_snapshot_find(luajit_plain_finish)")
+local plain_op = ffi.new("bt_op_stats")
+plain_op.struct_size = ffi.sizeof("bt_op_stats")
+ok(bt.bt_snapshot_op_stats(plain_op, snap2, index[0]), "bt_snapshot_op_stats(luajit_plain_finish)")
+eq(plain_op.count, 1, "luajit_plain_finish count")
+bt.bt_snapshot_free(ffi.gc(snap2, nil))
+ok(bt.bt_snapshot_find(index, snap, "luajit_insert_many"), "bt_snapshot_find")
+
+-- 5. Bad calls: documented negative statuses, named by bt_status_name.
 local small = ffi.new("bt_op_stats")
 small.struct_size = 8                          -- smaller than the first published struct
 status_is(bt.bt_snapshot_op_stats(small, snap, index[0]), -8, "bt_snapshot_op_stats(struct_size 8)")

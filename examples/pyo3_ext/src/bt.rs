@@ -6,7 +6,7 @@
 //!
 //! - [`Op`]: an operation name looked up once in the process-wide sink.
 //! - [`Tracer`]: one traced operation (RAII). [`Tracer::finish`] records it and
-//!   returns its [`Timing`]; a tracer dropped without `finish` (an early
+//!   returns its [`Timing`] (`bt_tracer_finish_timing`); a tracer dropped without `finish` (an early
 //!   return through `?`, a panic) is marked as failed and recorded too, then
 //!   freed — as `with boundarytrace.trace(...)` does on an exception.
 //! - [`PhaseGuard`]: a phase, ended when the guard drops.
@@ -48,7 +48,7 @@ pub mod ffi {
 
     pub const BT_MAX_PHASES: usize = 32;
 
-    /// Filled by bt_tracer_finish; `struct_size` set by the caller first.
+    /// Filled by bt_tracer_finish_timing; `struct_size` set by the caller first.
     #[repr(C)]
     pub struct bt_timing {
         pub struct_size: usize,
@@ -85,6 +85,7 @@ pub mod ffi {
         pub fn bt_tracer_add_gil_wait(tracer: *mut bt_tracer, ns: u64) -> c_int;
         pub fn bt_tracer_set_workers(tracer: *mut bt_tracer, workers: u32) -> c_int;
         pub fn bt_tracer_set_error(tracer: *mut bt_tracer) -> c_int;
+        pub fn bt_tracer_finish(tracer: *mut bt_tracer) -> c_int;
         pub fn bt_tracer_finish_timing(out: *mut bt_timing, tracer: *mut bt_tracer) -> c_int;
         pub fn bt_tracer_free(tracer: *mut bt_tracer);
     }
@@ -358,7 +359,7 @@ impl Tracer {
         tm.struct_size = std::mem::size_of::<ffi::bt_timing>();
         let status = unsafe { ffi::bt_tracer_finish_timing(&mut tm, self.ptr()) };
         self.finished = status == 0 || status == ffi::BT_E_FINISHED;
-        check(status, "bt_tracer_finish")?;
+        check(status, "bt_tracer_finish_timing")?;
         let phase = |i: usize| (tm.phase_ns[i], tm.phase_entries[i]);
         Ok(Timing {
             op_name: unsafe { static_str(tm.op_name) }, // interned: process lifetime
@@ -382,7 +383,8 @@ impl Drop for Tracer {
     fn drop(&mut self) {
         if !self.finished {
             let _ = self.set_error();
-            let _ = self.finish_inner();
+            // Recorded without a timing: nobody reads it.
+            let _ = unsafe { ffi::bt_tracer_finish(self.ptr()) };
         }
         unsafe { ffi::bt_tracer_free(self.ptr()) };
     }

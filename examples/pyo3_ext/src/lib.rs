@@ -432,7 +432,7 @@ impl Client {
         Ok(ids)
     }
 
-    /// The timing of the last successful insert_many (bt_tracer_finish's
+    /// The timing of the last successful insert_many (bt_tracer_finish_timing's
     /// bt_timing) as a dict, or None.
     #[getter]
     fn last_timing<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The FFI tests (tests/dlopen: C, Node.js through koffi, LuaJIT) and the PyO3
+# The FFI tests (tests/ffi: C, Node.js through koffi, LuaJIT) and the PyO3
 # example (examples/pyo3_ext). Sourced by scripts/lib/common.sh.
 
 # LuaJIT and its FFI.
@@ -7,7 +7,7 @@ BT_DEBS+=(luajit)
 
 # Node.js and npm for the koffi test: the machine's own when present (a newer
 # Node than Debian's; never replaced), Debian's otherwise. koffi itself comes
-# from npm (tests/dlopen/node/package-lock.json), installed by CTest.
+# from npm (tests/ffi/node/package-lock.json), installed by CTest.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   BT_DEBS+=(nodejs npm)
 fi

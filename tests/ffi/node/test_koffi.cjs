@@ -17,7 +17,7 @@ let koffi;
 try {
   koffi = require('koffi');
 } catch (e) {
-  console.error('koffi is not installed: run `npm ci` in tests/dlopen/node (CTest does it in ' +
+  console.error('koffi is not installed: run `npm ci` in tests/ffi/node (CTest does it in ' +
                 'its build directory) and put its node_modules on NODE_PATH');
   throw e;
 }
@@ -107,7 +107,8 @@ const bt = {
   gil_release: lib.func('int bt_tracer_add_gil_release(bt_tracer *t)'),
   gil_wait: lib.func('int bt_tracer_add_gil_wait(bt_tracer *t, uint64_t ns)'),
   // _Inout_: struct_size must travel in, the filled struct back out.
-  finish: lib.func('int bt_tracer_finish_timing(_Inout_ bt_timing *out, bt_tracer *t)'),
+  finish: lib.func('int bt_tracer_finish(bt_tracer *t)'),
+  finish_timing: lib.func('int bt_tracer_finish_timing(_Inout_ bt_timing *out, bt_tracer *t)'),
   tracer_free: lib.func('void bt_tracer_free(bt_tracer *t)'),
   snapshot_free: lib.func('void bt_snapshot_free(bt_snapshot *s)'),
   snapshot_find: lib.func('int bt_snapshot_find(_Out_ size_t *index, bt_snapshot *s, const char *name)'),
@@ -155,7 +156,7 @@ test('a four-phase operation is read back from a snapshot', () => {
       }
       ok(bt.gil_wait(tracer, GIL_WAIT_NS), 'bt_tracer_add_gil_wait');
       ok(bt.add_items(tracer, 3), 'bt_tracer_add_items');
-      ok(bt.finish(tracer, timing), 'bt_tracer_finish');
+      ok(bt.finish_timing(timing, tracer), 'bt_tracer_finish_timing');
     } finally {
       bt.tracer_free(tracer);
     }
@@ -168,14 +169,14 @@ test('a four-phase operation is read back from a snapshot', () => {
     assert.equal(timing.gil_released_ns, timing.phase_ns[CONVERT] + timing.phase_ns[NETWORK]);
 
     const s = [null];
-    ok(bt.metrics_snapshot(metrics, s), 'bt_metrics_snapshot');
+    ok(bt.metrics_snapshot(s, metrics), 'bt_metrics_snapshot');
     const snap = s[0];
     try {
       const index = [0];
-      ok(bt.snapshot_find(snap, 'node_insert_many', index), 'bt_snapshot_find');
+      ok(bt.snapshot_find(index, snap, 'node_insert_many'), 'bt_snapshot_find');
 
       const op = { struct_size: koffi.sizeof(bt_op_stats) };
-      ok(bt.op_stats(snap, index[0], op), 'bt_snapshot_op_stats');
+      ok(bt.op_stats(op, snap, index[0]), 'bt_snapshot_op_stats');
       assert.equal(op.name, 'node_insert_many');
       assert.equal(op.count, 1);
       assert.equal(op.errors, 0);
@@ -184,25 +185,25 @@ test('a four-phase operation is read back from a snapshot', () => {
       assert.equal(op.gil_wait_ns, GIL_WAIT_NS);
       assert.equal(op.total_ns, timing.total_ns);
       // struct_size below the first published version: refused, not overrun.
-      assert.equal(bt.op_stats(snap, index[0], { struct_size: 8 }), -8);
+      assert.equal(bt.op_stats({ struct_size: 8 }, snap, index[0]), -8);
 
       // One sample: p50 is clamped to [min, max], i.e. the sample itself.
       const ps = { struct_size: koffi.sizeof(bt_phase_stats) };
-      ok(bt.phase_stats(snap, index[0], NETWORK, ps), 'bt_snapshot_phase_stats(network)');
+      ok(bt.phase_stats(ps, snap, index[0], NETWORK), 'bt_snapshot_phase_stats(network)');
       assert.equal(ps.name, 'network');
       assert.equal(ps.gil_held, 0);
       assert.equal(ps.count, 1);
       assert.equal(ps.p50_ns, timing.phase_ns[NETWORK]);
       const total = { struct_size: koffi.sizeof(bt_phase_stats) };
-      ok(bt.phase_stats(snap, index[0], TOTAL, total), 'bt_snapshot_phase_stats(total)');
+      ok(bt.phase_stats(total, snap, index[0], TOTAL), 'bt_snapshot_phase_stats(total)');
       assert.equal(total.gil_held, -1);
       assert.equal(total.p50_ns, timing.total_ns);
 
       // snprintf semantics: ask for the length, then fill.
       const needed = [0];
-      ok(bt.snapshot_format(snap, null, 0, needed), 'bt_snapshot_format(NULL, 0)');
+      ok(bt.snapshot_format(null, 0, needed, snap), 'bt_snapshot_format(NULL, 0)');
       const buf = Buffer.alloc(needed[0] + 1);
-      ok(bt.snapshot_format(snap, buf, buf.length, needed), 'bt_snapshot_format');
+      ok(bt.snapshot_format(buf, buf.length, needed, snap), 'bt_snapshot_format');
       const report = buf.toString('utf8', 0, needed[0]);
       assert.match(report, /node_insert_many/);
       assert.match(report, /network/);
@@ -225,5 +226,33 @@ test('a bad call gives the documented negative status', () => {
     assert.equal(bt.phase_begin(null, EXTRACT), -1);
   } finally {
     bt.tracer_free(t[0]);                         // unfinished: records nothing
+  }
+});
+
+test('bt_tracer_finish records without a timing', () => {
+  const m = [null];
+  ok(bt.metrics_new(m), 'bt_metrics_new');
+  try {
+    const t = [null];
+    ok(bt.tracer_new(t, m[0], 'node_plain_finish'), 'bt_tracer_new');
+    try {
+      ok(bt.finish(t[0]), 'bt_tracer_finish');
+      assert.equal(bt.finish(t[0]), -7);           // already finished
+    } finally {
+      bt.tracer_free(t[0]);
+    }
+    const s = [null];
+    ok(bt.metrics_snapshot(s, m[0]), 'bt_metrics_snapshot');
+    try {
+      const index = [0];
+      ok(bt.snapshot_find(index, s[0], 'node_plain_finish'), 'bt_snapshot_find');
+      const op = { struct_size: koffi.sizeof(bt_op_stats) };
+      ok(bt.op_stats(op, s[0], index[0]), 'bt_snapshot_op_stats');
+      assert.equal(op.count, 1);
+    } finally {
+      bt.snapshot_free(s[0]);
+    }
+  } finally {
+    bt.metrics_free(m[0]);
   }
 });
