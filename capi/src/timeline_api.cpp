@@ -1,4 +1,4 @@
-// The trace ring of individual operations, exported as Chrome Trace Event JSON.
+// The timeline of individual operations, exported as Chrome Trace Event JSON.
 #include "capi/src/shim.hpp"
 #include "cpp_impl/export.hpp"
 #include "cpp_impl/timeline.hpp"
