@@ -51,18 +51,18 @@
 #define BTW_PHASE_STATS_U64(X) X(count) X(entries) X(sum_ns) X(min_ns) X(max_ns) \
   X(p50_ns) X(p90_ns) X(p99_ns) X(p999_ns)
 #define BTW_SNAPSHOT_INFO_U64(X) X(op_count) X(start_ns) X(end_ns) X(phase_count)
-#define BTW_TRACE_INFO_U64(X) X(capacity) X(kept) X(dropped)
+#define BTW_TIMELINE_INFO_U64(X) X(capacity) X(kept) X(dropped)
 
 /*
  * The snprintf-style calls (bt_*_format, bt_*_export) rendered whole into a
  * malloc'ed string: a first pass into a guess, then again with the size the
  * library asked for. A snapshot or timing is immutable, so the second pass
- * fits; the trace ring may grow between passes, hence the slack and the bound.
+ * fits; the timeline may grow between passes, hence the slack and the bound.
  */
-typedef bt_status (*btw_render_fn)(const void *obj, int arg, char *buf, size_t cap,
-                                   size_t *needed);
+typedef bt_status (*btw_render_fn)(char *buf, size_t cap, size_t *needed, const void *obj,
+                                   int arg);
 
-static bt_status btw_render(btw_render_fn fn, const void *obj, int arg, char **text_out) {
+static bt_status btw_render(char **text_out, btw_render_fn fn, const void *obj, int arg) {
   size_t cap = 4096;
   char *buf = NULL;
   int attempt;
@@ -76,7 +76,7 @@ static bt_status btw_render(btw_render_fn fn, const void *obj, int arg, char **t
       return BT_E_NOMEM;
     }
     buf = grown;
-    st = fn(obj, arg, buf, cap, &needed);
+    st = fn(buf, cap, &needed, obj, arg);
     if (st != BT_OK) {
       free(buf);
       return st;
@@ -91,18 +91,18 @@ static bt_status btw_render(btw_render_fn fn, const void *obj, int arg, char **t
   return BT_E_INTERNAL;
 }
 
-static bt_status btw_render_timing(const void *o, int a, char *b, size_t c, size_t *n) {
+static bt_status btw_render_timing(char *b, size_t c, size_t *n, const void *o, int a) {
   (void)a;
   return bt_timing_format(b, c, n, (const bt_timing *)o);
 }
-static bt_status btw_render_snapshot(const void *o, int a, char *b, size_t c, size_t *n) {
+static bt_status btw_render_snapshot(char *b, size_t c, size_t *n, const void *o, int a) {
   (void)a;
   return bt_snapshot_format(b, c, n, (const bt_snapshot *)o);
 }
-static bt_status btw_render_export(const void *o, int a, char *b, size_t c, size_t *n) {
+static bt_status btw_render_export(char *b, size_t c, size_t *n, const void *o, int a) {
   return bt_snapshot_export(b, c, n, (const bt_snapshot *)o, (bt_format)a);
 }
-static bt_status btw_render_trace(const void *o, int a, char *b, size_t c, size_t *n) {
+static bt_status btw_render_timeline(char *b, size_t c, size_t *n, const void *o, int a) {
   (void)o;
   (void)a;
   return bt_timeline_export(b, c, n);
@@ -114,8 +114,8 @@ typedef struct btw_buckets {
   size_t n;
 } btw_buckets;
 
-static bt_status btw_buckets_fill(const bt_snapshot *s, size_t index, bt_phase_id phase,
-                                  btw_buckets *out) {
+static bt_status btw_buckets_fill(btw_buckets *out, const bt_snapshot *s, size_t index,
+                                  bt_phase_id phase) {
   size_t n = 0;
   bt_status st = bt_snapshot_buckets(NULL, 0, &n, s, index, phase);
   if (st != BT_OK) return st;
@@ -146,29 +146,29 @@ static const char *btw_phase_name(bt_phase_id id) {
 /* ---- the helpers the raw layer exposes instead of the snprintf calls ------ */
 %{
 /** bt_snapshot_format, rendered whole. */
-static bt_status btw_snapshot_format(const bt_snapshot *snapshot, char **text_out) {
+static bt_status btw_snapshot_format(char **text_out, const bt_snapshot *snapshot) {
   if (snapshot == NULL) return BT_E_NULL;
-  return btw_render(btw_render_snapshot, snapshot, 0, text_out);
+  return btw_render(text_out, btw_render_snapshot, snapshot, 0);
 }
 /** bt_snapshot_export, rendered whole. */
-static bt_status btw_snapshot_export(const bt_snapshot *snapshot, bt_format format,
-                                     char **text_out) {
+static bt_status btw_snapshot_export(char **text_out, const bt_snapshot *snapshot,
+                                     bt_format format) {
   if (snapshot == NULL) return BT_E_NULL;
-  return btw_render(btw_render_export, snapshot, (int)format, text_out);
+  return btw_render(text_out, btw_render_export, snapshot, (int)format);
 }
 /** bt_timing_format, rendered whole. */
-static bt_status btw_timing_format(const bt_timing *timing, char **text_out) {
+static bt_status btw_timing_format(char **text_out, const bt_timing *timing) {
   if (timing == NULL) return BT_E_NULL;
-  return btw_render(btw_render_timing, timing, 0, text_out);
+  return btw_render(text_out, btw_render_timing, timing, 0);
 }
 /** bt_timeline_export, rendered whole. */
-static bt_status btw_trace_export(char **text_out) {
-  return btw_render(btw_render_trace, NULL, 0, text_out);
+static bt_status btw_timeline_export(char **text_out) {
+  return btw_render(text_out, btw_render_timeline, NULL, 0);
 }
 /** bt_snapshot_buckets, copied whole. */
-static bt_status btw_snapshot_buckets(const bt_snapshot *snapshot, size_t index,
-                                      bt_phase_id phase, btw_buckets *buckets_out) {
-  return btw_buckets_fill(snapshot, index, phase, buckets_out);
+static bt_status btw_snapshot_buckets(btw_buckets *buckets_out, const bt_snapshot *snapshot,
+                                      size_t index, bt_phase_id phase) {
+  return btw_buckets_fill(buckets_out, snapshot, index, phase);
 }
 %}
 
@@ -195,7 +195,7 @@ static bt_status btw_snapshot_buckets(const bt_snapshot *snapshot, size_t index,
 %rename(bt_snapshot_format) btw_snapshot_format;
 %rename(bt_snapshot_export) btw_snapshot_export;
 %rename(bt_timing_format) btw_timing_format;
-%rename(bt_timeline_export) btw_trace_export;
+%rename(bt_timeline_export) btw_timeline_export;
 %rename(bt_snapshot_buckets) btw_snapshot_buckets;
 %ignore bt_bucket;
 %ignore btw_buckets;
@@ -207,15 +207,15 @@ static bt_status btw_snapshot_buckets(const bt_snapshot *snapshot, size_t index,
 %include "boundarytrace/bt.h"
 
 /* Declared after bt.h, so SWIG knows its types when it wraps them. */
-bt_status btw_snapshot_format(const bt_snapshot *snapshot, char **text_out);
-bt_status btw_snapshot_export(const bt_snapshot *snapshot, bt_format format, char **text_out);
+bt_status btw_snapshot_format(char **text_out, const bt_snapshot *snapshot);
+bt_status btw_snapshot_export(char **text_out, const bt_snapshot *snapshot, bt_format format);
 #if !defined(SWIGJAVA)
-bt_status btw_timing_format(const bt_timing *timing, char **text_out);
+bt_status btw_timing_format(char **text_out, const bt_timing *timing);
 #endif
-bt_status btw_trace_export(char **text_out);
-bt_status btw_snapshot_buckets(const bt_snapshot *snapshot, size_t index, bt_phase_id phase,
-                               btw_buckets *buckets_out);
+bt_status btw_timeline_export(char **text_out);
+bt_status btw_snapshot_buckets(btw_buckets *buckets_out, const bt_snapshot *snapshot, size_t index,
+                               bt_phase_id phase);
 #if defined(SWIGJAVA)
-bt_status btw_metrics_record(bt_metrics *metrics, const char *op_name, bt_timing *timing);
-bt_status btw_timing_format_op(bt_timing *timing, const char *op_name, char **text_out);
+bt_status btw_metrics_record(bt_metrics *metrics, bt_timing *timing, const char *op_name);
+bt_status btw_timing_format_op(char **text_out, bt_timing *timing, const char *op_name);
 #endif

@@ -115,7 +115,7 @@ proc ::boundarytrace::phase::lookup {name} { bt_phase_lookup $name }
 # info PHASE: a dict {id N name NAME gil_held BOOL}
 proc ::boundarytrace::phase::info {phase} {
     set id [::boundarytrace::PhaseId $phase]
-    lassign [bt_phase_info $id] name held
+    lassign [bt_phase_get_info $id] name held
     return [dict create id $id name $name gil_held $held]
 }
 proc ::boundarytrace::phase::count {} { bt_phase_count }
@@ -289,7 +289,7 @@ oo::class create ::boundarytrace::Tracer {
     # unattributed_ns gil_held_ns gil_released_ns gil_wait_ns items gil_releases
     # workers flags error phase_left_open phases {NAME {id N ns N entries N} ...}
     method finish {} {
-        if {[catch {bt_tracer_finish $t} timing opts]} {
+        if {[catch {bt_tracer_finish_timing $t} timing opts]} {
             if {[lindex [dict get $opts -errorcode] 1] in {BT_E_FINISHED BT_E_NOMEM}} {
                 set finished 1
             }

@@ -55,7 +55,7 @@ sub lookup_phase { Boundarytrace::Raw::bt_phase_lookup($_[0]) }
 
 # (name, gil_held) of a phase id.
 sub phase_info {
-    my ($name, $held) = Boundarytrace::Raw::bt_phase_info(_phase_id($_[0]));
+    my ($name, $held) = Boundarytrace::Raw::bt_phase_get_info(_phase_id($_[0]));
     return ($name, $held ? 1 : 0);
 }
 
@@ -283,7 +283,7 @@ sub set_error   { Boundarytrace::Raw::bt_tracer_set_error($_[0]->{ptr}); $_[0] }
 # Stops the clock, records, and returns the timing as a hash reference.
 sub finish {
     my ($self) = @_;
-    my $timing = eval { Boundarytrace::Raw::bt_tracer_finish($self->{ptr}) };
+    my $timing = eval { Boundarytrace::Raw::bt_tracer_finish_timing($self->{ptr}) };
     if (!$timing) {
         my $err = $@;
         $self->{finished} = 1 if ref $err && ($err->name eq 'BT_E_FINISHED' || $err->name eq 'BT_E_NOMEM');

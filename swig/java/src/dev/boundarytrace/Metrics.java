@@ -74,7 +74,7 @@ public final class Metrics implements AutoCloseable {
     bt_timing raw = timing.toRaw();
     long p = ref.acquire();
     try {
-      BtNative.bt_metrics_record(p, timing.operation(), raw);
+      BtNative.bt_metrics_record(p, raw, timing.operation());
     } finally {
       ref.release();
       raw.delete();

@@ -139,7 +139,7 @@ public final class Snapshot implements AutoCloseable {
     long p = ref.acquire();
     try {
       long[][] out = new long[1][];
-      BtNative.bt_snapshot_buckets(p, index(p, operation), phase, out);
+      BtNative.bt_snapshot_buckets(out, p, index(p, operation), phase);
       long[] flat = out[0];
       List<Bucket> buckets = new ArrayList<>(flat.length / 3);
       for (int i = 0; i + 2 < flat.length; i += 3) {
@@ -170,7 +170,7 @@ public final class Snapshot implements AutoCloseable {
     long p = ref.acquire();
     try {
       byte[][] out = new byte[1][];
-      BtNative.bt_snapshot_format(p, out);
+      BtNative.bt_snapshot_format(out, p);
       return Native.str(out[0]);
     } finally {
       ref.release();
@@ -182,7 +182,7 @@ public final class Snapshot implements AutoCloseable {
     long p = ref.acquire();
     try {
       byte[][] out = new byte[1][];
-      BtNative.bt_snapshot_export(p, format.code(), out);
+      BtNative.bt_snapshot_export(out, p, format.code());
       return Native.str(out[0]);
     } finally {
       ref.release();

@@ -179,7 +179,7 @@ public final class Timing {
     bt_timing raw = toRaw();
     try {
       byte[][] out = new byte[1][];
-      BtNative.bt_timing_format(raw, operation, out);
+      BtNative.bt_timing_format(out, raw, operation);
       return Native.str(out[0]);
     } finally {
       raw.delete();
