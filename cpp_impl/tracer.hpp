@@ -99,6 +99,26 @@ inline Err tracer_update(Tracer *tr, F f) {
   return Err::ok;
 }
 
+// The counters of an active tracer (bt_tracer_add_* / bt_tracer_set_*).
+inline Err tracer_add_items(Tracer *tr, uint64_t n) {
+  return tracer_update(tr, [n](Timing &t) { t.items += n; });
+}
+inline Err tracer_add_gil_release(Tracer *tr) {
+  return tracer_update(tr, [](Timing &t) { ++t.gil_releases; });
+}
+inline Err tracer_add_gil_wait(Tracer *tr, uint64_t ns) {
+  return tracer_update(tr, [ns](Timing &t) { t.gil_wait_ns += ns; });
+}
+// The largest count reported wins.
+inline Err tracer_set_workers(Tracer *tr, uint32_t workers) {
+  return tracer_update(tr, [workers](Timing &t) {
+    if (workers > t.workers) t.workers = workers;
+  });
+}
+inline Err tracer_set_error(Tracer *tr) {
+  return tracer_update(tr, [](Timing &t) { t.flags |= kFlagError; });
+}
+
 // The whole lifecycle of finish: stops the clock, closes an open phase and
 // records into the tracer's sink. The tracer is finished afterwards even when
 // recording fails (Err::nomem).

@@ -68,33 +68,31 @@ bt_status bt_phase_end(bt_tracer *tracer, bt_phase_id phase) {
 bt_status bt_tracer_add_items(bt_tracer *tracer, uint64_t n) {
   if (off()) return BT_OK;
   if (!tracer) return BT_E_NULL;
-  return status(bt::tracer_update(cast(tracer), [n](bt::Timing &t) { t.items += n; }));
+  return status(bt::tracer_add_items(cast(tracer), n));
 }
 
 bt_status bt_tracer_add_gil_release(bt_tracer *tracer) {
   if (off()) return BT_OK;
   if (!tracer) return BT_E_NULL;
-  return status(bt::tracer_update(cast(tracer), [](bt::Timing &t) { ++t.gil_releases; }));
+  return status(bt::tracer_add_gil_release(cast(tracer)));
 }
 
 bt_status bt_tracer_add_gil_wait(bt_tracer *tracer, uint64_t ns) {
   if (off()) return BT_OK;
   if (!tracer) return BT_E_NULL;
-  return status(bt::tracer_update(cast(tracer), [ns](bt::Timing &t) { t.gil_wait_ns += ns; }));
+  return status(bt::tracer_add_gil_wait(cast(tracer), ns));
 }
 
 bt_status bt_tracer_set_workers(bt_tracer *tracer, uint32_t workers) {
   if (off()) return BT_OK;
   if (!tracer) return BT_E_NULL;
-  return status(bt::tracer_update(cast(tracer), [workers](bt::Timing &t) {
-    if (workers > t.workers) t.workers = workers;
-  }));
+  return status(bt::tracer_set_workers(cast(tracer), workers));
 }
 
 bt_status bt_tracer_set_error(bt_tracer *tracer) {
   if (off()) return BT_OK;
   if (!tracer) return BT_E_NULL;
-  return status(bt::tracer_update(cast(tracer), [](bt::Timing &t) { t.flags |= bt::kFlagError; }));
+  return status(bt::tracer_set_error(cast(tracer)));
 }
 
 bt_status bt_tracer_finish(bt_tracer *tracer) {
