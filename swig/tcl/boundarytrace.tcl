@@ -7,7 +7,7 @@
 #   set t [boundarytrace::Tracer new insert_many]
 #   $t phase extract { read_args }
 #   $t phase network { send_recv }
-#   $t items 100
+#   $t add_items 100
 #   set timing [$t finish]          ;# a dict, times in ns
 #   $t destroy
 #   set s [boundarytrace::snapshot]
@@ -25,7 +25,7 @@ package require boundarytrace_raw 0.1.0
 
 namespace eval ::boundarytrace {
     namespace export version version_string enabled clock_now clock_source \
-        phase format_for_path format_timing metrics tracer record snapshot trace \
+        phase format_for_path format_timing metrics tracer record snapshot timeline \
         Tracer Metrics Snapshot Op
 
     # Built-in phase ids.
@@ -158,18 +158,19 @@ proc ::boundarytrace::record {timing} { [metrics global] record $timing }
 # A snapshot of the global sink.
 proc ::boundarytrace::snapshot {} { [metrics global] snapshot }
 
-# ---- trace ring ------------------------------------------------------------------
+# ---- timeline: the ring of individual operations (Chrome Trace Event JSON) ------
 
-namespace eval ::boundarytrace::trace {
+namespace eval ::boundarytrace::timeline {
     namespace export start stop info export write
     namespace ensemble create
     namespace path ::boundarytrace_raw
 }
-proc ::boundarytrace::trace::start {capacity} { bt_timeline_start $capacity; return }
-proc ::boundarytrace::trace::stop {} { bt_timeline_stop; return }
-proc ::boundarytrace::trace::info {} { bt_timeline_get_info }
-proc ::boundarytrace::trace::export {} { bt_timeline_export }
-proc ::boundarytrace::trace::write {path} { bt_timeline_write $path; return }
+proc ::boundarytrace::timeline::start {capacity} { bt_timeline_start $capacity; return }
+proc ::boundarytrace::timeline::stop {} { bt_timeline_stop; return }
+# info: a dict {capacity N kept N dropped N active BOOL}
+proc ::boundarytrace::timeline::info {} { bt_timeline_get_info }
+proc ::boundarytrace::timeline::export {} { bt_timeline_export }
+proc ::boundarytrace::timeline::write {path} { bt_timeline_write $path; return }
 
 # ---- classes ---------------------------------------------------------------------
 
@@ -279,11 +280,11 @@ oo::class create ::boundarytrace::Tracer {
         return -options $opts $result
     }
 
-    method items {n} { bt_tracer_add_items $t $n; return }
-    method gil_release {} { bt_tracer_add_gil_release $t; return }
-    method gil_wait {ns} { bt_tracer_add_gil_wait $t $ns; return }
-    method workers {n} { bt_tracer_set_workers $t $n; return }
-    method error {} { bt_tracer_set_error $t; return }
+    method add_items {n} { bt_tracer_add_items $t $n; return }
+    method add_gil_release {} { bt_tracer_add_gil_release $t; return }
+    method add_gil_wait {ns} { bt_tracer_add_gil_wait $t $ns; return }
+    method set_workers {n} { bt_tracer_set_workers $t $n; return }
+    method set_error {} { bt_tracer_set_error $t; return }
 
     # Stops the clock, records, and returns the timing dict: op_name total_ns
     # unattributed_ns gil_held_ns gil_released_ns gil_wait_ns items gil_releases

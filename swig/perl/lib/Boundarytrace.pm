@@ -100,13 +100,13 @@ sub record { Boundarytrace::Metrics->global->record(@_) }
 
 sub snapshot { Boundarytrace::Metrics->global->snapshot }
 
-# ---- trace ring -------------------------------------------------------------------
+# ---- timeline: the ring of individual operations (Chrome Trace Event JSON) -------
 
-sub trace_start  { Boundarytrace::Raw::bt_timeline_start($_[0]); return }
-sub trace_stop   { Boundarytrace::Raw::bt_timeline_stop(); return }
-sub trace_info   { Boundarytrace::Raw::bt_timeline_get_info() }
-sub trace_export { Boundarytrace::Raw::bt_timeline_export() }
-sub trace_write  { Boundarytrace::Raw::bt_timeline_write($_[0]); return }
+sub timeline_start  { Boundarytrace::Raw::bt_timeline_start($_[0]); return }
+sub timeline_stop   { Boundarytrace::Raw::bt_timeline_stop(); return }
+sub timeline_info   { Boundarytrace::Raw::bt_timeline_get_info() }
+sub timeline_export { Boundarytrace::Raw::bt_timeline_export() }
+sub timeline_write  { Boundarytrace::Raw::bt_timeline_write($_[0]); return }
 
 # =====================================================================================
 package Boundarytrace::Error;
@@ -274,11 +274,11 @@ sub phase {
     return $want ? @r : $r[0];
 }
 
-sub add_items   { Boundarytrace::Raw::bt_tracer_add_items($_[0]->{ptr}, $_[1]); $_[0] }
-sub gil_release { Boundarytrace::Raw::bt_tracer_add_gil_release($_[0]->{ptr}); $_[0] }
-sub gil_wait    { Boundarytrace::Raw::bt_tracer_add_gil_wait($_[0]->{ptr}, $_[1]); $_[0] }
-sub set_workers { Boundarytrace::Raw::bt_tracer_set_workers($_[0]->{ptr}, $_[1]); $_[0] }
-sub set_error   { Boundarytrace::Raw::bt_tracer_set_error($_[0]->{ptr}); $_[0] }
+sub add_items       { Boundarytrace::Raw::bt_tracer_add_items($_[0]->{ptr}, $_[1]); $_[0] }
+sub add_gil_release { Boundarytrace::Raw::bt_tracer_add_gil_release($_[0]->{ptr}); $_[0] }
+sub add_gil_wait    { Boundarytrace::Raw::bt_tracer_add_gil_wait($_[0]->{ptr}, $_[1]); $_[0] }
+sub set_workers     { Boundarytrace::Raw::bt_tracer_set_workers($_[0]->{ptr}, $_[1]); $_[0] }
+sub set_error       { Boundarytrace::Raw::bt_tracer_set_error($_[0]->{ptr}); $_[0] }
 
 # Stops the clock, records, and returns the timing as a hash reference.
 sub finish {
@@ -458,6 +458,12 @@ C<register_phase(NAME, GIL_HELD)>; a phase is given by id or by name);
 sinks (C<Boundarytrace::Metrics>, global or private) aggregate them;
 snapshots (C<Boundarytrace::Snapshot>) report counts, per-phase statistics,
 quantiles and every export format.
+
+A tracer's counters: C<add_items(N)>, C<add_gil_release>, C<add_gil_wait(NS)>,
+C<set_workers(N)>, C<set_error> (each returns the tracer, so they chain);
+C<finish> returns the timing. The timeline keeps individual operations for
+Chrome Trace Event JSON: C<timeline_start(CAPACITY)>, C<timeline_stop>,
+C<timeline_info>, C<timeline_export>, C<timeline_write(PATH)>.
 
 Every failed call dies with a C<Boundarytrace::Error> object: C<< ->name >>
 (e.g. C<BT_E_UNKNOWN_PHASE>), C<< ->status >> (the negative code) and

@@ -11,7 +11,7 @@ import dev.boundarytrace.Metrics;
 import dev.boundarytrace.Phase;
 import dev.boundarytrace.Snapshot;
 import dev.boundarytrace.Timing;
-import dev.boundarytrace.Trace;
+import dev.boundarytrace.Timeline;
 import dev.boundarytrace.Tracer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -61,8 +61,8 @@ class ErrorsTest {
     expectStatus(IllegalStateException.class, "BT_E_FINISHED", t::finish);
     expectStatus(IllegalStateException.class, "BT_E_FINISHED", () -> t.begin(Phase.EXTRACT));
     expectStatus(IllegalStateException.class, "BT_E_FINISHED", () -> t.addItems(1));
-    expectStatus(IllegalStateException.class, "BT_E_FINISHED", t::gilRelease);
-    expectStatus(IllegalStateException.class, "BT_E_FINISHED", () -> t.gilWait(1));
+    expectStatus(IllegalStateException.class, "BT_E_FINISHED", t::addGilRelease);
+    expectStatus(IllegalStateException.class, "BT_E_FINISHED", () -> t.addGilWait(1));
     expectStatus(IllegalStateException.class, "BT_E_FINISHED", () -> t.setWorkers(2));
     expectStatus(IllegalStateException.class, "BT_E_FINISHED", t::setError);
     t.close(); // finished: close only frees
@@ -119,8 +119,8 @@ class ErrorsTest {
         expectStatus(IllegalArgumentException.class, "BT_E_INVALID", () -> t.addItems(-1));
       }
     }
-    expectStatus(IllegalArgumentException.class, "BT_E_INVALID", () -> Trace.start(0));
-    expectStatus(IllegalArgumentException.class, "BT_E_INVALID", () -> Trace.start(Trace.MAX_CAPACITY + 1));
+    expectStatus(IllegalArgumentException.class, "BT_E_INVALID", () -> Timeline.start(0));
+    expectStatus(IllegalArgumentException.class, "BT_E_INVALID", () -> Timeline.start(Timeline.MAX_CAPACITY + 1));
   }
 
   @Test
@@ -151,7 +151,7 @@ class ErrorsTest {
           () -> s.write(Format.JSON, missing));
       assertTrue(e.getCause() instanceof IOException);
       assertTrue(e.getMessage().contains("No such file or directory"), e.getMessage());
-      expectStatus(UncheckedIOException.class, "BT_E_IO", () -> Trace.write(missing));
+      expectStatus(UncheckedIOException.class, "BT_E_IO", () -> Timeline.write(missing));
       expectStatus(IllegalArgumentException.class, "BT_E_INVALID", () -> s.write(Format.JSON, Path.of("")));
     }
   }

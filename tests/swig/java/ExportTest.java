@@ -13,8 +13,8 @@ import dev.boundarytrace.Metrics;
 import dev.boundarytrace.Phase;
 import dev.boundarytrace.Snapshot;
 import dev.boundarytrace.Timing;
-import dev.boundarytrace.Trace;
-import dev.boundarytrace.TraceInfo;
+import dev.boundarytrace.Timeline;
+import dev.boundarytrace.TimelineInfo;
 import dev.boundarytrace.Tracer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -193,9 +193,9 @@ class ExportTest {
   }
 
   @Test
-  void chromeTraceOfTheRing() throws Exception {
+  void chromeTraceOfTheTimeline() throws Exception {
     String traced = unique("traced");
-    Trace.start(8);
+    Timeline.start(8);
     try {
       for (int i = 0; i < 10; i++) {
         try (Tracer t = new Tracer(m, traced)) {
@@ -208,9 +208,9 @@ class ExportTest {
           t.addItems(i);
         }
       }
-      TraceInfo info = Trace.info();
-      assertEquals(new TraceInfo(8, 8, 2, true), info);
-      String text = Trace.export();
+      TimelineInfo info = Timeline.info();
+      assertEquals(new TimelineInfo(8, 8, 2, true), info);
+      String text = Timeline.export();
       Map<String, Object> root = obj(Json.parse(text));
       int operations = 0;
       int phases = 0;
@@ -231,12 +231,12 @@ class ExportTest {
       assertEquals(16, phases);
       Map<String, Object> other = obj(root.get("otherData"));
       assertEquals(2L, other.get("dropped"));
-      Path p = Util.tmpdir(traced).resolve("trace.json");
-      Trace.write(p);
+      Path p = Util.tmpdir(traced).resolve("timeline.json");
+      Timeline.write(p);
       obj(Json.parse(Files.readString(p, StandardCharsets.UTF_8)));
     } finally {
-      Trace.stop();
+      Timeline.stop();
     }
-    assertFalse(Trace.info().active());
+    assertFalse(Timeline.info().active());
   }
 }

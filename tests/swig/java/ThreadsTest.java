@@ -52,7 +52,7 @@ class ThreadsTest {
                 t.addItems(worker + 1);
               }
               try (Tracer t = bound.tracer()) {
-                t.gilRelease();
+                t.addGilRelease();
               }
             }
           } catch (Throwable e) {

@@ -32,7 +32,7 @@ class TracerTest {
         try (Phase p = tr.phase(Phase.EXTRACT)) {
           spin(SPIN);
         }
-        tr.gilRelease();
+        tr.addGilRelease();
         try (Phase p = tr.phase(Phase.CONVERT)) {
           spin(SPIN);
         }
@@ -40,7 +40,7 @@ class TracerTest {
         try (Phase p = tr.phase(Phase.NETWORK)) {
           spin(SPIN);
         }
-        tr.gilWait(1234);
+        tr.addGilWait(1234);
         try (Phase p = tr.phase(Phase.MATERIALIZE)) {
           spin(SPIN);
         }

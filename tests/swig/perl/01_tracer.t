@@ -15,11 +15,11 @@ subtest 'four-phase operation' => sub {
     my $t  = $m->tracer($op);
     spin(20_000);
     is($t->phase(EXTRACT, sub { spin($SPIN); 'extracted' }), 'extracted', 'phase returns the block value');
-    $t->gil_release;
+    $t->add_gil_release;
     $t->phase(CONVERT, sub { spin($SPIN) });
     $t->set_workers(4);
     $t->phase(NETWORK, sub { spin($SPIN) });
-    $t->gil_wait(1234);
+    $t->add_gil_wait(1234);
     $t->phase('materialize', sub { spin($SPIN) });
     $t->add_items(100)->add_items(11);
     my $tm = $t->finish;

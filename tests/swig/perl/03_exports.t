@@ -106,9 +106,9 @@ subtest 'files' => sub {
     is(scalar(grep { !/\A\.\.?\z/ } readdir $dh), 10, 'no temporary files left');
 };
 
-subtest 'Chrome trace' => sub {
+subtest 'Chrome trace of the timeline' => sub {
     my $traced = unique('traced');
-    Boundarytrace::trace_start(8);
+    Boundarytrace::timeline_start(8);
     for my $i (1 .. 10) {
         my $t = $m->tracer($traced);
         $t->phase(EXTRACT, sub { spin(2000) });
@@ -116,9 +116,9 @@ subtest 'Chrome trace' => sub {
         $t->add_items($i);
         $t->close;
     }
-    is_deeply(Boundarytrace::trace_info(), { capacity => 8, kept => 8, dropped => 2, active => 1 },
+    is_deeply(Boundarytrace::timeline_info(), { capacity => 8, kept => 8, dropped => 2, active => 1 },
               'ring state');
-    my $doc = JSON::PP->new->decode(Boundarytrace::trace_export());
+    my $doc = JSON::PP->new->decode(Boundarytrace::timeline_export());
     my @x = grep { $_->{ph} eq 'X' } @{ $doc->{traceEvents} };
     my @ops = grep { $_->{cat} eq 'operation' } @x;
     is(scalar @ops, 8, 'eight operation slices');
@@ -127,12 +127,12 @@ subtest 'Chrome trace' => sub {
     ok(!grep({ !exists $_->{args}{items} } @ops), 'items in args');
     is($doc->{otherData}{dropped}, 2, 'dropped counted');
     my $path = tmpdir($traced) . '/trace.json';
-    Boundarytrace::trace_write($path);
+    Boundarytrace::timeline_write($path);
     open my $fh, '<:raw', $path or die $!;
     local $/;
     ok(JSON::PP->new->utf8->decode(scalar <$fh>), 'the file parses');
-    Boundarytrace::trace_stop();
-    is(Boundarytrace::trace_info()->{active}, 0, 'stopped');
+    Boundarytrace::timeline_stop();
+    is(Boundarytrace::timeline_info()->{active}, 0, 'stopped');
 };
 
 done_testing;

@@ -41,7 +41,7 @@ subtest 'use after finish, closed objects' => sub {
     dies_with('BT_E_FINISHED', sub { $t->finish }, 'finish twice');
     dies_with('BT_E_FINISHED', sub { $t->begin(EXTRACT) }, 'begin');
     dies_with('BT_E_FINISHED', sub { $t->add_items(1) }, 'add_items');
-    dies_with('BT_E_FINISHED', sub { $t->gil_release }, 'gil_release');
+    dies_with('BT_E_FINISHED', sub { $t->add_gil_release }, 'add_gil_release');
     dies_with('BT_E_FINISHED', sub { $t->set_error }, 'set_error');
     $t->close;
     dies_with('BT_E_NULL', sub { $t->begin(EXTRACT) }, 'closed tracer');
@@ -98,15 +98,15 @@ subtest 'bad values' => sub {
     dies_with('BT_E_INVALID', sub { $s->quantile($op, TOTAL, 'nan') }, 'quantile NaN');
     dies_with('BT_E_UNKNOWN_PHASE', sub { $s->phase_stats($op, 77) }, 'phase stats of an unknown id');
     dies_with('BT_E_INVALID', sub { $s->export('yaml') }, 'unknown format');
-    dies_with('BT_E_INVALID', sub { Boundarytrace::trace_start(0) }, 'trace capacity 0');
+    dies_with('BT_E_INVALID', sub { Boundarytrace::timeline_start(0) }, 'timeline capacity 0');
 };
 
 subtest 'I/O failure' => sub {
     my $s = Boundarytrace::Metrics->new->snapshot;
     my $e = dies_with('BT_E_IO', sub { $s->write('/nonexistent-dir-of-boundarytrace/x.json') }, 'missing dir');
     like("$e", qr/No such file or directory/, 'says why');
-    dies_with('BT_E_IO', sub { Boundarytrace::trace_write('/nonexistent-dir-of-boundarytrace/t.json') },
-              'trace file');
+    dies_with('BT_E_IO', sub { Boundarytrace::timeline_write('/nonexistent-dir-of-boundarytrace/t.json') },
+              'timeline file');
     dies_with('BT_E_INVALID', sub { $s->write('', 'json') }, 'empty path');
 };
 

@@ -3,11 +3,11 @@ package dev.boundarytrace;
 import java.nio.file.Path;
 
 /**
- * The trace ring: individual operations, process-wide, exported as Chrome Trace
- * Event JSON (opens in Perfetto UI and chrome://tracing).
+ * The timeline: the bounded ring of individual operations, process-wide, exported
+ * as Chrome Trace Event JSON (opens in Perfetto UI and chrome://tracing).
  */
-public final class Trace {
-  private Trace() {}
+public final class Timeline {
+  private Timeline() {}
 
   /** Largest capacity {@link #start(long)} accepts. */
   public static final long MAX_CAPACITY = BtNativeConstants.BT_TIMELINE_MAX_CAPACITY;
@@ -29,11 +29,11 @@ public final class Trace {
   }
 
   /** Capacity, kept, dropped, and whether operations are being kept. */
-  public static TraceInfo info() {
+  public static TimelineInfo info() {
     bt_timeline_info raw = new bt_timeline_info();
     try {
       BtNative.bt_timeline_get_info(raw);
-      return new TraceInfo(raw.getCapacity(), raw.getKept(), raw.getDropped(), raw.getActive() != 0);
+      return new TimelineInfo(raw.getCapacity(), raw.getKept(), raw.getDropped(), raw.getActive() != 0);
     } finally {
       raw.delete();
     }

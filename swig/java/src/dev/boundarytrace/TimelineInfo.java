@@ -1,4 +1,4 @@
 package dev.boundarytrace;
 
-/** State of the trace ring (bt_timeline_info). */
-public record TraceInfo(long capacity, long kept, long dropped, boolean active) {}
+/** State of the timeline (bt_timeline_info). */
+public record TimelineInfo(long capacity, long kept, long dropped, boolean active) {}

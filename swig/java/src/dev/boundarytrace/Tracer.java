@@ -105,7 +105,7 @@ public final class Tracer implements AutoCloseable {
   }
 
   /** Counts one release of the GIL. */
-  public Tracer gilRelease() {
+  public Tracer addGilRelease() {
     long p = ref.acquire();
     try {
       BtNative.bt_tracer_add_gil_release(p);
@@ -116,7 +116,7 @@ public final class Tracer implements AutoCloseable {
   }
 
   /** Adds {@code ns} nanoseconds spent waiting to reacquire the GIL. */
-  public Tracer gilWait(long ns) {
+  public Tracer addGilWait(long ns) {
     if (ns < 0) throw Native.invalid("GIL wait must not be negative: " + ns);
     long p = ref.acquire();
     try {
