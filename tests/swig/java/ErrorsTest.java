@@ -101,6 +101,62 @@ class ErrorsTest {
     }
   }
 
+  /**
+   * A String that is not well-formed UTF-16 has no UTF-8 form: String.getBytes would
+   * record "lone-?" for "lone-\uD800". Every name is refused with BT_E_NAME instead,
+   * and nothing is recorded.
+   */
+  @Test
+  void loneSurrogateNamesAreRefused() {
+    String prefix = unique("lone");
+    String[] bad = {
+      prefix + "-\uD800", prefix + "-\uDC00x", "\uDBFF" + prefix, prefix + "\uDE80\uD83D"
+    };
+    try (Metrics m = Metrics.create()) {
+      for (String name : bad) {
+        IllegalArgumentException e = expectStatus(IllegalArgumentException.class, "BT_E_NAME",
+            () -> new Tracer(m, name));
+        assertTrue(e.getMessage().startsWith("BT_E_NAME: " + Util.sentence(-3) + " (in bt_tracer_new: "),
+            e.getMessage());
+        assertTrue(e.getMessage().endsWith(")"), e.getMessage());
+        expectStatus(IllegalArgumentException.class, "BT_E_NAME", () -> Phase.register(name, true));
+        expectStatus(IllegalArgumentException.class, "BT_E_NAME", () -> Phase.register(name, false));
+        expectStatus(IllegalArgumentException.class, "BT_E_NAME", () -> Phase.lookup(name));
+        expectStatus(IllegalArgumentException.class, "BT_E_NAME", () -> m.op(name));
+        expectStatus(IllegalArgumentException.class, "BT_E_NAME",
+            () -> m.record(Timing.builder(name).totalNs(1).build()));
+      }
+      String pair = prefix + "-\uD83D\uDE80"; // a surrogate pair is one character: fine
+      new Tracer(m, pair).close();
+      try (Snapshot s = m.snapshot()) {
+        assertEquals(java.util.List.of(pair), s.operations(), "only the well-formed name recorded");
+      }
+    }
+  }
+
+  /** The checks of the Java layer read like the library's: "NAME: sentence (in call: detail)". */
+  @Test
+  void javaSideChecksHaveTheMessageShape() {
+    String invalid = "BT_E_INVALID: " + Util.sentence(-2) + " (in ";
+    try (Metrics m = Metrics.create(); Tracer t = new Tracer(m, unique("shape"))) {
+      assertEquals(invalid + "bt_tracer_add_items: n must not be negative: -1)",
+          assertThrows(IllegalArgumentException.class, () -> t.addItems(-1)).getMessage());
+      assertEquals(invalid + "bt_tracer_add_gil_wait: ns must not be negative: -5)",
+          assertThrows(IllegalArgumentException.class, () -> t.addGilWait(-5)).getMessage());
+      assertEquals(invalid + "bt_tracer_set_workers: workers must not be negative: -2)",
+          assertThrows(IllegalArgumentException.class, () -> t.setWorkers(-2)).getMessage());
+      assertEquals(invalid + "bt_timeline_start: capacity must not be negative: -1)",
+          assertThrows(IllegalArgumentException.class, () -> Timeline.start(-1)).getMessage());
+      assertEquals(invalid + "bt_metrics_record: total_ns must not be negative: -1)",
+          assertThrows(IllegalArgumentException.class, () -> Timing.builder("x").totalNs(-1)).getMessage());
+      assertEquals("BT_E_UNKNOWN_PHASE: " + Util.sentence(-4) + " (in bt_metrics_record: phase id 99)",
+          assertThrows(IllegalArgumentException.class, () -> Timing.builder("x").phase(99, 1)).getMessage());
+      assertEquals("BT_E_NAME: " + Util.sentence(-3)
+              + " (in bt_tracer_new: the string holds a NUL character)",
+          assertThrows(IllegalArgumentException.class, () -> new Tracer(m, "nul\0inside")).getMessage());
+    }
+  }
+
   @Test
   void badValues() {
     String op = unique("bad_values");

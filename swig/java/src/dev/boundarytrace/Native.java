@@ -1,11 +1,9 @@
 package dev.boundarytrace;
 
 import java.lang.ref.Cleaner;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
- * Loads the JNI library and converts strings for the generated layer.
+ * Loads the JNI library; shapes the messages of the Java layer's own checks.
  *
  * <p>The library is {@code libboundarytrace_jni.so}: found on {@code java.library.path},
  * or loaded from the absolute path in the system property {@code boundarytrace.jni.library}
@@ -31,35 +29,17 @@ final class Native {
     loaded = true;
   }
 
-  /** A name as NUL-terminated UTF-8 (JNI's own strings are modified UTF-8). */
-  static byte[] cstr(String s) {
-    return utf8z(s, -3 /* BT_E_NAME */);
+  /**
+   * The message of a failed status, shaped as every binding shapes it (docs/api.md):
+   * "NAME: sentence (in call: detail)", the name and sentence from the library.
+   */
+  static String message(int status, String call, String detail) {
+    return BtNative.bt_status_name(status) + ": " + BtNative.bt_status_str(status) + " (in " + call
+        + (detail == null ? "" : ": " + detail) + ")";
   }
 
-  /** A path as NUL-terminated UTF-8. */
-  static byte[] cpath(String s) {
-    return utf8z(s, -2 /* BT_E_INVALID */);
-  }
-
-  private static byte[] utf8z(String s, int status) {
-    if (s == null) return null;
-    if (s.indexOf('\0') >= 0) {
-      throw new IllegalArgumentException(
-          BtNative.bt_status_name(status) + ": " + BtNative.bt_status_str(status)
-              + " (a Java string holding a NUL character)");
-    }
-    byte[] b = s.getBytes(StandardCharsets.UTF_8);
-    return Arrays.copyOf(b, b.length + 1);
-  }
-
-  /** UTF-8 bytes from C as a String (null stays null). */
-  static String str(byte[] b) {
-    return b == null ? null : new String(b, StandardCharsets.UTF_8);
-  }
-
-  /** The argument check of the Java layer: the same message shape as the C statuses. */
-  static IllegalArgumentException invalid(String what) {
-    return new IllegalArgumentException(
-        BtNative.bt_status_name(-2) + ": " + BtNative.bt_status_str(-2) + " (" + what + ")");
+  /** An argument the Java layer refuses before {@code call} sees it: BT_E_INVALID. */
+  static IllegalArgumentException invalid(String call, String detail) {
+    return new IllegalArgumentException(message(-2 /* BT_E_INVALID */, call, detail));
   }
 }

@@ -90,10 +90,10 @@ public final class Phase implements AutoCloseable {
    * @throws IllegalArgumentException BT_E_UNKNOWN_PHASE
    */
   public static String name(int id) {
-    byte[][] name = new byte[1][];
+    String[] name = new String[1];
     int[] held = new int[1];
     BtNative.bt_phase_get_info(name, held, id);
-    return Native.str(name[0]);
+    return name[0];
   }
 
   /**
@@ -102,7 +102,7 @@ public final class Phase implements AutoCloseable {
    * @throws IllegalArgumentException BT_E_UNKNOWN_PHASE
    */
   public static boolean isGilHeld(int id) {
-    byte[][] name = new byte[1][];
+    String[] name = new String[1];
     int[] held = new int[1];
     BtNative.bt_phase_get_info(name, held, id);
     return held[0] != 0;

@@ -169,9 +169,9 @@ public final class Snapshot implements AutoCloseable {
   public String format() {
     long p = ref.acquire();
     try {
-      byte[][] out = new byte[1][];
+      String[] out = new String[1];
       BtNative.bt_snapshot_format(out, p);
-      return Native.str(out[0]);
+      return out[0];
     } finally {
       ref.release();
     }
@@ -181,9 +181,9 @@ public final class Snapshot implements AutoCloseable {
   public String export(Format format) {
     long p = ref.acquire();
     try {
-      byte[][] out = new byte[1][];
+      String[] out = new String[1];
       BtNative.bt_snapshot_export(out, p, format.code());
-      return Native.str(out[0]);
+      return out[0];
     } finally {
       ref.release();
     }

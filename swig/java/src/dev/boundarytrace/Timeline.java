@@ -19,7 +19,9 @@ public final class Timeline {
    * @throws IllegalArgumentException BT_E_INVALID (capacity 0 or above MAX_CAPACITY)
    */
   public static void start(long capacity) {
-    if (capacity < 0) throw Native.invalid("capacity must not be negative: " + capacity);
+    if (capacity < 0) {
+      throw Native.invalid("bt_timeline_start", "capacity must not be negative: " + capacity);
+    }
     BtNative.bt_timeline_start(capacity);
   }
 
@@ -41,9 +43,9 @@ public final class Timeline {
 
   /** The kept operations as Chrome Trace Event JSON. */
   public static String export() {
-    byte[][] out = new byte[1][];
+    String[] out = new String[1];
     BtNative.bt_timeline_export(out);
-    return Native.str(out[0]);
+    return out[0];
   }
 
   /**

@@ -139,12 +139,12 @@ public final class Timing {
 
   /** Time in phase {@code id}. */
   public long phaseNs(int id) {
-    return phaseNs[index(id)];
+    return phaseNs[index(id, "Timing.phaseNs")];
   }
 
   /** Times phase {@code id} was entered. */
   public long phaseEntries(int id) {
-    return phaseEntries[index(id)];
+    return phaseEntries[index(id, "Timing.phaseEntries")];
   }
 
   /** Time in the phase registered as {@code name}. */
@@ -166,10 +166,10 @@ public final class Timing {
     return m;
   }
 
-  private static int index(int id) {
+  /** A phase id as an index into the phase arrays; BT_E_UNKNOWN_PHASE "(in call: ...)" outside. */
+  private static int index(int id, String call) {
     if (id < 0 || id >= Phase.MAX_PHASES) {
-      throw new IllegalArgumentException(BtNative.bt_status_name(-4) + ": "
-          + BtNative.bt_status_str(-4) + " (" + id + ")");
+      throw new IllegalArgumentException(Native.message(-4 /* BT_E_UNKNOWN_PHASE */, call, "phase id " + id));
     }
     return id;
   }
@@ -178,9 +178,9 @@ public final class Timing {
   public String format() {
     bt_timing raw = toRaw();
     try {
-      byte[][] out = new byte[1][];
+      String[] out = new String[1];
       BtNative.bt_timing_format(out, raw, operation);
-      return Native.str(out[0]);
+      return out[0];
     } finally {
       raw.delete();
     }
@@ -217,8 +217,11 @@ public final class Timing {
       this.operation = operation;
     }
 
+    /** The builder makes what bt_metrics_record takes: its checks name that call. */
+    private static final String RECORD = "bt_metrics_record";
+
     private static long nonNegative(String what, long v) {
-      if (v < 0) throw Native.invalid(what + " must not be negative: " + v);
+      if (v < 0) throw Native.invalid(RECORD, what + " must not be negative: " + v);
       return v;
     }
 
@@ -235,9 +238,11 @@ public final class Timing {
 
     /** Time in phase {@code id} and how often it was entered. */
     public Builder phase(int id, long ns, long entries) {
-      int i = index(id);
-      phaseNs[i] = nonNegative("phase time", ns);
-      if (entries < 0 || entries > 0xffffffffL) throw Native.invalid("entries out of range: " + entries);
+      int i = index(id, RECORD);
+      phaseNs[i] = nonNegative("phase_ns", ns);
+      if (entries < 0 || entries > 0xffffffffL) {
+        throw Native.invalid(RECORD, "phase_entries is out of range: " + entries);
+      }
       phaseEntries[i] = entries;
       return this;
     }
@@ -260,7 +265,7 @@ public final class Timing {
 
     /** GIL releases. */
     public Builder gilReleases(long n) {
-      if (n < 0 || n > 0xffffffffL) throw Native.invalid("gil_releases out of range: " + n);
+      if (n < 0 || n > 0xffffffffL) throw Native.invalid(RECORD, "gil_releases is out of range: " + n);
       gilReleases = n;
       return this;
     }
@@ -273,7 +278,7 @@ public final class Timing {
 
     /** Parallel workers used. */
     public Builder workers(long n) {
-      if (n < 0 || n > 0xffffffffL) throw Native.invalid("workers out of range: " + n);
+      if (n < 0 || n > 0xffffffffL) throw Native.invalid(RECORD, "workers is out of range: " + n);
       workers = n;
       return this;
     }

@@ -94,7 +94,7 @@ public final class Tracer implements AutoCloseable {
 
   /** Adds {@code n} items (documents) handled. */
   public Tracer addItems(long n) {
-    if (n < 0) throw Native.invalid("items must not be negative: " + n);
+    if (n < 0) throw Native.invalid("bt_tracer_add_items", "n must not be negative: " + n);
     long p = ref.acquire();
     try {
       BtNative.bt_tracer_add_items(p, n);
@@ -117,7 +117,7 @@ public final class Tracer implements AutoCloseable {
 
   /** Adds {@code ns} nanoseconds spent waiting to reacquire the GIL. */
   public Tracer addGilWait(long ns) {
-    if (ns < 0) throw Native.invalid("GIL wait must not be negative: " + ns);
+    if (ns < 0) throw Native.invalid("bt_tracer_add_gil_wait", "ns must not be negative: " + ns);
     long p = ref.acquire();
     try {
       BtNative.bt_tracer_add_gil_wait(p, ns);
@@ -129,7 +129,9 @@ public final class Tracer implements AutoCloseable {
 
   /** Reports the parallel workers used (the largest value reported wins). */
   public Tracer setWorkers(int workers) {
-    if (workers < 0) throw Native.invalid("workers must not be negative: " + workers);
+    if (workers < 0) {
+      throw Native.invalid("bt_tracer_set_workers", "workers must not be negative: " + workers);
+    }
     long p = ref.acquire();
     try {
       BtNative.bt_tracer_set_workers(p, workers);
