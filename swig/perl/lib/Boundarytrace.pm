@@ -169,19 +169,22 @@ sub new {
         $class;
 }
 
-# A closed sink must not become NULL in a call: NULL means the global sink.
+# The sink's handle for `call`. A closed sink must not become NULL in a call
+# (NULL means the global sink): it dies with BT_E_NULL (in CALL: the sink is closed).
 sub _handle {
-    $_[0]->{h} or Boundarytrace::Error->throw(-1, 'Boundarytrace::Metrics', 'the sink is closed');
+    my ($self, $call) = @_;
+    return $self->{h} || Boundarytrace::Error->throw(-1, $call, 'the sink is closed');
 }
-sub _ptr { $_[0]->_handle->{ptr} }
+sub _ptr { $_[0]->_handle($_[1])->{ptr} }
 
 sub is_global { $_[0]->{global} ? 1 : 0 }
 
 # Binds an operation name once (bt_op_lookup).
 sub op {
     my ($self, $name) = @_;
-    my $op = Boundarytrace::Raw::bt_op_lookup($self->_ptr, $name);
-    return bless { ptr => $op, h => $self->_handle, metrics => $self }, 'Boundarytrace::Op';
+    my $op = Boundarytrace::Raw::bt_op_lookup($self->_ptr('bt_op_lookup'), $name);
+    return bless { ptr => $op, h => $self->_handle('bt_op_lookup'), metrics => $self },
+        'Boundarytrace::Op';
 }
 
 sub tracer { my ($self, $op) = @_; Boundarytrace::Tracer->new($op, metrics => $self) }
@@ -191,21 +194,22 @@ sub tracer { my ($self, $op) = @_; Boundarytrace::Tracer->new($op, metrics => $s
 sub record {
     my $self = shift;
     my $timing = @_ == 1 ? $_[0] : {@_};
-    Boundarytrace::Raw::bt_metrics_record($self->_ptr, $timing);
+    Boundarytrace::Raw::bt_metrics_record($self->_ptr('bt_metrics_record'), $timing);
     return;
 }
 
-sub reset { Boundarytrace::Raw::bt_metrics_reset($_[0]->_ptr); return }
+sub reset { Boundarytrace::Raw::bt_metrics_reset($_[0]->_ptr('bt_metrics_reset')); return }
 
 sub snapshot {
     my ($self) = @_;
-    return Boundarytrace::Snapshot->_new(Boundarytrace::Raw::bt_metrics_snapshot($self->_ptr));
+    return Boundarytrace::Snapshot->_new(
+        Boundarytrace::Raw::bt_metrics_snapshot($self->_ptr('bt_metrics_snapshot')));
 }
 
 # (interval snapshot, cumulative snapshot)
 sub take {
     my ($self) = @_;
-    my ($interval, $cumulative) = Boundarytrace::Raw::bt_metrics_take($self->_ptr);
+    my ($interval, $cumulative) = Boundarytrace::Raw::bt_metrics_take($self->_ptr('bt_metrics_take'));
     return (Boundarytrace::Snapshot->_new($interval), Boundarytrace::Snapshot->_new($cumulative));
 }
 
@@ -229,7 +233,31 @@ sub tracer  { Boundarytrace::Tracer->new($_[0]) }
 # =====================================================================================
 package Boundarytrace::Tracer;
 
+use Scalar::Util ();
+
 sub CLONE_SKIP { 1 }    # see Boundarytrace::_Handle
+
+# The unfinished tracers of this interpreter, held weakly, so that the program's
+# end records them. A tracer in a file lexical is destroyed (and recorded) as
+# the program ends, but one in a package global, a global structure or a cycle
+# lives into global destruction, where objects go in no useful order and
+# DESTROY does nothing: the END block below finishes those first.
+my %LIVE;
+
+# A new interpreter thread inherits none of these objects (CLONE_SKIP).
+sub CLONE { %LIVE = () }
+
+# Runs after the END blocks of code loaded later (END blocks run last-defined
+# first), so a program's own END blocks still find their tracers unfinished.
+# Finishes only (records); freeing is left to the process' end, as in global
+# destruction. $@ and the exit status are kept.
+END {
+    local ($@, $!, $?);
+    for my $t (grep { defined } values %LIVE) {
+        eval { $t->finish if $t->{ptr} && !$t->{finished} };
+    }
+    %LIVE = ();
+}
 
 # new(NAME), new(NAME, metrics => $m), or new($op) for a bound operation.
 sub new {
@@ -240,10 +268,12 @@ sub new {
         $ptr = Boundarytrace::Raw::bt_tracer_new_op($op->{ptr});
     } else {
         my $metrics = $opt{metrics} || Boundarytrace::Metrics->global;
-        $h   = $metrics->_handle;
-        $ptr = Boundarytrace::Raw::bt_tracer_new($metrics->_ptr, $op);
+        $h   = $metrics->_handle('bt_tracer_new');
+        $ptr = Boundarytrace::Raw::bt_tracer_new($h->{ptr}, $op);
     }
-    return bless { ptr => $ptr, h => $h, finished => 0 }, $class;
+    my $self = bless { ptr => $ptr, h => $h, finished => 0 }, $class;
+    Scalar::Util::weaken($LIVE{ Scalar::Util::refaddr($self) } = $self);
+    return $self;
 }
 
 sub begin { Boundarytrace::Raw::bt_phase_begin($_[0]->{ptr}, Boundarytrace::_phase_id($_[1])); $_[0] }
@@ -290,6 +320,7 @@ sub finish {
         die $err;
     }
     $self->{finished} = 1;
+    delete $LIVE{ Scalar::Util::refaddr($self) };
     return $timing;
 }
 
@@ -301,6 +332,7 @@ sub close {
     my $ptr = $self->{ptr} or return;
     my $ok = eval { $self->finish unless $self->{finished}; 1 };
     my $err = $@;
+    delete $LIVE{ Scalar::Util::refaddr($self) };
     delete $self->{ptr};
     Boundarytrace::Raw::bt_tracer_free($ptr);
     delete $self->{h};
