@@ -192,9 +192,10 @@ oo::class create ::boundarytrace::Metrics {
     }
     destructor { my close }
 
-    # The C handle; a closed sink fails (NULL would mean the global sink).
-    method handle {} {
-        if {$h eq ""} { Fail -1 [self] "the sink is closed" }
+    # The C handle for CALL; a closed sink fails with BT_E_NULL (in CALL: the
+    # sink is closed), as NULL would mean the global sink.
+    method handle {{call "boundarytrace::Metrics handle"}} {
+        if {$h eq ""} { Fail -1 $call "the sink is closed" }
         return $h
     }
     method is_global {} { return $global }
@@ -203,20 +204,20 @@ oo::class create ::boundarytrace::Metrics {
     method tracer {op} { ::boundarytrace::Tracer new $op [self] }
 
     # Binds an operation name once.
-    method op {name} { ::boundarytrace::Op new [self] [bt_op_lookup [my handle] $name] }
+    method op {name} { ::boundarytrace::Op new [self] [bt_op_lookup [my handle bt_op_lookup] $name] }
 
     # Records a timing dict: op_name total_ns phases {extract NS convert {NS ENTRIES}}
     # items gil_releases gil_wait_ns workers error (the keys finish returns).
-    method record {timing} { bt_metrics_record [my handle] $timing; return }
+    method record {timing} { bt_metrics_record [my handle bt_metrics_record] $timing; return }
 
-    method reset {} { bt_metrics_reset [my handle]; return }
+    method reset {} { bt_metrics_reset [my handle bt_metrics_reset]; return }
 
     # A Snapshot object; destroy it when done.
-    method snapshot {} { ::boundarytrace::Snapshot new [bt_metrics_snapshot [my handle]] }
+    method snapshot {} { ::boundarytrace::Snapshot new [bt_metrics_snapshot [my handle bt_metrics_snapshot]] }
 
     # {interval cumulative}: two Snapshot objects.
     method take {} {
-        lassign [bt_metrics_take [my handle]] interval cumulative
+        lassign [bt_metrics_take [my handle bt_metrics_take]] interval cumulative
         list [::boundarytrace::Snapshot new $interval] [::boundarytrace::Snapshot new $cumulative]
     }
 
@@ -237,12 +238,12 @@ oo::class create ::boundarytrace::Op {
         set metrics $m
         set op $handle
     }
-    method handle {} {
-        $metrics handle ;# fails when the sink is closed
+    method handle {{call "boundarytrace::Op handle"}} {
+        $metrics handle $call ;# fails when the sink is closed
         return $op
     }
     method metrics {} { return $metrics }
-    method name {} { bt_op_name [my handle] }
+    method name {} { bt_op_name [my handle bt_op_name] }
     method tracer {} { ::boundarytrace::Tracer new [self] }
 }
 
@@ -253,11 +254,11 @@ oo::class create ::boundarytrace::Tracer {
         namespace path [list {*}[namespace path] ::boundarytrace ::boundarytrace_raw]
         set finished 0
         if {[::info object isa object $op] && [::info object isa typeof $op ::boundarytrace::Op]} {
-            set mh [[$op metrics] handle]
-            set t [bt_tracer_new_op [$op handle]]
+            set mh [[$op metrics] handle bt_tracer_new_op]
+            set t [bt_tracer_new_op [$op handle bt_tracer_new_op]]
         } else {
             if {$metrics eq ""} { set metrics [::boundarytrace::metrics global] }
-            set mh [$metrics handle]
+            set mh [$metrics handle bt_tracer_new]
             set t [bt_tracer_new $mh $op]
         }
         Retain $mh

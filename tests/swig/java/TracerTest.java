@@ -281,6 +281,21 @@ class TracerTest {
     }
   }
 
+  /** docs/api.md's verb table, with no names of before 0.1.0 left over. */
+  @Test
+  void namesFollowTheVerbTable() throws Exception {
+    for (String m : new String[] {"addItems", "addGilRelease", "addGilWait", "setWorkers", "setError"}) {
+      assertTrue(java.util.Arrays.stream(Tracer.class.getMethods()).anyMatch(x -> x.getName().equals(m)), m);
+    }
+    for (String old : new String[] {"gilRelease", "gilWait"}) {
+      assertFalse(java.util.Arrays.stream(Tracer.class.getMethods()).anyMatch(x -> x.getName().equals(old)), old);
+    }
+    Class.forName("dev.boundarytrace.Timeline");
+    Class.forName("dev.boundarytrace.TimelineInfo");
+    assertThrows(ClassNotFoundException.class, () -> Class.forName("dev.boundarytrace.Trace"));
+    assertThrows(ClassNotFoundException.class, () -> Class.forName("dev.boundarytrace.TraceInfo"));
+  }
+
   @Test
   void libraryFacts() {
     assertEquals(Boundarytrace.BUILD_VERSION, Boundarytrace.versionString());

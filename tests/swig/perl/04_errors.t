@@ -17,6 +17,46 @@ subtest 'the error object' => sub {
     is("$err", $err->message . "\n", 'stringifies to the message');
 };
 
+subtest 'every message reads NAME: sentence (in call[: detail])' => sub {
+    my $s = sub { Boundarytrace::status_message($_[0]) };
+    my $msg = sub { my ($code) = @_; eval { $code->(); 1 } ? 'no error' : ref $@ ? $@->message : "raw: $@" };
+    my $m = Boundarytrace::Metrics->new;
+    my $op = unique('messages');
+    $m->record(op_name => $op, total_ns => 1);
+    my $snap = $m->snapshot;
+    my $t = $m->tracer(unique('messages_tracer'));
+    is($msg->(sub { $snap->export('yaml') }),
+       'BT_E_INVALID: ' . $s->(-2) . " (in bt_snapshot_export: unknown format 'yaml'; one of: "
+       . 'folded json openmetrics prometheus text)', 'a format name');
+    is($msg->(sub { $snap->export('99999999999999999999') }),
+       'BT_E_INVALID: ' . $s->(-2) . " (in bt_snapshot_export: format '99999999999999999999')",
+       'a format code');
+    is($msg->(sub { $m->record(op_name => $op, totl_ns => 1) }),
+       'BT_E_INVALID: ' . $s->(-2) . " (in bt_metrics_record: unknown key 'totl_ns')", 'a timing key');
+    is($msg->(sub { Boundarytrace::tracer("nul\0inside") }),
+       'BT_E_NAME: ' . $s->(-3) . ' (in bt_tracer_new: the string holds a NUL character)', 'a NUL in a name');
+    is($msg->(sub { $t->begin(2**40) }),
+       'BT_E_UNKNOWN_PHASE: ' . $s->(-4) . " (in bt_phase_begin: phase id '1099511627776')", 'a phase id');
+    is($msg->(sub { $snap->quantile($op, TOTAL, 'soon') }),
+       'BT_E_INVALID: ' . $s->(-2) . " (in bt_snapshot_quantile: q is not a number: 'soon')", 'a quantile');
+    is($msg->(sub { $snap->stats('absent') }),
+       'BT_E_NOT_FOUND: ' . $s->(-12) . ' (in bt_snapshot_find)', 'a status of the library');
+    like($msg->(sub { $snap->write('/nonexistent-dir-of-boundarytrace/x.json') }),
+         qr/\ABT_E_IO: \Q${\ $s->(-14)}\E \(in bt_snapshot_write: [^()]+\)\z/, 'I/O: the reason');
+    $m->close;
+    is($msg->(sub { $m->snapshot }),
+       'BT_E_NULL: ' . $s->(-1) . ' (in bt_metrics_snapshot: the sink is closed)', 'a closed sink');
+    is($msg->(sub { $m->tracer('x') }),
+       'BT_E_NULL: ' . $s->(-1) . ' (in bt_tracer_new: the sink is closed)', 'a tracer of a closed sink');
+};
+
+subtest 'no names of before 0.1.0' => sub {
+    ok(!Boundarytrace::Tracer->can($_), "no Tracer->$_") for qw(gil_release gil_wait items workers error);
+    ok(!Boundarytrace->can($_), "no Boundarytrace::$_")
+        for qw(trace_start trace_stop trace_info trace_export trace_write);
+    ok(!defined &Boundarytrace::Raw::bt_phase_info, 'no raw bt_phase_info');
+};
+
 subtest 'unknown phases' => sub {
     my $t = Boundarytrace::tracer(unique('unknown_phase'));
     dies_with('BT_E_UNKNOWN_PHASE', sub { $t->begin(-5) }, 'negative id');
