@@ -64,6 +64,15 @@ subtest 'the whole unsigned range' => sub {
     is($tm->{items}, '18446744073709551615', 'items 2^64 - 1');
     is($tm->{gil_wait_ns}, '9223372036854775808', 'GIL wait 2^63');
     is($m->snapshot->stats($op)->{items}, '18446744073709551615', 'in the snapshot too');
+    my $rec = unique('range64_record');
+    $m->record(op_name => $rec, total_ns => '9223372036854775818', items => 18446744073709551615,
+               gil_wait_ns => '18446744073709551615', phases => { network => 9223372036854775808 });
+    my $st = $m->snapshot->stats($rec);
+    is_deeply([@{$st}{qw(total_ns items gil_wait_ns gil_released_ns)}],
+              ['9223372036854775818', '18446744073709551615', '18446744073709551615', '9223372036854775808'],
+              'a recorded timing takes the whole range');
+    dies_with('BT_E_INVALID', sub { $m->record(op_name => $rec, total_ns => 2**64) }, 'total_ns 2^64');
+    dies_with('BT_E_INVALID', sub { $m->record(op_name => $rec, total_ns => 1.5) }, 'total_ns 1.5');
 };
 
 done_testing;
