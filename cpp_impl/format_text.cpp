@@ -1,7 +1,9 @@
 #include "cpp_impl/format_text.hpp"
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <vector>
 
 #include "cpp_impl/phase_table.hpp"
 
@@ -95,16 +97,77 @@ std::string format_timing(const Timing &t) {
 
 namespace {
 
-void dist_row(std::string &out, const std::string &label, const std::string &gil, const Dist &d,
-              uint64_t op_total_ns) {
-  appendf(out, "  %s %s%s %s %s%s%s%s%s%s%s\n", lpad(label, 13).c_str(), lpad(gil, 8).c_str(),
-          rpad(format_duration(d.sum), 11).c_str(), rpad(percent(d.sum, op_total_ns), 6).c_str(),
-          rpad(std::to_string(d.entries), 8).c_str(),
-          rpad(format_duration(d.count ? d.sum / d.count : 0), 10).c_str(),
-          rpad(format_duration(d.quantile(0.5)), 10).c_str(), rpad(format_duration(d.quantile(0.9)), 10).c_str(),
-          rpad(format_duration(d.quantile(0.99)), 10).c_str(), rpad(format_duration(d.quantile(0.999)), 10).c_str(),
-          rpad(format_duration(d.max), 10).c_str());
-}
+// The phase table of one operation. Columns keep their usual widths and
+// widen, for this table only, when a figure needs more, so neighbouring
+// columns always stay at least one space apart (sums near 2^64 ns, i.e.
+// 10^10 s, included).
+class PhaseTable {
+ public:
+  // The figures after the label and the GIL word: time, share, entries,
+  // mean, p50, p90, p99, p99.9, max. A row may stop after the share.
+  static constexpr std::size_t kCells = 9;
+
+  void add(const std::string &label, const std::string &gil, std::vector<std::string> cells,
+           const std::string &note = "") {
+    rows_.push_back(Row{label, gil, std::move(cells), note});
+  }
+
+  void dist(const std::string &label, const std::string &gil, const Dist &d, uint64_t op_total_ns) {
+    add(label, gil,
+        {format_duration(d.sum), percent(d.sum, op_total_ns), std::to_string(d.entries),
+         format_duration(d.count ? d.sum / d.count : 0), format_duration(d.quantile(0.5)),
+         format_duration(d.quantile(0.9)), format_duration(d.quantile(0.99)), format_duration(d.quantile(0.999)),
+         format_duration(d.max)});
+  }
+
+  void render(std::string &out) const {
+    static const char *const kHead[kCells] = {"time", "share", "entries", "mean", "p50",
+                                              "p90",  "p99",   "p99.9",   "max"};
+    // Usual widths. The share and the entries have a space before them;
+    // every other figure follows a column that may fill its width, so it
+    // needs one of its own.
+    std::size_t width[kCells] = {11, 6, 8, 10, 10, 10, 10, 10, 10};
+    std::vector<std::string> head(kHead, kHead + kCells);
+    for (std::size_t c = 0; c < kCells; ++c) {
+      const std::size_t gap = spaced(c) ? 0 : 1;
+      width[c] = std::max(width[c], columns(head[c]) + gap);
+      for (const Row &r : rows_) {
+        if (c < r.cells.size()) width[c] = std::max(width[c], columns(r.cells[c]) + gap);
+      }
+    }
+    line(out, "phase", "GIL", head, width, true);
+    out += '\n';
+    for (const Row &r : rows_) {
+      line(out, r.label, r.gil, r.cells, width, false);
+      out += r.note;
+      out += '\n';
+    }
+  }
+
+ private:
+  struct Row {
+    std::string label, gil;
+    std::vector<std::string> cells;
+    std::string note;
+  };
+
+  // The share and the entries follow a space of their own.
+  static bool spaced(std::size_t c) { return c == 1 || c == 2; }
+
+  // The header's "share" takes the space after it, so it ends one column
+  // right of its figures (the report's layout from the start, which the
+  // CLI's report repeats).
+  static void line(std::string &out, const std::string &label, const std::string &gil,
+                   const std::vector<std::string> &cells, const std::size_t *width, bool header) {
+    out += "  " + lpad(label, 13) + " " + lpad(gil, 8);
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      if (c == 1 || (c == 2 && !header)) out += ' ';
+      out += rpad(cells[c], width[c] + (header && c == 1 ? 1 : 0));
+    }
+  }
+
+  std::vector<Row> rows_;
+};
 
 }  // namespace
 
@@ -124,23 +187,21 @@ std::string format_snapshot(const Snapshot &s) {
     if (a.left_open) appendf(out, ", %llu left a phase open", static_cast<unsigned long long>(a.left_open));
     out += '\n';
     if (a.count == 0) continue;
-    appendf(out, "  %s %s%s %s%s%s%s%s%s%s%s\n", lpad("phase", 13).c_str(), lpad("GIL", 8).c_str(),
-            rpad("time", 11).c_str(), rpad("share", 7).c_str(), rpad("entries", 8).c_str(), rpad("mean", 10).c_str(),
-            rpad("p50", 10).c_str(), rpad("p90", 10).c_str(), rpad("p99", 10).c_str(), rpad("p99.9", 10).c_str(),
-            rpad("max", 10).c_str());
+    PhaseTable table;
     for (uint32_t p = 0; p < s.phase_count; ++p) {
       const Dist *d = a.phase(static_cast<int>(p));
       if (!d || d->count == 0) continue;
-      dist_row(out, phases::name(static_cast<int>(p)), gil_word(static_cast<int>(p)), *d, a.total.sum);
+      table.dist(phases::name(static_cast<int>(p)), gil_word(static_cast<int>(p)), *d, a.total.sum);
     }
-    appendf(out, "  %s %s%s %s", lpad("unattributed", 13).c_str(), lpad("", 8).c_str(),
-            rpad(format_duration(a.unattributed_ns), 11).c_str(), rpad(percent(a.unattributed_ns, a.total.sum), 6).c_str());
     // Bindings that end a released phase before taking the GIL back (the
     // pybind11 helper does) leave the wait here: say how much of it it is.
+    std::string note;
     if (a.gil_wait_ns && a.gil_wait_ns <= a.unattributed_ns)
-      appendf(out, "   (may include GIL wait: %s)", format_duration(a.gil_wait_ns).c_str());
-    out += '\n';
-    dist_row(out, "total", "", a.total, a.total.sum);
+      note = "   (may include GIL wait: " + format_duration(a.gil_wait_ns) + ")";
+    table.add("unattributed", "", {format_duration(a.unattributed_ns), percent(a.unattributed_ns, a.total.sum)},
+              note);
+    table.dist("total", "", a.total, a.total.sum);
+    table.render(out);
     appendf(out, "  GIL held %s, released %s, wait %s over %llu release%s\n",
             percent(a.gil_held_ns, a.total.sum).c_str(), percent(a.gil_released_ns, a.total.sum).c_str(),
             format_duration(a.gil_wait_ns).c_str(), static_cast<unsigned long long>(a.gil_releases),

@@ -222,6 +222,90 @@ static void test_format__empty_snapshot(void **state) {
   bt_metrics_free(m);
 }
 
+/* Whitespace-separated words of one line (at most 64 counted). */
+static int words_in(const char *line, size_t len) {
+  int n = 0;
+  size_t i = 0;
+  while (i < len) {
+    while (i < len && line[i] == ' ') i++;
+    if (i == len) break;
+    n++;
+    while (i < len && line[i] != ' ') i++;
+  }
+  return n;
+}
+
+/* Checks each line of `text` that starts with `label` (after the indent)
+ * has `words` whitespace-separated words: a column that ran into its
+ * neighbour makes one word of two. Returns how many lines were checked. */
+static int check_row_words(const char *text, const char *label, int words) {
+  const char *line = text;
+  int checked = 0;
+  while (*line) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    const char *p = line;
+    while (p < line + len && *p == ' ') p++;
+    if ((size_t)(line + len - p) > strlen(label) && strncmp(p, label, strlen(label)) == 0 &&
+        p[strlen(label)] == ' ') {
+      int got = words_in(line, len);
+      if (got != words) fail_msg("%d words, want %d, in the line \"%.*s\" of:\n%s", got, words, (int)len, line, text);
+      checked++;
+    }
+    line += len + (end != NULL);
+  }
+  return checked;
+}
+
+/* Sums near UINT64_MAX nanoseconds: every column of the table stays apart
+ * (at least one space), the phase columns, entries and mean included. */
+static void test_format__columns_stay_apart_for_huge_values(void **state) {
+  bt_metrics *m = bt_test_metrics_new();
+  bt_snapshot *s;
+  char *text;
+  int i;
+  (void)state;
+  for (i = 0; i < 2; i++) { /* sums: twice each value, still below 2^64 */
+    bt_timing t = bt_test_timing("huge", UINT64_MAX / 2);
+    bt_test_set_phase(&t, BT_PHASE_EXTRACT, UINT64_MAX / 8, UINT32_MAX);
+    bt_test_set_phase(&t, BT_PHASE_CONVERT, UINT64_MAX / 8, UINT32_MAX);
+    bt_test_set_phase(&t, BT_PHASE_NETWORK, UINT64_MAX / 8, UINT32_MAX);
+    bt_test_set_phase(&t, BT_PHASE_MATERIALIZE, UINT64_MAX / 16, UINT32_MAX);
+    t.items = UINT64_MAX / 4;
+    assert_status(BT_OK, bt_metrics_record(m, &t));
+  }
+  s = bt_test_snapshot(m);
+  text = check_snprintf(fmt_snapshot, s);
+  /* header: phase GIL time share entries mean p50 p90 p99 p99.9 max */
+  assert_int_equal(check_row_words(text, "phase", 11), 1);
+  /* a phase: name, GIL, time (2), share, entries, mean..max (2 each) */
+  assert_int_equal(check_row_words(text, "extract", 18), 1);
+  assert_int_equal(check_row_words(text, "convert", 18), 1);
+  assert_int_equal(check_row_words(text, "network", 18), 1);
+  assert_int_equal(check_row_words(text, "materialize", 18), 1);
+  /* unattributed: time (2), share; the total: as a phase without GIL */
+  assert_int_equal(check_row_words(text, "unattributed", 4), 1);
+  assert_int_equal(check_row_words(text, "total", 17), 1);
+  free(text);
+  bt_snapshot_free(s);
+
+  { /* one operation's report, with the largest figures a timing can hold */
+    bt_timing t = bt_test_timing("huge_timing", UINT64_MAX);
+    bt_test_set_phase(&t, BT_PHASE_EXTRACT, UINT64_MAX / 2, UINT32_MAX);
+    bt_test_set_phase(&t, BT_PHASE_NETWORK, UINT64_MAX / 2, UINT32_MAX);
+    t.gil_held_ns = t.gil_released_ns = UINT64_MAX / 2;
+    t.unattributed_ns = 1;
+    text = check_snprintf(fmt_timing, &t);
+    /* name, GIL, held/released, time (2), share, entries, "entries" */
+    assert_int_equal(check_row_words(text, "extract", 8), 1);
+    assert_int_equal(check_row_words(text, "network", 8), 1);
+    assert_int_equal(check_row_words(text, "unattributed", 4), 1);
+    assert_int_equal(check_row_words(text, "total", 3), 1);
+    free(text);
+  }
+  bt_metrics_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_format__timing_snprintf_semantics),
@@ -231,6 +315,7 @@ int main(void) {
       cmocka_unit_test(test_format__snapshot_snprintf_semantics),
       cmocka_unit_test(test_format__snapshot_text_names_ops_phases_percentiles),
       cmocka_unit_test(test_format__empty_snapshot),
+      cmocka_unit_test(test_format__columns_stay_apart_for_huge_values),
   };
   return cmocka_run_group_tests_name("format", tests, NULL, NULL);
 }
