@@ -26,7 +26,8 @@ Format format_for_path(const char *path);
 // rename(2). Err::ok or Err::io (errno set; the temporary file is removed).
 Err write_file_atomic(const char *path, const std::string &text);
 
-// JSON string literal of `s` (quotes included), escaping what JSON requires.
+// JSON string literal of `s` (quotes included), escaping what JSON requires;
+// bytes that are not UTF-8 become U+FFFD, so the literal is always valid.
 std::string json_quote(const char *s);
 
 }  // namespace bt

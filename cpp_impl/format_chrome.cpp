@@ -12,11 +12,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <errno.h>
 #include <unistd.h>
 
 #include "cpp_impl/clock.hpp"
 #include "cpp_impl/export.hpp"
+#include "cpp_impl/names.hpp"
 #include "cpp_impl/phase_table.hpp"
 #include "cpp_impl/timeline.hpp"
 
@@ -93,10 +95,13 @@ std::string format_chrome(const Contents &c) {
     }
     int lanes = 0;
     std::vector<Placed> placed = place(mine, tid, &lanes);
+    // The name its newest kept operation saw. The kernel keeps 15 bytes of
+    // it, which may cut a character: that tail goes, bytes that are not UTF-8
+    // become U+FFFD (json_quote would do that too, but the tid follows).
     std::string tname = "thread " + std::to_string(tid);
-    for (const auto &t : c.threads) {
-      if (t.tid == tid && !t.name.empty()) tname = t.name + " (" + std::to_string(tid) + ")";
-    }
+    const char *raw = mine.back()->thread_name;
+    if (*raw) tname = utf8_repaired(raw, strnlen(raw, sizeof mine.back()->thread_name), true) + " (" +
+                      std::to_string(tid) + ")";
     for (int lane = 0; lane < lanes; ++lane) {
       metadata(out, "thread_name", pid, tid + lane * kPidMax,
                lane ? tname + " overlapping " + std::to_string(lane) : tname);

@@ -2,9 +2,11 @@
 // It holds every figure of the snapshot, histogram buckets included, so two
 // snapshots can be compared or merged by a program later.
 #include <cstdio>
+#include <cstring>
 
 #include "cpp_impl/clock.hpp"
 #include "cpp_impl/export.hpp"
+#include "cpp_impl/names.hpp"
 #include "cpp_impl/phase_table.hpp"
 
 namespace bt {
@@ -46,18 +48,29 @@ void dist_json(std::string &out, const Dist &d) {
 }  // namespace
 
 std::string json_quote(const char *s) {
+  const auto *u = reinterpret_cast<const unsigned char *>(s);
+  std::size_t n = std::strlen(s);
   std::string out = "\"";
-  for (const char *p = s; *p; ++p) {
-    unsigned char c = static_cast<unsigned char>(*p);
-    if (c == '"' || c == '\\') {
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = u[i];
+    std::size_t bad;
+    bool cut;
+    std::size_t k = c < 0x80 ? 1 : utf8_next(u + i, n - i, &bad, &cut);
+    if (k == 0) {
+      out += "\xEF\xBF\xBD";  // not UTF-8: U+FFFD, so the document stays valid
+      i += bad;
+    } else if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
+      ++i;
     } else if (c < 0x20) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
+      ++i;
     } else {
-      out += static_cast<char>(c);  // UTF-8 passes through
+      out.append(s + i, k);  // UTF-8 passes through
+      i += k;
     }
   }
   out += '"';

@@ -12,26 +12,13 @@ namespace bt {
 
 namespace {
 
-// Length of the UTF-8 sequence starting at s (at most `left` bytes), or 0 when
-// it is malformed: overlong forms, surrogates and code points past U+10FFFF
-// are rejected, as RFC 3629 asks.
-std::size_t utf8_sequence(const unsigned char *s, std::size_t left) {
-  unsigned c = s[0];
-  if (c < 0x80) return 1;
-  std::size_t n;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) { n = 2; cp = c & 0x1F; }
-  else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0F; }
-  else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07; }
-  else return 0;
-  if (left < n) return 0;
-  for (std::size_t i = 1; i < n; ++i) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
-  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
-  if (cp >= 0x80 && cp < 0xA0) return 0;  // C1 control characters
+// Length of a name's UTF-8 sequence at s (at most `left` bytes), or 0 when
+// it is malformed or a C1 control character (U+0080..U+009F).
+std::size_t name_sequence(const unsigned char *s, std::size_t left) {
+  std::size_t bad;
+  bool cut;
+  std::size_t n = utf8_next(s, left, &bad, &cut);
+  if (n == 2 && s[0] == 0xC2 && s[1] < 0xA0) return 0;  // C1 control characters
   return n;
 }
 
@@ -47,6 +34,56 @@ Pool &pool() {
 
 }  // namespace
 
+std::size_t utf8_next(const unsigned char *s, std::size_t left, std::size_t *bad, bool *cut) {
+  const unsigned c = s[0];
+  *cut = false;
+  *bad = 1;
+  if (c < 0x80) return 1;
+  std::size_t n;
+  unsigned lo = 0x80, hi = 0xBF;  // the second byte's range; later ones are 80..BF
+  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  else if (c == 0xE0) n = 3, lo = 0xA0;   // no overlong form
+  else if (c == 0xED) n = 3, hi = 0x9F;   // no surrogate
+  else if (c >= 0xE1 && c <= 0xEF) n = 3;
+  else if (c == 0xF0) n = 4, lo = 0x90;   // no overlong form
+  else if (c == 0xF4) n = 4, hi = 0x8F;   // nothing past U+10FFFF
+  else if (c >= 0xF1 && c <= 0xF3) n = 4;
+  else return 0;
+  for (std::size_t i = 1; i < n; ++i) {
+    if (i == left) {
+      *cut = true;
+      *bad = i;
+      return 0;
+    }
+    const unsigned b = s[i];
+    if (b < (i == 1 ? lo : 0x80u) || b > (i == 1 ? hi : 0xBFu)) {
+      *bad = i;
+      return 0;
+    }
+  }
+  return n;
+}
+
+std::string utf8_repaired(const char *s, std::size_t n, bool drop_cut_tail) {
+  const auto *u = reinterpret_cast<const unsigned char *>(s);
+  std::string out;
+  out.reserve(n);
+  std::size_t i = 0;
+  while (i < n) {
+    std::size_t bad;
+    bool cut;
+    if (std::size_t k = utf8_next(u + i, n - i, &bad, &cut)) {
+      out.append(s + i, k);
+      i += k;
+      continue;
+    }
+    if (cut && drop_cut_tail) break;
+    out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+    i += bad;
+  }
+  return out;
+}
+
 void intern_pool_init() { pool(); }
 
 std::mutex &intern_mutex() { return pool().mutex; }
@@ -58,7 +95,7 @@ Err check_name(const char *name, std::size_t *len) {
   while (s[i] != 0) {
     if (i >= kNameMax) return Err::name;
     if (s[i] < 0x20 || s[i] == 0x7F) return Err::name;
-    std::size_t n = utf8_sequence(s + i, kNameMax + 1 - i);
+    std::size_t n = name_sequence(s + i, kNameMax + 1 - i);
     if (n == 0) return Err::name;  // a NUL inside a sequence fails as a bad continuation
     i += n;
   }

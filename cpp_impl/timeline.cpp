@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <mutex>
 #include <new>
 
@@ -31,27 +32,45 @@ struct Ring {
   std::size_t head = 0;       // next slot to write
   std::size_t kept = 0;
   uint64_t dropped = 0;
-  std::vector<ThreadName> threads;
 };
+
+// Counts the starts, so each thread reads its name once per start.
+AtomicWord g_generation{0};
 
 Ring &ring() {
   static Lasting<Ring> r;  // see lasting.hpp
   return r.get();
 }
 
-// The calling thread's name, recorded the first time it keeps an operation.
-void note_thread(Ring &r, int tid) {
-  for (const auto &t : r.threads) {
-    if (t.tid == tid) return;
+// The calling thread's name, read from the kernel the first time the thread
+// keeps an operation after a start (a rename later is seen after the next).
+struct NameCache {
+  uintptr_t generation;  // g_generation + 1 when read; 0 = never
+  char name[16];
+};
+__thread NameCache t_name = {0, {0}};
+
+const char *current_thread_name() {
+  const uintptr_t gen = g_generation.load_relaxed() + 1;
+  if (t_name.generation != gen) {
+    char name[17] = {0};  // PR_GET_NAME writes up to 16 bytes, NUL included
+    prctl(PR_GET_NAME, name, 0, 0, 0);
+    std::memcpy(t_name.name, name, sizeof t_name.name);
+    t_name.name[sizeof t_name.name - 1] = '\0';
+    t_name.generation = gen;
   }
-  char name[17] = {0};
-  prctl(PR_GET_NAME, name, 0, 0, 0);
-  r.threads.push_back(ThreadName{tid, name});
+  return t_name.name;
 }
 
 }  // namespace
 
 std::mutex &ring_mutex() { return ring().mutex; }
+
+std::size_t names_held() {
+  Ring &r = ring();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  return r.kept;  // one with each kept operation
+}
 
 void reset_in_child() { t_tid = 0; }
 
@@ -68,7 +87,7 @@ Err start(std::size_t capacity) {
   r.slots.swap(fresh);
   r.head = r.kept = 0;
   r.dropped = 0;
-  r.threads.clear();
+  g_generation.store_relaxed(g_generation.load_relaxed() + 1);
   g_active.store_relaxed(1);
   return Err::ok;
 }
@@ -92,7 +111,6 @@ Contents copy() {
   Contents c;
   c.capacity = r.slots.size();
   c.dropped = r.dropped;
-  c.threads = r.threads;
   c.ops.reserve(r.kept);
   std::size_t first = (r.head + r.slots.size() - r.kept) % (r.slots.empty() ? 1 : r.slots.size());
   for (std::size_t i = 0; i < r.kept; ++i) c.ops.push_back(r.slots[(first + i) % r.slots.size()]);
@@ -118,6 +136,7 @@ void keep(const Finished &f) {
   }
   op.name = f.name;
   op.tid = tid;
+  std::memcpy(op.thread_name, current_thread_name(), sizeof op.thread_name);
   op.begin_ns = clock::ticks_to_time_ns(f.start);
   op.end_ns = clock::ticks_to_time_ns(f.end);
   op.items = f.items;
@@ -129,11 +148,6 @@ void keep(const Finished &f) {
 
   std::lock_guard<std::mutex> lock(r.mutex);
   if (r.slots.empty()) return;
-  try {
-    note_thread(r, tid);
-  } catch (const std::bad_alloc &) {
-    // the thread goes unnamed; its operations are still kept
-  }
   r.slots[r.head] = std::move(op);
   r.head = (r.head + 1) % r.slots.size();
   if (r.kept < r.slots.size()) {

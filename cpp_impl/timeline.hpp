@@ -41,21 +41,20 @@ struct KeptSlice {
 struct KeptOp {
   const char *name = nullptr;  // interned
   int tid = 0;
+  // The thread's name as the kernel gave it: at most 15 bytes, which may end
+  // inside a UTF-8 character or be no UTF-8 at all (the export repairs it).
+  // Kept with each operation, so the ring holds names only for the threads
+  // whose operations it keeps.
+  char thread_name[16] = {0};
   uint64_t begin_ns = 0, end_ns = 0;
   uint64_t items = 0, gil_wait_ns = 0;
   uint32_t gil_releases = 0, workers = 0, flags = 0, slices_lost = 0;
   std::vector<KeptSlice> slices;
 };
 
-struct ThreadName {
-  int tid;
-  std::string name;
-};
-
 // A copy of the ring's contents, oldest first.
 struct Contents {
   std::vector<KeptOp> ops;
-  std::vector<ThreadName> threads;
   uint64_t capacity = 0, dropped = 0;
 };
 
@@ -75,6 +74,9 @@ Contents copy();
 // Keeps a finishing operation. Never fails: an operation that cannot be
 // stored is counted as dropped.
 void keep(const Finished &f);
+
+// Thread names held (for a test: tests/c/test_timeline_names.c).
+std::size_t names_held();
 
 // For fork_guard.cpp: the ring's lock, and the child's reset (its thread id
 // is new).

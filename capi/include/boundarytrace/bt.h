@@ -635,8 +635,10 @@ BT_API bt_status bt_format_for_path(bt_format *out, const char *path);
  * BOUNDARYTRACE_TIMELINE_CAPACITY (default 10000) and writes it at exit.
  * Costs, while on: one lock per finished operation and ~24 bytes per phase
  * entry; while off, one predictable branch per phase call. The ring is
- * allocated when it starts: about 88 bytes per operation of capacity (so
- * BT_TIMELINE_MAX_CAPACITY takes about 1.4 GiB), plus the phases kept.
+ * allocated when it starts: about 104 bytes per operation of capacity (so
+ * BT_TIMELINE_MAX_CAPACITY takes about 1.6 GiB), plus the phases kept. The
+ * name of the thread that finished an operation is kept with it, so the
+ * ring holds no name of a thread whose operations it dropped.
  * @return BT_OK; BT_E_INVALID (capacity 0 or above BT_TIMELINE_MAX_CAPACITY);
  *         BT_E_NOMEM. Thread-safe.
  */
@@ -652,11 +654,14 @@ BT_API bt_status bt_timeline_get_info(bt_timeline_info *out);
  * Renders the kept operations as Chrome Trace Event JSON, which Perfetto UI
  * and chrome://tracing open: each operation a complete slice ("ph":"X") on
  * the thread that finished it, its phases nested inside, GIL state, items and
- * error in "args", process and thread names as metadata. Timestamps are
- * microseconds with three decimals, so nanoseconds survive. Operations that
- * overlap partially on one thread (interleaved tracers) go to an extra track
- * of that thread, because viewers reject partial overlaps. snprintf
- * semantics. @return BT_OK; BT_E_NULL; BT_E_NOMEM. Thread-safe.
+ * error in "args", process and thread names as metadata (a thread's name
+ * as the kernel keeps it, 15 bytes: a character cut there is dropped, bytes
+ * that are not UTF-8 become U+FFFD, so the JSON is always valid UTF-8).
+ * Timestamps are microseconds with three decimals, so nanoseconds survive.
+ * Operations that overlap partially on one thread (interleaved tracers) go
+ * to an extra track of that thread, because viewers reject partial
+ * overlaps. snprintf semantics. @return BT_OK; BT_E_NULL; BT_E_NOMEM.
+ * Thread-safe.
  */
 BT_API bt_status bt_timeline_export(char *buf, size_t cap, size_t *needed);
 
