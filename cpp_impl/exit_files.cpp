@@ -1,5 +1,6 @@
 #include "cpp_impl/exit_files.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <new>
 #include <string>
 
+#include "cpp_impl/config.hpp"
 #include "cpp_impl/export.hpp"
 #include "cpp_impl/metrics.hpp"
 #include "cpp_impl/names.hpp"
@@ -26,6 +28,7 @@ constexpr std::size_t kDefaultTraceCapacity = 10000;
 // constructor, possibly before this file's dynamic initialisers.
 struct ExitFile {
   const char *variable;
+  const char *refused;            // what a refused value means, for the message
   char *path;                     // strdup'ed; nullptr when off
   std::string (*render)(const char *path);  // may throw bad_alloc
   bool said;                      // a failure was reported
@@ -41,9 +44,11 @@ std::string render_snapshot(const char *path) {
 std::string render_trace(const char *) { return timeline::format_chrome(timeline::copy()); }
 
 ExitFile g_files[] = {
-    {"BOUNDARYTRACE_DUMP", nullptr, render_snapshot, false},
-    {"BOUNDARYTRACE_TIMELINE", nullptr, render_trace, false},
+    {"BOUNDARYTRACE_DUMP", "no snapshot is written at exit", nullptr, render_snapshot, false},
+    {"BOUNDARYTRACE_TIMELINE", "no timeline is kept or written", nullptr, render_trace, false},
 };
+ExitFile &g_dump = g_files[0];
+ExitFile &g_timeline = g_files[1];
 pid_t g_pid = 0;  // the process that armed the files
 
 void report(ExitFile &f, const char *what) {
@@ -67,31 +72,91 @@ void write_at_exit() {
   }
 }
 
+// BOUNDARYTRACE_TIMELINE_CAPACITY: decimal digits only (strtoull alone would
+// take a sign or leading blanks, and read "-18446744073709551615" as 1).
 std::size_t trace_capacity() {
   const char *v = std::getenv("BOUNDARYTRACE_TIMELINE_CAPACITY");
   if (!v || !*v) return kDefaultTraceCapacity;
-  char *end = nullptr;
-  errno = 0;
-  unsigned long long n = std::strtoull(v, &end, 10);
-  if (errno || *end || n == 0 || n > timeline::kMaxCapacity) {
-    std::fprintf(stderr, "boundarytrace: BOUNDARYTRACE_TIMELINE_CAPACITY=%s is not 1..%zu; using %zu\n", v,
-                 timeline::kMaxCapacity, kDefaultTraceCapacity);
+  std::size_t n = 0;
+  bool ok = true;
+  for (const char *p = v; *p && ok; ++p) {
+    ok = *p >= '0' && *p <= '9';
+    if (ok) n = n * 10 + static_cast<std::size_t>(*p - '0');
+    ok = ok && n <= timeline::kMaxCapacity;  // stops before n can wrap
+  }
+  if (!ok || n == 0) {
+    char problem[64];
+    std::snprintf(problem, sizeof problem, "is not a whole number in 1..%zu", timeline::kMaxCapacity);
+    char instead[32];
+    std::snprintf(instead, sizeof instead, "using %zu", kDefaultTraceCapacity);
+    config::report_env("BOUNDARYTRACE_TIMELINE_CAPACITY", v, problem, instead);
     return kDefaultTraceCapacity;
   }
-  return static_cast<std::size_t>(n);
+  return n;
+}
+
+// Why `path` cannot be a file target, or nullptr: an existing directory or
+// other non-regular file (a device, a pipe), or a name ending in '/'.
+const char *odd_target(const char *path) {
+  struct stat st;
+  std::size_t n = std::strlen(path);
+  if (n > 0 && path[n - 1] == '/') return "names a directory";
+  if (stat(path, &st) != 0) return nullptr;  // not there yet: made at exit
+  if (S_ISDIR(st.st_mode)) return "is a directory";
+  if (!S_ISREG(st.st_mode)) return "is not a regular file";
+  return nullptr;
+}
+
+// The directory part of `path`, resolved ("." when it has none), then its
+// last part: two spellings of one file compare equal.
+std::string resolved(const char *path) {
+  const char *slash = std::strrchr(path, '/');
+  std::string dir = slash ? std::string(path, slash == path ? 1 : static_cast<std::size_t>(slash - path)) : ".";
+  char *real = realpath(dir.c_str(), nullptr);
+  std::string out = real ? real : dir;
+  std::free(real);
+  return out + "/" + (slash ? slash + 1 : path);
+}
+
+// Reads the variables; a refused value is said once, here, and not tried at exit.
+void read_targets() {
+  for (ExitFile &f : g_files) {
+    const char *v = std::getenv(f.variable);
+    if (!v || !*v) continue;
+    if (const char *why = odd_target(v)) {
+      config::report_env(f.variable, v, why, f.refused);
+      continue;
+    }
+    f.path = strdup(v);
+  }
+  if (g_dump.path && g_timeline.path) {
+    bool same = false;
+    try {
+      same = std::strcmp(g_dump.path, g_timeline.path) == 0 || resolved(g_dump.path) == resolved(g_timeline.path);
+    } catch (const std::bad_alloc &) {
+    }
+    if (same) {
+      char problem[64];
+      std::snprintf(problem, sizeof problem, "names the file of %s", g_dump.variable);
+      config::report_env(g_timeline.variable, g_timeline.path, problem, g_timeline.refused);
+      std::free(g_timeline.path);
+      g_timeline.path = nullptr;
+    }
+  }
+  const char *capacity = std::getenv("BOUNDARYTRACE_TIMELINE_CAPACITY");
+  const char *timeline = std::getenv(g_timeline.variable);
+  if (capacity && *capacity && (!timeline || !*timeline))
+    config::report_env("BOUNDARYTRACE_TIMELINE_CAPACITY", capacity, "has no effect without BOUNDARYTRACE_TIMELINE",
+                       "ignored");
 }
 
 }  // namespace
 
 void arm_exit_files() {
-  bool any = false;
-  for (ExitFile &f : g_files) {
-    const char *v = std::getenv(f.variable);
-    if (v && *v) any = (f.path = strdup(v)) != nullptr || any;
-  }
-  if (!any) return;
+  read_targets();
+  if (!g_dump.path && !g_timeline.path) return;
   g_pid = getpid();
-  if (g_files[1].path && timeline::start(trace_capacity()) != Err::ok) report(g_files[1], "out of memory");
+  if (g_timeline.path && timeline::start(trace_capacity()) != Err::ok) report(g_timeline, "out of memory");
   // Exit handlers run in reverse order of registration: building the name
   // pool, the global metrics and the trace ring first makes the files get
   // written before those are destroyed, at exit() and at unload alike.

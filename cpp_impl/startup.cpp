@@ -20,8 +20,10 @@ namespace {
 
 // Runs when the library is loaded, before any caller can reach it.
 __attribute__((constructor)) void on_load() {
-  clock::init(config::os_clock_requested());
-  if (config::env_flag("BOUNDARYTRACE_DISABLE")) config::set_enabled(false);
+  const config::ClockRequest clock_asked = config::clock_request();
+  clock::init(clock_asked == config::ClockRequest::os);
+  config::report_clock(clock_asked, clock::source_name());
+  if (config::disable_requested()) config::set_enabled(false);
   install_fork_guard();
   arm_exit_files();
 }

@@ -45,6 +45,13 @@
  * Run-time off switch: the environment variable BOUNDARYTRACE_DISABLE=1 (read
  * once when the library loads) or bt_set_enabled(0). While disabled, recording
  * calls return BT_OK and record nothing, at the cost of one predictable branch.
+ *
+ * Environment: the library reads BOUNDARYTRACE_DISABLE, _CLOCK, _DUMP,
+ * _TIMELINE and _TIMELINE_CAPACITY once, when it loads. A value it cannot use
+ * gets exactly one line on stderr then, naming the variable, the value and
+ * what is used instead ("boundarytrace: BOUNDARYTRACE_CLOCK="x" is not os,
+ * monotonic, tsc or auto; using the tsc clock (the default)"); an empty
+ * value counts as unset.
  */
 #ifndef BOUNDARYTRACE_BT_H
 #define BOUNDARYTRACE_BT_H
@@ -312,7 +319,8 @@ BT_API int bt_is_enabled(void);
 /**
  * Monotonic time in nanoseconds from the library's clock: the CPU time-stamp
  * counter when it is invariant (calibrated against CLOCK_MONOTONIC), else
- * CLOCK_MONOTONIC. BOUNDARYTRACE_CLOCK=os (read at load) forces the OS clock.
+ * CLOCK_MONOTONIC. BOUNDARYTRACE_CLOCK=os or =monotonic (read at load) forces
+ * the OS clock; =auto or =tsc keeps the default.
  * Use it to measure timings for bt_metrics_record(). Thread-safe.
  */
 BT_API uint64_t bt_clock_now_ns(void);
