@@ -207,11 +207,16 @@ class Budget:
 def parse_budget(text: str, source: str = "<budget>") -> Budget:
     """Checks and reads budget TOML text."""
     toml = _toml()
+    # The parser (and a copy or repr() of a bad value) recurses per level of
+    # nested arrays or tables: too deep a file is bad input, not a traceback.
     try:
-        raw = toml.loads(text)
-    except toml.TOMLDecodeError as exc:
-        raise BudgetError(f"{source}: not valid TOML: {exc}") from None
-    return Budget(raw, source)
+        try:
+            raw = toml.loads(text)
+        except toml.TOMLDecodeError as exc:
+            raise BudgetError(f"{source}: not valid TOML: {exc}") from None
+        return Budget(raw, source)
+    except RecursionError:
+        raise BudgetError(f"{source}: not a budget: nested too deeply to read") from None
 
 
 def load_budget(path: str) -> Budget:

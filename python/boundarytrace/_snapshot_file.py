@@ -22,6 +22,9 @@ __all__ = ["SCHEMA", "VERSION", "SnapshotFileError", "Dist", "OpData", "Snapshot
 SCHEMA = "boundarytrace.snapshot"
 #: The version this tool reads. Fields may be added within a version.
 VERSION = 1
+#: How deep a snapshot's JSON nests (document, operations, operation, phases,
+#: distribution, buckets, bucket).
+_SNAPSHOT_DEPTH = 7
 
 class SnapshotFileError(Exception):
     """A file that cannot be read as a snapshot of schema version 1."""
@@ -178,11 +181,20 @@ class SnapshotData:
 
 def parse_snapshot(text: str, source: str = "<snapshot>") -> SnapshotData:
     """Checks and reads snapshot JSON text."""
+    # json's decoder recurses once per level (and so does repr() of a bad
+    # value in a message): a file nested deeper than the interpreter's
+    # recursion limit is no snapshot, which is a few levels deep, and must
+    # not end the tool with a traceback.
     try:
-        raw = json.loads(text, parse_constant=_no_constant)
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise SnapshotFileError(f"{source}: not valid JSON: {exc}") from None
-    return SnapshotData(raw, source)
+        try:
+            raw = json.loads(text, parse_constant=_no_constant)
+        except (json.JSONDecodeError, ValueError) as exc:
+            raise SnapshotFileError(f"{source}: not valid JSON: {exc}") from None
+        return SnapshotData(raw, source)
+    except RecursionError:
+        raise SnapshotFileError(f"{source}: not a boundarytrace snapshot: the JSON is nested "
+                                f"too deeply to read (a snapshot is {_SNAPSHOT_DEPTH} levels "
+                                f"deep)") from None
 
 
 def load_snapshot(path: str) -> SnapshotData:

@@ -548,3 +548,52 @@ def test_cli__usage_errors_exit_2(tmp_path):
     assert proc.returncode == 2 and "no operation named 'nope'" in proc.stderr
     proc = run_cli("report", DATA / "snapshot_v1.json", "--html", tmp_path / "no" / "x.html")
     assert proc.returncode == 2 and "cannot write" in proc.stderr
+
+
+# --- deeply nested JSON ---------------------------------------------------------------------------
+
+#: Deeper than the interpreter's recursion limit (1000): json's decoder recurses per level.
+DEPTH = 5000
+
+
+@pytest.mark.parametrize("kind", ["arrays", "objects"])
+def test_cli__deeply_nested_json_exits_2_with_one_line(tmp_path, kind, backend):
+    path = tmp_path / f"deep_{kind}.json"
+    if kind == "arrays":
+        path.write_text("[" * DEPTH + "]" * DEPTH)
+    else:
+        path.write_text('{"a":' * DEPTH + "1" + "}" * DEPTH)
+    good = DATA / "snapshot_v1.json"
+    for args in (["report", path], ["diff", good, path], ["diff", path, good], ["check", path]):
+        proc = run_cli(*args, backend=backend)
+        assert proc.returncode == 2, (args, proc.stderr[-500:])
+        assert proc.stdout == "", args
+        assert "Traceback" not in proc.stderr and "RecursionError" not in proc.stderr
+        lines = proc.stderr.splitlines()
+        assert len(lines) == 1, proc.stderr[-500:]
+        assert lines[0].startswith(f"boundarytrace {args[0]}: error: {path}: ")
+        assert "nested too deeply" in lines[0]
+
+
+def test_cli__deeply_nested_budget_exits_2_with_one_line(tmp_path, backend):
+    snap = _check_snapshot(tmp_path, _healthy)
+    for text in ("[phase_p99]\nnetwork = " + "[" * DEPTH + "]" * DEPTH,
+                 "[phase_p99]\nnetwork = " + "[" * 900 + "]" * 900,  # parses; too deep a value
+                 "x = " + "{a = " * DEPTH + "1" + "}" * DEPTH):
+        budget = _budget(tmp_path, text)
+        proc = run_cli("check", snap, "--budget", budget, backend=backend)
+        assert proc.returncode == 2, proc.stderr[-500:]
+        assert "Traceback" not in proc.stderr
+        assert len(proc.stderr.splitlines()) == 1, proc.stderr[-500:]
+        assert proc.stderr.startswith(f"boundarytrace check: error: {budget}: ")
+
+
+def test_cli__deeply_nested_json_in_process(tmp_path, capsys):
+    # boundarytrace.cli.main called from Python, deeper in the stack than the console script
+    from boundarytrace.cli import main
+    path = tmp_path / "deep.json"
+    path.write_text("[" * DEPTH + "]" * DEPTH)
+    assert main(["report", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"boundarytrace report: error: {path}: ")
+    assert "nested too deeply" in err
