@@ -7,12 +7,12 @@ process-wide and thread-safe::
 
     import boundarytrace as bt
 
-    with bt.trace("insert_many") as t:
+    with bt.trace("insert_many") as t:     # a Tracer: one operation in flight
         with t.phase(bt.EXTRACT):
             rows = read(docs)
         with t.phase("network"):
             send(rows)
-        t.items += len(docs)
+        t.add_items(len(docs))
     print(t.timing.total_ns)
 
     @bt.traced                      # or @bt.traced("op_name")
@@ -21,9 +21,9 @@ process-wide and thread-safe::
     print(bt.snapshot())            # the text report; .ops, .to_dict() for figures
     bt.snapshot().write("run.json") # or .prom, .om, .folded; .export("prometheus")
 
-    bt.trace_start(10000)           # keep individual operations for Perfetto UI
+    bt.timeline_start(10000)        # keep individual operations for Perfetto UI
     ...
-    bt.trace_write("run.trace.json")
+    bt.timeline_write("run.trace.json")
 
 The command line tool ``boundarytrace`` (also ``python -m boundarytrace``)
 reads the JSON: ``report`` (text or ``--html``), ``diff`` (a regression gate)
@@ -35,16 +35,19 @@ ctypes backend that needs only ``libboundarytrace.so``; set
 Both behave the same.
 
 Extension authors compile against the package's copy of the C library with
-:func:`get_include` and :func:`get_library_dir`; import ``boundarytrace``
-before your extension so that the process has one copy of the library (glibc
-reuses an already-loaded ``libboundarytrace.so.1``) and one registry.
+:func:`get_include` (``boundarytrace/bt.h``, ``bt.hpp`` and the pybind11
+guards ``boundarytrace/pybind11.hpp``) and :func:`get_library_dir`; import
+``boundarytrace`` before your extension so that the process has one copy of
+the library (glibc reuses an already-loaded ``libboundarytrace.so.1``) and one
+registry.
 """
 
-from __future__ import annotations
-
-import os
-import sys
-from typing import Optional
+# No `from __future__ import annotations` and no plain imports here: every
+# public name of this module is the API (test_package checks dir() against
+# __all__), so helpers are imported under private names.
+import os as _os
+import sys as _sys
+from typing import Optional as _Optional
 
 from . import _backend
 from ._backend import state as _state
@@ -52,27 +55,27 @@ from ._errors import (Error, FileIOError, InternalError, InvalidArgumentError, I
                       NotFoundError, NullArgumentError, OutOfMemoryError, PhaseConflictError,
                       PhaseNotOpenError, PhaseOpenError, StructSizeError, TableFullError,
                       TracerFinishedError, UnknownPhaseError)
-from ._exports import (Format, TraceInfo, format_for_path, trace_export, trace_info, trace_start,
-                       trace_stop, trace_write)
+from ._exports import (Format, TimelineInfo, format_for_path, timeline_export, timeline_info,
+                       timeline_start, timeline_stop, timeline_write)
 from ._phases import (CONVERT, EXTRACT, MATERIALIZE, NETWORK, TOTAL, Phase, lookup_phase,
                       phases, register_phase)
 from ._phases import clear_caches as _clear_phase_caches
 from ._snapshot import Bucket, OpStats, PhaseStats, Snapshot
-from ._tracing import (Metrics, PhaseTiming, Timing, Trace, global_metrics, record, reset,
+from ._tracing import (Metrics, PhaseTiming, Timing, Tracer, global_metrics, record, reset,
                        snapshot, take, trace, traced)
 
 __all__ = [
     # tracing
-    "trace", "traced", "Trace", "Timing", "PhaseTiming",
+    "trace", "traced", "Tracer", "Timing", "PhaseTiming",
     # phases
     "Phase", "EXTRACT", "CONVERT", "NETWORK", "MATERIALIZE", "TOTAL", "register_phase",
     "lookup_phase", "phases",
     # sinks and results
     "Metrics", "global_metrics", "record", "snapshot", "take", "reset", "Snapshot", "OpStats",
     "PhaseStats", "Bucket",
-    # exports and the trace ring
-    "Format", "format_for_path", "trace_start", "trace_stop", "trace_info", "TraceInfo",
-    "trace_export", "trace_write",
+    # exports and the timeline
+    "Format", "format_for_path", "timeline_start", "timeline_stop", "timeline_info",
+    "TimelineInfo", "timeline_export", "timeline_write",
     # library
     "enabled", "set_enabled", "clock_source", "clock_now_ns", "gil_enabled", "backend",
     "library_version", "get_include", "get_library_dir", "get_library", "BT_MAX_PHASES",
@@ -95,18 +98,18 @@ BT_NAME_MAX = 255
 for _cls in (Error, NullArgumentError, InvalidArgumentError, InvalidNameError, UnknownPhaseError,
              PhaseOpenError, PhaseNotOpenError, TracerFinishedError, StructSizeError,
              OutOfMemoryError, TableFullError, PhaseConflictError, NotFoundError, InternalError,
-             FileIOError, Phase, Metrics, Trace, Timing, PhaseTiming, Snapshot, OpStats, PhaseStats,
-             Bucket, Format, TraceInfo):
+             FileIOError, Phase, Metrics, Tracer, Timing, PhaseTiming, Snapshot, OpStats, PhaseStats,
+             Bucket, Format, TimelineInfo):
     _cls.__module__ = __name__
 del _cls
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
+_HERE = _os.path.dirname(_os.path.abspath(__file__))
 
 #: The backend in use: ``"native"`` (pybind11) or ``"ctypes"``.
 backend: str = ""
 
 
-def _select_backend(name: Optional[str] = None) -> str:
+def _select_backend(name: _Optional[str] = None) -> str:
     """Switches the backend ("native", "ctypes", "auto"; None: from the environment).
 
     Internal (tests and benchmarks). Objects made before the switch keep their
@@ -116,6 +119,7 @@ def _select_backend(name: Optional[str] = None) -> str:
     module = _backend.load(name)
     _state.b = module
     _state.name = _backend.backend_name(module)
+    _state.statuses = _backend.statuses(module)
     _state.global_metrics = Metrics._wrap_global(module)
     _state.generation += 1
     _clear_phase_caches()
@@ -142,7 +146,7 @@ def enabled() -> bool:
 def set_enabled(on: bool) -> None:
     """Switches recording on or off for the whole process (``bt_set_enabled``).
 
-    While off, traces record nothing and cost one branch per call; snapshots
+    While off, tracers record nothing and cost one branch per call; snapshots
     keep working. Overrides ``BOUNDARYTRACE_DISABLE``.
     """
     if not isinstance(on, (bool, int)):
@@ -163,26 +167,27 @@ def clock_now_ns() -> int:
 def gil_enabled() -> bool:
     """True unless this is a free-threaded Python running without the GIL
     (``sys._is_gil_enabled()`` where it exists)."""
-    check = getattr(sys, "_is_gil_enabled", None)
+    check = getattr(_sys, "_is_gil_enabled", None)
     return True if check is None else bool(check())
 
 
 def get_include() -> str:
-    """Directory holding ``boundarytrace/bt.h`` (and ``bt.hpp``) of this package's
-    copy of the library: add it to your extension's include path."""
-    return os.path.join(_HERE, "include")
+    """Directory holding ``boundarytrace/bt.h`` and ``bt.hpp`` of this package's
+    copy of the library, and the pybind11 guards ``boundarytrace/pybind11.hpp``
+    that ship with the package: add it to your extension's include path."""
+    return _os.path.join(_HERE, "include")
 
 
 def get_library() -> str:
     """Path of the C library this process uses (``libboundarytrace.so.1``)."""
     path = _state.b.library_path()
     if path:
-        return os.path.abspath(path)
-    return os.path.join(_HERE, "libboundarytrace.so.1")
+        return _os.path.abspath(path)
+    return _os.path.join(_HERE, "libboundarytrace.so.1")
 
 
 def get_library_dir() -> str:
     """Directory of the C library this process uses: link your extension with
     ``-L<dir> -lboundarytrace`` (or the full :func:`get_library` path) and
     import ``boundarytrace`` before it, so the process keeps one copy."""
-    return os.path.dirname(get_library())
+    return _os.path.dirname(get_library())

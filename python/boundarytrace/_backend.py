@@ -24,9 +24,9 @@ Module functions
     ``timing_format(op_name|None, total, unattributed, held, released, wait,
     items, releases, workers, flags, phase_ns, phase_entries) -> str``,
     ``format_for_path(path) -> int`` (a bt_format value),
-    ``trace_start(capacity)``, ``trace_stop()``,
-    ``trace_info() -> (capacity, kept, dropped, active)``,
-    ``trace_export() -> str``, ``trace_write(path)``.
+    ``timeline_start(capacity)``, ``timeline_stop()``,
+    ``timeline_info() -> (capacity, kept, dropped, active)``,
+    ``timeline_export() -> str``, ``timeline_write(path)``.
 ``Metrics()``
     a private sink; ``.is_global``, ``.op(name) -> Op``,
     ``.record(op_name, total, wait, items, releases, workers, flags, phase_ns,
@@ -35,8 +35,8 @@ Module functions
 ``Op``
     ``.name``, ``.tracer() -> Tracer`` (the clock starts).
 ``Tracer``
-    ``.begin(id)``, ``.end(id)``, ``.add_items(n)``, ``.gil_release()``,
-    ``.gil_wait(ns)``, ``.set_workers(n)``, ``.set_error()``, ``.finish()``,
+    ``.begin(id)``, ``.end(id)``, ``.add_items(n)``, ``.add_gil_release()``,
+    ``.add_gil_wait(ns)``, ``.set_workers(n)``, ``.set_error()``, ``.finish()``,
     ``.timing() -> tuple | None``: ``(op_name, total, unattributed, held,
     released, wait, items, releases, workers, flags, phase_ns, phase_entries)``.
 ``scope(tracer, id)``
@@ -55,7 +55,7 @@ Module functions
     ``.export(fmt) -> str``, ``.write(fmt, path)`` (``fmt`` a bt_format value
     the Pythonic layer has checked; ``path`` bytes without NUL).
 
-Calls that write files (``Snapshot.write``, ``trace_write``) release the GIL
+Calls that write files (``Snapshot.write``, ``timeline_write``) release the GIL
 while they run; their BT_E_IO raises FileIOError with the ``errno`` the call
 left and the path.
 
@@ -69,9 +69,9 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
-from typing import Any, Optional
+from typing import Any, Dict, Optional, Tuple
 
-from ._errors import STATUS_VALUES, Error, error_from_status
+from ._errors import Error, error_from_status, library_statuses
 
 BACKENDS = ("native", "ctypes")
 
@@ -79,7 +79,7 @@ BACKENDS = ("native", "ctypes")
 class _State:
     """The backend in use (one per process, switched by select())."""
 
-    __slots__ = ("b", "name", "native_error", "global_metrics", "generation")
+    __slots__ = ("b", "name", "native_error", "global_metrics", "generation", "statuses")
 
     def __init__(self) -> None:
         self.b: Any = None
@@ -87,6 +87,8 @@ class _State:
         self.native_error: Optional[BaseException] = None
         self.global_metrics: Any = None  # the Pythonic Metrics of the global sink
         self.generation = 0
+        #: name -> (value, sentence) of every status the library knows.
+        self.statuses: Dict[str, Tuple[int, str]] = {}
 
 
 state = _State()
@@ -118,13 +120,17 @@ def backend_name(module: ModuleType) -> str:
     return "native" if module.__name__.endswith("._native") else "ctypes"
 
 
+def statuses(module: ModuleType) -> Dict[str, Tuple[int, str]]:
+    """name -> (value, sentence) of every status the backend's library knows."""
+    return library_statuses(module.status_name, module.status_str)
+
+
 def raise_status(status_name: str, call: str, detail: Optional[str] = None) -> None:
     """Raises the exception of a status found by the Python layer itself
-    (a wrong argument caught before the library is asked)."""
-    value = STATUS_VALUES[status_name]
-    b = state.b
-    text = b.status_str(value) if b is not None else status_name
+    (a wrong argument caught before the library is asked), with the value and
+    the sentence the library gives that status."""
+    value, text = state.statuses[status_name]
     raise error_from_status(value, call, status_name, text, detail)
 
 
-__all__ = ["BACKENDS", "Error", "backend_name", "load", "raise_status", "state"]
+__all__ = ["BACKENDS", "Error", "backend_name", "load", "raise_status", "state", "statuses"]

@@ -33,7 +33,7 @@ from ctypes import (POINTER, Structure, byref, c_char, c_char_p, c_double, c_int
                     c_int32, c_size_t, c_uint, c_uint32, c_uint64, c_void_p)
 from typing import Any, List, Literal, Optional, Sequence, Tuple
 
-from ._errors import error_from_status
+from ._errors import error_from_status, library_statuses
 
 #: ABI major version: the SONAME is libboundarytrace.so.<ABI_VERSION>.
 ABI_VERSION = 1
@@ -124,7 +124,7 @@ class BtSnapshotInfo(Structure):
     ]
 
 
-class BtTraceInfo(Structure):
+class BtTimelineInfo(Structure):
     """Mirror of ``bt_timeline_info``."""
     _fields_ = [
         ("struct_size", c_size_t),
@@ -178,10 +178,13 @@ _c_metrics_p = c_void_p
 _c_op_p = c_void_p
 _c_snapshot_p = c_void_p
 
-# name -> (restype, argtypes). Every function the backend calls is declared.
+# name -> (restype, argtypes). Every function the backend calls is declared,
+# in bt.h's order: outputs first, then the object, then the other inputs
+# (tests/python/test_backends.py checks each against the header).
 _SIGNATURES = {
     "bt_version": (c_uint, []),
     "bt_version_string": (c_char_p, []),
+    "bt_abi_version": (c_uint, []),
     "bt_status_str": (c_char_p, [c_int]),
     "bt_status_name": (c_char_p, [c_int]),
     "bt_set_enabled": (None, [c_int]),
@@ -190,7 +193,7 @@ _SIGNATURES = {
     "bt_clock_source": (c_char_p, []),
     "bt_phase_register": (c_int, [POINTER(c_int32), c_char_p, c_int]),
     "bt_phase_lookup": (c_int, [POINTER(c_int32), c_char_p]),
-    "bt_phase_get_info": (c_int, [c_int32, POINTER(c_char_p), POINTER(c_int)]),
+    "bt_phase_get_info": (c_int, [POINTER(c_char_p), POINTER(c_int), c_int32]),
     "bt_phase_count": (c_uint32, []),
     "bt_metrics_global": (_c_metrics_p, []),
     "bt_metrics_new": (c_int, [POINTER(_c_metrics_p)]),
@@ -198,8 +201,8 @@ _SIGNATURES = {
     "bt_op_lookup": (c_int, [POINTER(_c_op_p), _c_metrics_p, c_char_p]),
     "bt_op_name": (c_char_p, [_c_op_p]),
     "bt_metrics_record": (c_int, [_c_metrics_p, POINTER(BtTiming)]),
-    "bt_metrics_snapshot": (c_int, [_c_metrics_p, POINTER(_c_snapshot_p)]),
-    "bt_metrics_take": (c_int, [_c_metrics_p, POINTER(_c_snapshot_p), POINTER(_c_snapshot_p)]),
+    "bt_metrics_snapshot": (c_int, [POINTER(_c_snapshot_p), _c_metrics_p]),
+    "bt_metrics_take": (c_int, [POINTER(_c_snapshot_p), POINTER(_c_snapshot_p), _c_metrics_p]),
     "bt_metrics_reset": (c_int, [_c_metrics_p]),
     "bt_tracer_new": (c_int, [POINTER(_c_tracer_p), _c_metrics_p, c_char_p]),
     "bt_tracer_new_op": (c_int, [POINTER(_c_tracer_p), _c_op_p]),
@@ -210,25 +213,27 @@ _SIGNATURES = {
     "bt_tracer_add_gil_wait": (c_int, [_c_tracer_p, c_uint64]),
     "bt_tracer_set_workers": (c_int, [_c_tracer_p, c_uint32]),
     "bt_tracer_set_error": (c_int, [_c_tracer_p]),
-    "bt_tracer_finish": (c_int, [_c_tracer_p, POINTER(BtTiming)]),
+    "bt_tracer_finish": (c_int, [_c_tracer_p]),
+    "bt_tracer_finish_timing": (c_int, [POINTER(BtTiming), _c_tracer_p]),
     "bt_tracer_free": (None, [_c_tracer_p]),
     "bt_snapshot_free": (None, [_c_snapshot_p]),
-    "bt_snapshot_get_info": (c_int, [_c_snapshot_p, POINTER(BtSnapshotInfo)]),
-    "bt_snapshot_op_count": (c_int, [_c_snapshot_p, POINTER(c_size_t)]),
-    "bt_snapshot_find": (c_int, [_c_snapshot_p, c_char_p, POINTER(c_size_t)]),
-    "bt_snapshot_op_stats": (c_int, [_c_snapshot_p, c_size_t, POINTER(BtOpStats)]),
-    "bt_snapshot_phase_stats": (c_int, [_c_snapshot_p, c_size_t, c_int32, POINTER(BtPhaseStats)]),
-    "bt_snapshot_quantile": (c_int, [_c_snapshot_p, c_size_t, c_int32, c_double, POINTER(c_uint64)]),
-    "bt_snapshot_buckets": (c_int, [_c_snapshot_p, c_size_t, c_int32, POINTER(BtBucket), c_size_t,
-                                    POINTER(c_size_t)]),
-    "bt_timing_format": (c_int, [POINTER(BtTiming), POINTER(c_char), c_size_t, POINTER(c_size_t)]),
-    "bt_snapshot_format": (c_int, [_c_snapshot_p, POINTER(c_char), c_size_t, POINTER(c_size_t)]),
-    "bt_snapshot_export": (c_int, [_c_snapshot_p, c_int, POINTER(c_char), c_size_t,
-                                   POINTER(c_size_t)]),
-    "bt_format_for_path": (c_int, [c_char_p, POINTER(c_int)]),
+    "bt_snapshot_get_info": (c_int, [POINTER(BtSnapshotInfo), _c_snapshot_p]),
+    "bt_snapshot_op_count": (c_int, [POINTER(c_size_t), _c_snapshot_p]),
+    "bt_snapshot_find": (c_int, [POINTER(c_size_t), _c_snapshot_p, c_char_p]),
+    "bt_snapshot_op_stats": (c_int, [POINTER(BtOpStats), _c_snapshot_p, c_size_t]),
+    "bt_snapshot_phase_stats": (c_int, [POINTER(BtPhaseStats), _c_snapshot_p, c_size_t, c_int32]),
+    "bt_snapshot_quantile": (c_int, [POINTER(c_uint64), _c_snapshot_p, c_size_t, c_int32,
+                                     c_double]),
+    "bt_snapshot_buckets": (c_int, [POINTER(BtBucket), c_size_t, POINTER(c_size_t), _c_snapshot_p,
+                                    c_size_t, c_int32]),
+    "bt_timing_format": (c_int, [POINTER(c_char), c_size_t, POINTER(c_size_t), POINTER(BtTiming)]),
+    "bt_snapshot_format": (c_int, [POINTER(c_char), c_size_t, POINTER(c_size_t), _c_snapshot_p]),
+    "bt_snapshot_export": (c_int, [POINTER(c_char), c_size_t, POINTER(c_size_t), _c_snapshot_p,
+                                   c_int]),
+    "bt_format_for_path": (c_int, [POINTER(c_int), c_char_p]),
     "bt_timeline_start": (c_int, [c_size_t]),
     "bt_timeline_stop": (c_int, []),
-    "bt_timeline_get_info": (c_int, [POINTER(BtTraceInfo)]),
+    "bt_timeline_get_info": (c_int, [POINTER(BtTimelineInfo)]),
     "bt_timeline_export": (c_int, [POINTER(c_char), c_size_t, POINTER(c_size_t)]),
 }
 
@@ -248,6 +253,11 @@ for _name, (_restype, _argtypes) in _IO_SIGNATURES.items():
     _fn.argtypes = _argtypes
 del _name, _restype, _argtypes, _fn
 
+_abi = _lib.bt_abi_version()
+if _abi != ABI_VERSION:
+    raise ImportError(
+        f"boundarytrace: {_path} has ABI {_abi} (bt_abi_version()); this package's declarations "
+        f"follow ABI {ABI_VERSION}")
 _version = _lib.bt_version()
 if _version < MIN_VERSION or _version // 10000 != VERSION_MAJOR:
     raise ImportError(
@@ -261,7 +271,13 @@ def _fail(status: int, call: str) -> None:
                             _lib.bt_status_str(status).decode())
 
 
-_BT_E_IO = -14
+# The values of the statuses this module tests for, from the library itself.
+_STATUS = {name: value for name, (value, _) in library_statuses(
+    lambda v: _lib.bt_status_name(v).decode(), lambda v: _lib.bt_status_str(v).decode()).items()}
+_BT_E_UNKNOWN_PHASE = _STATUS["BT_E_UNKNOWN_PHASE"]
+_BT_E_NOT_FOUND = _STATUS["BT_E_NOT_FOUND"]
+_BT_E_INTERNAL = _STATUS["BT_E_INTERNAL"]
+_BT_E_IO = _STATUS["BT_E_IO"]
 
 
 def _fail_io(status: int, call: str, path: bytes) -> None:
@@ -273,22 +289,22 @@ def _fail_io(status: int, call: str, path: bytes) -> None:
 
 
 def _text(fn: Any, call: str, *args: Any) -> str:
-    """Runs an snprintf-style formatter `fn(*args, buf, cap, &needed)`.
+    """Runs an snprintf-style formatter `fn(buf, cap, &needed, *args)`.
 
-    The text may grow between two calls (the trace ring fills while it is
+    The text may grow between two calls (the timeline fills while it is
     exported), so a retry asks for some room beyond what was needed.
     """
     needed = c_size_t(0)
     cap = 2048
     for _ in range(4):
         buf = ctypes.create_string_buffer(cap)
-        st = fn(*args, buf, cap, byref(needed))
+        st = fn(buf, cap, byref(needed), *args)
         if st:
             _fail(st, call)
         if needed.value < cap:
             return buf.raw[:needed.value].decode("utf-8", "replace")
         cap = needed.value + needed.value // 4 + 4096
-    _fail(-13, call)
+    _fail(_BT_E_INTERNAL, call)
     raise AssertionError("unreachable")
 
 
@@ -362,7 +378,7 @@ def phase_lookup(name: bytes) -> int:
 
 
 def phase_info(phase: int) -> Tuple[str, bool]:
-    """bt_phase_info: (name, gil_held) of a registered phase."""
+    """bt_phase_get_info: (name, gil_held) of a registered phase."""
     name = c_char_p()
     held = c_int(0)
     st = _lib.bt_phase_get_info(byref(name), byref(held), phase)
@@ -376,7 +392,7 @@ def phase_count() -> int:
     return _lib.bt_phase_count()
 
 
-# --- exports and the trace ring ----------------------------------------------------
+# --- exports and the timeline ----------------------------------------------------
 
 def format_for_path(path: bytes) -> int:
     """bt_format_for_path: the bt_format value a file name's suffix asks for."""
@@ -387,36 +403,36 @@ def format_for_path(path: bytes) -> int:
     return out.value
 
 
-def trace_start(capacity: int) -> None:
+def timeline_start(capacity: int) -> None:
     """bt_timeline_start."""
     st = _lib.bt_timeline_start(capacity)
     if st:
         _fail(st, "bt_timeline_start")
 
 
-def trace_stop() -> None:
+def timeline_stop() -> None:
     """bt_timeline_stop."""
     st = _lib.bt_timeline_stop()
     if st:
         _fail(st, "bt_timeline_stop")
 
 
-def trace_info() -> Tuple[int, int, int, bool]:
+def timeline_info() -> Tuple[int, int, int, bool]:
     """bt_timeline_get_info: (capacity, kept, dropped, active)."""
-    out = BtTraceInfo()
-    out.struct_size = ctypes.sizeof(BtTraceInfo)
+    out = BtTimelineInfo()
+    out.struct_size = ctypes.sizeof(BtTimelineInfo)
     st = _lib.bt_timeline_get_info(byref(out))
     if st:
         _fail(st, "bt_timeline_get_info")
     return out.capacity, out.kept, out.dropped, out.active != 0
 
 
-def trace_export() -> str:
+def timeline_export() -> str:
     """bt_timeline_export."""
     return _text(_lib.bt_timeline_export, "bt_timeline_export")
 
 
-def trace_write(path: bytes) -> None:
+def timeline_write(path: bytes) -> None:
     """bt_timeline_write (the GIL is released while the file is written)."""
     ctypes.set_errno(0)
     st = _io_lib.bt_timeline_write(path)
@@ -429,7 +445,7 @@ def trace_write(path: bytes) -> None:
 def _fill_phases(t: BtTiming, phase_ns: Sequence[int], phase_entries: Sequence[int],
                  call: str) -> None:
     if len(phase_ns) > BT_MAX_PHASES or len(phase_entries) > BT_MAX_PHASES:
-        _fail(-4, call)
+        _fail(_BT_E_UNKNOWN_PHASE, call)
     for p, ns in enumerate(phase_ns):
         t.phase_ns[p] = ns
     for p, n in enumerate(phase_entries):
@@ -496,7 +512,7 @@ class Snapshot:
         """Index of operation `name`, or None."""
         index = c_size_t(0)
         st = _lib.bt_snapshot_find(byref(index), self._h, name)
-        if st == -12:
+        if st == _BT_E_NOT_FOUND:
             return None
         if st:
             _fail(st, "bt_snapshot_find")
@@ -543,7 +559,7 @@ class Snapshot:
             if count.value <= cap:
                 return [(b.lower_ns, b.upper_ns, b.count) for b in buf[:count.value]]
             cap = count.value
-        _fail(-13, "bt_snapshot_buckets")
+        _fail(_BT_E_INTERNAL, "bt_snapshot_buckets")
         raise AssertionError("unreachable")
 
     def format(self) -> str:
@@ -598,13 +614,13 @@ class Tracer:
         if st:
             _fail(st, "bt_tracer_add_items")
 
-    def gil_release(self) -> None:
+    def add_gil_release(self) -> None:
         """bt_tracer_add_gil_release."""
         st = _lib.bt_tracer_add_gil_release(self._h)
         if st:
             _fail(st, "bt_tracer_add_gil_release")
 
-    def gil_wait(self, ns: int) -> None:
+    def add_gil_wait(self, ns: int) -> None:
         """bt_tracer_add_gil_wait."""
         st = _lib.bt_tracer_add_gil_wait(self._h, ns)
         if st:
@@ -623,12 +639,12 @@ class Tracer:
             _fail(st, "bt_tracer_set_error")
 
     def finish(self) -> None:
-        """bt_tracer_finish; the timing is kept for timing()."""
+        """bt_tracer_finish_timing; the timing is kept for timing()."""
         t = BtTiming()
         t.struct_size = ctypes.sizeof(BtTiming)
         st = _lib.bt_tracer_finish_timing(byref(t), self._h)
         if st:
-            _fail(st, "bt_tracer_finish")
+            _fail(st, "bt_tracer_finish_timing")
         self._timing = t
 
     def timing(self) -> Optional[Tuple[Any, ...]]:
@@ -658,7 +674,7 @@ def _locked(name: str) -> Any:
     return method
 
 
-for _m in ("begin", "end", "add_items", "gil_release", "gil_wait", "set_workers", "set_error",
+for _m in ("begin", "end", "add_items", "add_gil_release", "add_gil_wait", "set_workers", "set_error",
            "finish", "timing"):
     setattr(_LockedTracer, _m, _locked(_m))
 del _m

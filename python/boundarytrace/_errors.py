@@ -15,15 +15,24 @@ derive from the built-in exception that says what kind of mistake it was:
 Wrong Python types (a phase given as a float, a name given as bytes) raise
 :class:`TypeError`, as everywhere in Python.
 
-Both backends build their exceptions with :func:`error_from_status`, so the
-native extension and the ctypes backend raise exactly the same classes and
-messages.
+Every message reads ``"<STATUS_NAME>: <the library's sentence> (in <call>)"``,
+e.g. ``"BT_E_PHASE_OPEN: a phase is already open on this tracer (in
+bt_phase_begin)"``; what the binding knows beyond that (a value it refused, a
+file and the system's reason) follows the call after a colon: ``"(in
+bt_snapshot_write: /tmp/x.json: Permission denied)"`` (docs/api.md).
+
+The statuses, their names and sentences come from the loaded library
+(``bt_status_name`` / ``bt_status_str``, asked once per status by
+:func:`library_statuses`), never from a second list here: this module only
+says which class each status name raises. Both backends build their
+exceptions with :func:`error_from_status`, so the native extension and the
+ctypes backend raise exactly the same classes and messages.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional, Tuple, Type, Union
+from typing import Any, Callable, ClassVar, Dict, Optional, Tuple, Type, Union
 
 __all__ = [
     "Error",
@@ -56,6 +65,8 @@ class Error(Exception):
     status: int
     status_name: str
     call: str
+    #: The status name this class is raised for ("" for the base class).
+    _for_status: ClassVar[str] = ""
 
     def __init__(self, message: str, status: int = 0, status_name: str = "",
                  call: str = "") -> None:
@@ -73,49 +84,73 @@ class Error(Exception):
 class NullArgumentError(Error, ValueError):
     """``BT_E_NULL``: a required handle or pointer is missing (or was closed)."""
 
+    _for_status = "BT_E_NULL"
+
 
 class InvalidArgumentError(Error, ValueError):
     """``BT_E_INVALID``: an argument is out of range."""
+
+    _for_status = "BT_E_INVALID"
 
 
 class InvalidNameError(Error, ValueError):
     """``BT_E_NAME``: a name is empty, too long, not UTF-8, or has control characters."""
 
+    _for_status = "BT_E_NAME"
+
 
 class UnknownPhaseError(Error, ValueError):
     """``BT_E_UNKNOWN_PHASE``: no phase with that id is registered."""
+
+    _for_status = "BT_E_UNKNOWN_PHASE"
 
 
 class StructSizeError(Error, ValueError):
     """``BT_E_STRUCT_SIZE``: a result struct is smaller than its first version."""
 
+    _for_status = "BT_E_STRUCT_SIZE"
+
 
 class PhaseConflictError(Error, ValueError):
     """``BT_E_CONFLICT``: the phase name is registered with the other GIL state."""
+
+    _for_status = "BT_E_CONFLICT"
 
 
 class NotFoundError(Error, LookupError):
     """``BT_E_NOT_FOUND``: no such operation or phase name, or index out of range."""
 
+    _for_status = "BT_E_NOT_FOUND"
+
 
 class PhaseOpenError(Error, RuntimeError):
     """``BT_E_PHASE_OPEN``: a phase is already open on this tracer."""
+
+    _for_status = "BT_E_PHASE_OPEN"
 
 
 class PhaseNotOpenError(Error, RuntimeError):
     """``BT_E_PHASE_NOT_OPEN``: that phase is not the one open on this tracer."""
 
+    _for_status = "BT_E_PHASE_NOT_OPEN"
+
 
 class TracerFinishedError(Error, RuntimeError):
     """``BT_E_FINISHED``: the tracer has already finished."""
+
+    _for_status = "BT_E_FINISHED"
 
 
 class TableFullError(Error, RuntimeError):
     """``BT_E_FULL``: the phase table or the operation table is full."""
 
+    _for_status = "BT_E_FULL"
+
 
 class InternalError(Error, RuntimeError):
     """``BT_E_INTERNAL``: a bug in the library; please report it."""
+
+    _for_status = "BT_E_INTERNAL"
 
 
 class FileIOError(Error, OSError):
@@ -123,9 +158,12 @@ class FileIOError(Error, OSError):
 
     Also an :class:`OSError` with the reason the system gave: ``.errno``
     (e.g. ``errno.ENOENT``), ``.strerror`` and ``.filename`` (the path that
-    was to be written), as far as the library reported them. ``str(err)`` is
-    the library's message followed by the path and the system's reason.
+    was to be written), as far as the library reported them. ``str(err)``
+    ends with the call, the path and the system's reason: ``"(in
+    bt_snapshot_write: /tmp/x.json: Permission denied)"``.
     """
+
+    _for_status = "BT_E_IO"
 
     def __init__(self, message: str, status: int = 0, status_name: str = "", call: str = "",
                  errno: Optional[int] = None, filename: Optional[str] = None) -> None:
@@ -148,43 +186,39 @@ class FileIOError(Error, OSError):
 class OutOfMemoryError(Error, MemoryError):
     """``BT_E_NOMEM``: the library could not allocate memory."""
 
+    _for_status = "BT_E_NOMEM"
 
-#: Status name -> exception class. The names come from the library's own
-#: status list (BT_STATUS_MAP in bt.h) through bt_status_name().
+
+#: Status name -> exception class: each class says which status it is raised for.
 _BY_NAME: Dict[str, Type[Error]] = {
-    "BT_E_NULL": NullArgumentError,
-    "BT_E_INVALID": InvalidArgumentError,
-    "BT_E_NAME": InvalidNameError,
-    "BT_E_UNKNOWN_PHASE": UnknownPhaseError,
-    "BT_E_PHASE_OPEN": PhaseOpenError,
-    "BT_E_PHASE_NOT_OPEN": PhaseNotOpenError,
-    "BT_E_FINISHED": TracerFinishedError,
-    "BT_E_STRUCT_SIZE": StructSizeError,
-    "BT_E_NOMEM": OutOfMemoryError,
-    "BT_E_FULL": TableFullError,
-    "BT_E_CONFLICT": PhaseConflictError,
-    "BT_E_NOT_FOUND": NotFoundError,
-    "BT_E_INTERNAL": InternalError,
-    "BT_E_IO": FileIOError,
+    cls._for_status: cls
+    for cls in (NullArgumentError, InvalidArgumentError, InvalidNameError, UnknownPhaseError,
+                PhaseOpenError, PhaseNotOpenError, TracerFinishedError, StructSizeError,
+                OutOfMemoryError, TableFullError, PhaseConflictError, NotFoundError,
+                InternalError, FileIOError)
 }
 
-#: The values pinned in bt.h, for errors raised before the library is asked.
-STATUS_VALUES: Dict[str, int] = {
-    "BT_E_NULL": -1,
-    "BT_E_INVALID": -2,
-    "BT_E_NAME": -3,
-    "BT_E_UNKNOWN_PHASE": -4,
-    "BT_E_PHASE_OPEN": -5,
-    "BT_E_PHASE_NOT_OPEN": -6,
-    "BT_E_FINISHED": -7,
-    "BT_E_STRUCT_SIZE": -8,
-    "BT_E_NOMEM": -9,
-    "BT_E_FULL": -10,
-    "BT_E_CONFLICT": -11,
-    "BT_E_NOT_FOUND": -12,
-    "BT_E_INTERNAL": -13,
-    "BT_E_IO": -14,
-}
+#: What bt_status_name() answers for a value it does not know.
+UNKNOWN_STATUS_NAME = "BT_E_UNKNOWN_STATUS"
+#: A bound on the walk below, should a library never answer UNKNOWN_STATUS_NAME.
+_STATUS_WALK_LIMIT = 4096
+
+
+def library_statuses(status_name: Callable[[int], str],
+                     status_str: Callable[[int], str]) -> Dict[str, Tuple[int, str]]:
+    """Every status the loaded library knows: name -> (value, sentence).
+
+    Asks ``bt_status_name`` for 0, -1, -2, ... down to the first value it
+    answers ``"BT_E_UNKNOWN_STATUS"`` for (values are pinned and dense, see
+    BT_STATUS_MAP in bt.h), and ``bt_status_str`` for each sentence.
+    """
+    out: Dict[str, Tuple[int, str]] = {}
+    for value in range(0, -_STATUS_WALK_LIMIT, -1):
+        name = status_name(value)
+        if name == UNKNOWN_STATUS_NAME:
+            break
+        out[name] = (value, status_str(value))
+    return out
 
 
 def error_class(status_name: str) -> Type[Error]:
@@ -206,19 +240,22 @@ def error_from_status(status: int, call: str, status_name: str, text: str,
         errno: for ``BT_E_IO``, the ``errno`` the call left (0/None: unknown).
         filename: for ``BT_E_IO``, the path that was to be written.
 
-    The message reads ``"<call>: <NAME>: <sentence>"`` plus ``" (<detail>)"``;
-    a file error adds ``" (<path>: <strerror>)"`` and carries ``errno``,
-    ``strerror`` and ``filename`` as an OSError does.
+    The message reads ``"<NAME>: <sentence> (in <call>)"``, or
+    ``"<NAME>: <sentence> (in <call>: <detail>)"`` with a detail; a file
+    error's detail is ``"<path>: <strerror>"``, and the exception carries
+    ``errno``, ``strerror`` and ``filename`` as an OSError does.
     """
-    message = f"{call}: {status_name}: {text}"
     cls = error_class(status_name)
     if cls is FileIOError and (errno or filename is not None):
         name = os.fsdecode(filename) if filename is not None else None
         reason = os.strerror(errno) if errno else "unknown reason"
         io_detail = f"{name}: {reason}" if name is not None else reason
         detail = f"{detail}; {io_detail}" if detail else io_detail
-        message += f" ({detail})"
-        return FileIOError(message, status, status_name, call, errno or None, name)
-    if detail:
-        message += f" ({detail})"
-    return cls(message, status, status_name, call)
+        return FileIOError(_message(status_name, text, call, detail), status, status_name, call,
+                           errno or None, name)
+    return cls(_message(status_name, text, call, detail), status, status_name, call)
+
+
+def _message(status_name: str, text: str, call: str, detail: Optional[str]) -> str:
+    where = f"{call}: {detail}" if detail else call
+    return f"{status_name}: {text} (in {where})"

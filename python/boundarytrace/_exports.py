@@ -1,4 +1,4 @@
-"""Exports: snapshot formats, files, and the trace ring of individual operations.
+"""Exports: snapshot formats, files, and the timeline of individual operations.
 
 The formats are the C library's (``bt_snapshot_export``; docs/formats.md):
 this module only resolves the Python arguments (a :class:`Format` or its
@@ -14,8 +14,8 @@ from typing import NamedTuple, Union
 
 from ._backend import raise_status, state
 
-__all__ = ["Format", "TraceInfo", "format_for_path", "trace_start", "trace_stop", "trace_info",
-           "trace_export", "trace_write", "PathArg", "FormatArg"]
+__all__ = ["Format", "TimelineInfo", "format_for_path", "timeline_start", "timeline_stop",
+           "timeline_info", "timeline_export", "timeline_write", "PathArg", "FormatArg"]
 
 _SIZE_MAX = 2 ** 64 - 1
 
@@ -90,10 +90,10 @@ def format_for_path(path: PathArg) -> Format:
     return Format(state.b.format_for_path(encode_path(path, "format_for_path")))
 
 
-# --- the trace ring ------------------------------------------------------------
+# --- the timeline ---------------------------------------------------------------
 
-class TraceInfo(NamedTuple):
-    """State of the trace ring (``bt_timeline_info``)."""
+class TimelineInfo(NamedTuple):
+    """State of the timeline, the ring of individual operations (``bt_timeline_info``)."""
 
     #: Operations the ring holds (0 if it was never started).
     capacity: int
@@ -105,10 +105,10 @@ class TraceInfo(NamedTuple):
     active: bool
 
 
-def trace_start(capacity: int = 10000) -> None:
+def timeline_start(capacity: int = 10000) -> None:
     """Starts keeping individual operations, process-wide, in a ring of
-    ``capacity`` operations (``bt_timeline_start``); when it is full the oldest is
-    dropped and counted. Traces started from now on are kept when they
+    ``capacity`` operations (``bt_timeline_start``); when it is full the oldest
+    is dropped and counted. Tracers started from now on are kept when they
     finish. Starting again empties the ring.
 
     ``BOUNDARYTRACE_TIMELINE=path`` does the same at load (capacity
@@ -118,35 +118,36 @@ def trace_start(capacity: int = 10000) -> None:
     a capacity that is not an int.
     """
     if isinstance(capacity, bool) or not isinstance(capacity, int):
-        raise TypeError(f"trace_start: capacity must be an int, not {type(capacity).__name__}")
+        raise TypeError(f"timeline_start: capacity must be an int, not {type(capacity).__name__}")
     if not 0 <= capacity <= _SIZE_MAX:
-        raise_status("BT_E_INVALID", "trace_start", f"capacity = {capacity}")
-    state.b.trace_start(int(capacity))
+        raise_status("BT_E_INVALID", "timeline_start", f"capacity = {capacity}")
+    state.b.timeline_start(int(capacity))
 
 
-def trace_stop() -> None:
+def timeline_stop() -> None:
     """Stops keeping operations (``bt_timeline_stop``); those kept stay for export."""
-    state.b.trace_stop()
+    state.b.timeline_stop()
 
 
-def trace_info() -> TraceInfo:
-    """Capacity, kept and dropped operations, and whether the ring is active."""
-    capacity, kept, dropped, active = state.b.trace_info()
-    return TraceInfo(capacity, kept, dropped, bool(active))
+def timeline_info() -> TimelineInfo:
+    """Capacity, kept and dropped operations, and whether the timeline is
+    active (``bt_timeline_get_info``)."""
+    capacity, kept, dropped, active = state.b.timeline_info()
+    return TimelineInfo(capacity, kept, dropped, bool(active))
 
 
-def trace_export() -> str:
+def timeline_export() -> str:
     """The kept operations as Chrome Trace Event JSON (``bt_timeline_export``),
     which Perfetto UI and chrome://tracing open: each operation a complete
     slice on its thread, its phases nested inside; timestamps in microseconds
     with three decimals."""
-    return state.b.trace_export()  # type: ignore[no-any-return]
+    return state.b.timeline_export()  # type: ignore[no-any-return]
 
 
-def trace_write(path: PathArg) -> None:
-    """Writes :func:`trace_export`'s JSON to ``path`` atomically (``bt_timeline_write``).
+def timeline_write(path: PathArg) -> None:
+    """Writes :func:`timeline_export`'s JSON to ``path`` atomically (``bt_timeline_write``).
 
     Raises FileIOError (an OSError with ``errno``) when the file cannot be
     written, InvalidArgumentError for an empty path.
     """
-    state.b.trace_write(encode_path(path, "trace_write"))
+    state.b.timeline_write(encode_path(path, "timeline_write"))

@@ -1,4 +1,4 @@
-"""Tracing from Python: traces, phases, timings, sinks and the decorator.
+"""Tracing from Python: tracers, phases, timings, sinks and the decorator.
 
 Written once over the backend interface (see _backend.py); the native and the
 ctypes backends behave the same under it.
@@ -17,7 +17,7 @@ from ._errors import Error
 from ._phases import Phase, PhaseArg, _phase_id, describe, encode_name
 from ._snapshot import Snapshot
 
-__all__ = ["Metrics", "PhaseTiming", "Timing", "Trace", "traced", "trace", "record", "snapshot",
+__all__ = ["Metrics", "PhaseTiming", "Timing", "Tracer", "traced", "trace", "record", "snapshot",
            "take", "reset", "global_metrics"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -144,18 +144,23 @@ class Timing:
                 f"items={self.items}, error={self.error})")
 
 
-# --- traces ---------------------------------------------------------------------
+# --- tracers ----------------------------------------------------------------------
 
-class Trace:
-    """One traced operation: its clock started when it was created.
+class Tracer:
+    """One traced operation in flight: its clock started when it was created.
 
-    Use it as a context manager (``with boundarytrace.trace("op") as t:``): on
-    exit the operation finishes and is recorded; an exception marks it as an
-    error, closes the open phase and goes on. Or call :meth:`finish` yourself.
+    :func:`trace` and :meth:`Metrics.trace` return one. Use it as a context
+    manager (``with boundarytrace.trace("op") as t:``): on exit the operation
+    finishes and is recorded; an exception marks it as an error, closes the
+    open phase and goes on. Or call :meth:`finish` yourself.
 
-    A Trace dropped without finishing records nothing.
+    The verbs change it (:meth:`add_items`, :meth:`add_gil_release`,
+    :meth:`add_gil_wait`, :meth:`set_workers`, :meth:`set_error`); the
+    properties named after a figure (:attr:`items`, :attr:`workers`) read it.
 
-    A Trace belongs to one thread at a time (it may be handed to another, e.g.
+    A Tracer dropped without finishing records nothing.
+
+    A Tracer belongs to one thread at a time (it may be handed to another, e.g.
     across an ``await``). On a free-threaded Python the backend serialises its
     calls, so misuse from two threads at once raises or records oddly but
     never corrupts memory.
@@ -179,7 +184,7 @@ class Trace:
         """The operation name."""
         return self._name
 
-    def __enter__(self) -> "Trace":
+    def __enter__(self) -> "Tracer":
         return self
 
     def __exit__(self, et: Optional[Type[BaseException]], ev: Optional[BaseException],
@@ -214,68 +219,60 @@ class Trace:
         tp = type(phase)
         if (tp is int or tp is Phase) and _INT32_MIN <= phase <= _INT32_MAX:  # type: ignore[operator]
             return self._scope(self._t, phase)  # type: ignore[arg-type, no-any-return]
-        return self._scope(self._t, _phase_id(phase, "Trace.phase"))  # type: ignore[no-any-return]
+        return self._scope(self._t, _phase_id(phase, "Tracer.phase"))  # type: ignore[no-any-return]
 
     def begin(self, phase: PhaseArg) -> None:
         """Enters ``phase`` (bt_phase_begin); pair with :meth:`end`."""
-        pid = _phase_id(phase, "Trace.begin")
+        pid = _phase_id(phase, "Tracer.begin")
         self._t.begin(pid)
         self._open = pid
 
     def end(self, phase: PhaseArg) -> None:
         """Leaves ``phase``, which must be the open one (bt_phase_end)."""
-        pid = _phase_id(phase, "Trace.end")
+        pid = _phase_id(phase, "Tracer.end")
         self._t.end(pid)
         self._open = None
 
-    @property
-    def items(self) -> int:
-        """Items (documents) handled so far; ``t.items += n`` adds n."""
-        return self._items
-
-    @items.setter
-    def items(self, value: int) -> None:
-        value = _uint(value, "items", "Trace.items")
-        delta = value - self._items
-        if delta < 0:
-            raise_status("BT_E_INVALID", "Trace.items",
-                         f"items only grow: {value} < {self._items}")
-        if delta:
-            self._t.add_items(delta)
-        self._items = value
-
     def add_items(self, n: int) -> None:
         """Adds ``n`` items (documents) handled (bt_tracer_add_items)."""
-        n = _uint(n, "n", "Trace.add_items")
+        n = _uint(n, "n", "Tracer.add_items")
         self._t.add_items(n)
         self._items += n
 
     @property
+    def items(self) -> int:
+        """Items (documents) handled so far (read-only: :meth:`add_items` adds)."""
+        return self._items
+
+    def add_gil_release(self) -> None:
+        """Counts one release of the GIL (bt_tracer_add_gil_release)."""
+        self._t.add_gil_release()
+
+    def add_gil_wait(self, ns: int) -> None:
+        """Adds ``ns`` nanoseconds spent waiting to reacquire the GIL
+        (bt_tracer_add_gil_wait)."""
+        self._t.add_gil_wait(_uint(ns, "ns", "Tracer.add_gil_wait"))
+
+    def set_workers(self, n: int) -> None:
+        """Reports ``n`` parallel workers (bt_tracer_set_workers); the largest
+        value reported wins."""
+        n = _uint(n, "n", "Tracer.set_workers", _U32_MAX)
+        self._t.set_workers(n)
+        if n > self._workers:
+            self._workers = n
+
+    @property
     def workers(self) -> int:
-        """Parallel workers reported; the largest value set wins."""
+        """The largest worker count reported so far (read-only: :meth:`set_workers` reports)."""
         return self._workers
 
-    @workers.setter
-    def workers(self, value: int) -> None:
-        value = _uint(value, "workers", "Trace.workers", _U32_MAX)
-        self._t.set_workers(value)
-        if value > self._workers:
-            self._workers = value
-
-    def error(self) -> None:
+    def set_error(self) -> None:
         """Marks the operation as failed (bt_tracer_set_error)."""
         self._t.set_error()
 
-    def gil_release(self) -> None:
-        """Counts one release of the GIL (bt_tracer_add_gil_release)."""
-        self._t.gil_release()
-
-    def gil_wait(self, ns: int) -> None:
-        """Adds ``ns`` nanoseconds spent waiting to reacquire the GIL."""
-        self._t.gil_wait(_uint(ns, "ns", "Trace.gil_wait"))
-
     def finish(self) -> Timing:
-        """Stops the clock and records the operation; returns its Timing.
+        """Stops the clock and records the operation; returns its Timing
+        (bt_tracer_finish_timing).
 
         A phase still open is closed and the timing flagged ``phase_left_open``.
         Raises TracerFinishedError when already finished.
@@ -300,7 +297,7 @@ class Trace:
         return self._timing
 
     def __repr__(self) -> str:
-        return f"Trace({self._name!r}, finished={self.finished})"
+        return f"Tracer({self._name!r}, finished={self.finished})"
 
 
 # --- sinks ------------------------------------------------------------------------
@@ -340,7 +337,7 @@ class Metrics:
     ``Metrics()`` is a private sink (for a test or a subsystem); the
     process-wide one is :func:`global_metrics`, used wherever ``metrics=None``.
     A private sink is a context manager: leaving the block closes it. Closing
-    drops the sink; the library frees it once no trace made from it is left.
+    drops the sink; the library frees it once no tracer made from it is left.
     Safe to use from any number of threads.
     """
 
@@ -350,7 +347,7 @@ class Metrics:
         self._m: Any = state.b.Metrics()
         self._ops: Dict[str, Any] = {}
         self._is_global = False
-        self._scope = state.b.scope  # traces of this sink use its backend
+        self._scope = state.b.scope  # tracers of this sink use its backend
 
     @classmethod
     def _wrap_global(cls, backend: Any) -> "Metrics":
@@ -400,8 +397,9 @@ class Metrics:
         self._ops[op] = bound  # type: ignore[index]
         return bound
 
-    def trace(self, op: str) -> Trace:
-        """Starts tracing one operation called ``op``; its clock starts now.
+    def trace(self, op: str) -> Tracer:
+        """Starts tracing one operation called ``op``: a :class:`Tracer` whose
+        clock starts now.
 
         The name is bound once per sink (``bt_op_lookup``) and cached.
         Raises InvalidNameError for a bad name, TableFullError past
@@ -413,7 +411,7 @@ class Metrics:
             bound = None
         if bound is None:
             bound = self._bind(op)
-        return Trace(bound.tracer(), op, self._scope)
+        return Tracer(bound.tracer(), op, self._scope)
 
     def traced(self, op: Optional[Union[str, Callable[..., Any]]] = None) -> Any:
         """Decorator: traces each call of the function into this sink (see :func:`traced`)."""
@@ -496,15 +494,16 @@ def _sink(metrics: Optional[Metrics], call: str) -> Metrics:
     return metrics
 
 
-def trace(op: str, metrics: Optional[Metrics] = None) -> Trace:
-    """Starts tracing one operation called ``op`` (into ``metrics``, default global).
+def trace(op: str, metrics: Optional[Metrics] = None) -> Tracer:
+    """Starts tracing one operation called ``op`` (into ``metrics``, default
+    global): returns its :class:`Tracer`, whose clock starts now.
 
     ::
 
         with boundarytrace.trace("insert_many") as t:
             with t.phase(boundarytrace.EXTRACT):
                 ...
-            t.items += len(docs)
+            t.add_items(len(docs))
         print(t.timing.total_ns)
     """
     if metrics is None:

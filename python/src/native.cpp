@@ -53,7 +53,7 @@ inline void check(bt_status st, const char *call) {
 }
 
 // Runs an snprintf-style formatter into a std::string. The text may grow
-// between two calls (the trace ring fills while it is exported), so a retry
+// between two calls (the timeline fills while it is exported), so a retry
 // asks for some room beyond what was needed.
 template <class Fn>
 std::string format_with(Fn &&fn, const char *call) {
@@ -354,30 +354,30 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
   });
   m.def("phase_count", &bt_phase_count);
 
-  // --- exports and the trace ring ----------------------------------------------
+  // --- exports and the timeline ----------------------------------------------
   // Formats arrive as bt_format values the Python layer has checked (0..4).
   m.def("format_for_path", [](const std::string &path) {
     bt_format f = BT_FORMAT_TEXT;
     check(bt_format_for_path(&f, path.c_str()), "bt_format_for_path");
     return static_cast<int>(f);
   });
-  m.def("trace_start", [](std::size_t capacity) {
+  m.def("timeline_start", [](std::size_t capacity) {
     check(bt_timeline_start(capacity), "bt_timeline_start");
   });
-  m.def("trace_stop", [] { check(bt_timeline_stop(), "bt_timeline_stop"); });
-  m.def("trace_info", [] {
+  m.def("timeline_stop", [] { check(bt_timeline_stop(), "bt_timeline_stop"); });
+  m.def("timeline_info", [] {
     bt_timeline_info info = BT_TIMELINE_INFO_INIT;
     check(bt_timeline_get_info(&info), "bt_timeline_get_info");
     return py::make_tuple(info.capacity, info.kept, info.dropped, info.active != 0);
   });
-  m.def("trace_export", [] {
+  m.def("timeline_export", [] {
     return format_with(
         [](char *buf, std::size_t cap, std::size_t *needed) {
           return bt_timeline_export(buf, cap, needed);
         },
         "bt_timeline_export");
   });
-  m.def("trace_write", [](const std::string &path) {
+  m.def("timeline_write", [](const std::string &path) {
     write_file([&path] { return bt_timeline_write(path.c_str()); }, path, "bt_timeline_write");
   });
 
@@ -505,12 +505,12 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
              BT_TRACER_LOCK(b);
              check(bt_tracer_add_items(b.t, n), "bt_tracer_add_items");
            })
-      .def("gil_release",
+      .def("add_gil_release",
            [](TracerBox &b) {
              BT_TRACER_LOCK(b);
              check(bt_tracer_add_gil_release(b.t), "bt_tracer_add_gil_release");
            })
-      .def("gil_wait",
+      .def("add_gil_wait",
            [](TracerBox &b, uint64_t ns) {
              BT_TRACER_LOCK(b);
              check(bt_tracer_add_gil_wait(b.t, ns), "bt_tracer_add_gil_wait");
@@ -529,7 +529,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
            [](TracerBox &b) {
              BT_TRACER_LOCK(b);
              bt_timing t = BT_TIMING_INIT;
-             check(bt_tracer_finish_timing(&t, b.t), "bt_tracer_finish");
+             check(bt_tracer_finish_timing(&t, b.t), "bt_tracer_finish_timing");
              b.timing = t;
              b.finished = true;
            })

@@ -9,10 +9,15 @@ bt_snapshot_info field by field.
 
 from __future__ import annotations
 
+import ctypes
+import re
+
 import pytest
 
 import boundarytrace as bt
 from boundarytrace import _backend
+
+from conftest import HEADER
 
 
 def test_backends__same_snapshot_through_both():
@@ -44,7 +49,7 @@ def test_backends__same_timing_through_both():
         t.end(0)
         t.add_items(9)
         t.set_workers(5)
-        t.gil_wait(77)
+        t.add_gil_wait(77)
         t.set_error()
         t.finish()
         rows.append(t.timing())
@@ -70,3 +75,81 @@ def test_backends__native_scope_checks_its_arguments():
     with native.scope(tracer, 0) as s:
         assert s.phase == 0
     tracer.finish()
+
+
+# --- the ctypes declarations follow bt.h -------------------------------------------------------
+
+def _header_functions():
+    """name -> (return type, [parameter types]) of every BT_API function in bt.h,
+    types normalised to e.g. "const char *", "bt_snapshot **", "size_t"."""
+    text = re.sub(r"/\*.*?\*/", "", HEADER.read_text(), flags=re.S)
+
+    def norm(decl):
+        stars = decl.count("*")
+        words = decl.replace("*", " ").split()
+        return " ".join(words) + (" " + "*" * stars if stars else "")
+
+    out = {}
+    for ret, name, params in re.findall(r"BT_API\s+([\w\s]+?\**)\s*(bt_\w+)\s*\(([^)]*)\)\s*;",
+                                        text):
+        types = []
+        for p in params.split(","):
+            p = p.strip()
+            if p in ("void", ""):
+                continue
+            types.append(norm(re.sub(r"\w+$", "", p)))  # drop the parameter's name
+        out[name] = (norm(ret), types)
+    return out
+
+
+def _ctypes_of(c_type, cty):
+    """The ctypes type that stands for a C type of bt.h."""
+    C = ctypes
+    handles = ("bt_tracer", "bt_metrics", "bt_op", "bt_snapshot")
+    base, _, stars = c_type.partition(" *")
+    stars = "*" + stars if _ else ""
+    base = base.replace("const ", "")
+    if c_type in ("const char *",):
+        return C.c_char_p
+    if c_type == "const char **":
+        return C.POINTER(C.c_char_p)
+    if c_type == "char *":
+        return C.POINTER(C.c_char)
+    if base in handles:
+        return {"*": C.c_void_p, "**": C.POINTER(C.c_void_p)}[stars]
+    scalar = {"int": C.c_int, "unsigned": C.c_uint, "bt_status": C.c_int, "bt_format": C.c_int,
+              "bt_phase_id": C.c_int32, "size_t": C.c_size_t, "uint64_t": C.c_uint64,
+              "uint32_t": C.c_uint32, "double": C.c_double, "void": None,
+              "bt_timing": cty.BtTiming, "bt_op_stats": cty.BtOpStats,
+              "bt_phase_stats": cty.BtPhaseStats, "bt_bucket": cty.BtBucket,
+              "bt_snapshot_info": cty.BtSnapshotInfo, "bt_timeline_info": cty.BtTimelineInfo}
+    t = scalar[base]
+    for _ in stars:
+        t = C.POINTER(t)
+    return t
+
+
+def test_backends__ctypes_declarations_follow_the_header():
+    cty = _backend.load("ctypes")
+    header = _header_functions()
+    assert "bt_metrics_snapshot" in header and "bt_timeline_export" in header
+    declared = dict(cty._SIGNATURES, **cty._IO_SIGNATURES)
+    for name, (restype, argtypes) in declared.items():
+        assert name in header, f"{name} is not in bt.h"
+        ret, params = header[name]
+        want = [_ctypes_of(p, cty) for p in params]
+        assert argtypes == want, f"{name}: declared {argtypes}, bt.h says {params}"
+        assert restype is _ctypes_of(ret, cty), f"{name}: returns {ret}"
+        lib = cty._io_lib if name in cty._IO_SIGNATURES else cty._lib
+        fn = getattr(lib, name)
+        assert fn.argtypes == want and fn.restype is restype  # what the loaded library got
+
+
+def test_backends__header_parser_reads_the_declarations():
+    # the parser the test above relies on, on declarations whose shape is known
+    header = _header_functions()
+    assert header["bt_snapshot_format"] == (
+        "bt_status", ["char *", "size_t", "size_t *", "const bt_snapshot *"])
+    assert header["bt_phase_get_info"] == ("bt_status", ["const char **", "int *", "bt_phase_id"])
+    assert header["bt_version_string"] == ("const char *", [])
+    assert header["bt_set_enabled"] == ("void", ["int"])

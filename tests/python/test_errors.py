@@ -13,6 +13,7 @@ from boundarytrace import _errors
 
 from conftest import HEADER
 
+#: The documented class of each status, and the built-in exception it also is.
 EXPECTED = {
     "BT_E_NULL": (bt.NullArgumentError, ValueError),
     "BT_E_INVALID": (bt.InvalidArgumentError, ValueError),
@@ -31,32 +32,77 @@ EXPECTED = {
 }
 
 
-def _status_map():
+def _library_statuses():
+    """(name, value, sentence) of every status the loaded library knows, asked
+    directly: 0, -1, -2, ... until bt_status_name says BT_E_UNKNOWN_STATUS."""
+    b = bt._state.b
+    out = []
+    for value in range(0, -1000, -1):
+        name = b.status_name(value)
+        if name == "BT_E_UNKNOWN_STATUS":
+            return out
+        out.append((name, value, b.status_str(value)))
+    raise AssertionError("bt_status_name never answered BT_E_UNKNOWN_STATUS")
+
+
+def _header_statuses():
     """(name, value) of every X(...) entry of BT_STATUS_MAP in bt.h."""
     text = HEADER.read_text()
-    return [(n, int(v)) for n, v in re.findall(r"X\((BT_E_[A-Z_]+), (-?\d+),", text)]
+    return [(n, int(v)) for n, v in re.findall(r"X\((BT_(?:OK|E_[A-Z_]+)), (-?\d+),", text)]
 
 
-def test_errors__one_class_per_status_of_the_header():
-    statuses = _status_map()
-    assert {n for n, _ in statuses} == set(EXPECTED)
-    for name, value in statuses:
-        cls, kind = EXPECTED[name]
-        assert _errors.error_class(name) is cls
-        assert issubclass(cls, bt.Error) and issubclass(cls, kind)
-        assert _errors.STATUS_VALUES[name] == value
-        assert bt._state.b.status_name(value) == name  # the library agrees
+def test_errors__every_status_of_the_library_has_its_class():
+    statuses = _library_statuses()
+    assert statuses[0][:2] == ("BT_OK", 0)
+    assert [(n, v) for n, v, _ in statuses] == _header_statuses()  # the header's list, in order
+    assert bt._state.statuses == {n: (v, text) for n, v, text in statuses}  # what raise_status uses
+    for name, value, text in statuses[1:]:
+        cls = _errors.error_class(name)
+        assert cls is not bt.Error, f"{name}: no class of its own (add one in _errors.py)"
+        assert EXPECTED[name][0] is cls
+        assert issubclass(cls, bt.Error) and issubclass(cls, EXPECTED[name][1])
+        assert cls.__doc__.startswith(f"``{name}``")
+        err = _errors.error_from_status(value, "bt_call", name, text)
+        assert type(err) is cls and (err.status, err.status_name, err.call) == (value, name,
+                                                                               "bt_call")
+        assert str(err) == f"{name}: {text} (in bt_call)"
+    assert {n for n, _, _ in statuses[1:]} == set(EXPECTED)  # and no class for a status gone
+
+
+def test_errors__status_list_is_asked_from_the_library():
+    # a library with one more status: the walk finds it, and its sentence
+    names = {0: "BT_OK", -1: "BT_E_NULL", -2: "BT_E_NEW"}
+    table = _errors.library_statuses(lambda v: names.get(v, "BT_E_UNKNOWN_STATUS"),
+                                     lambda v: f"sentence {v}")
+    assert table == {"BT_OK": (0, "sentence 0"), "BT_E_NULL": (-1, "sentence -1"),
+                     "BT_E_NEW": (-2, "sentence -2")}
+    assert _errors.error_class("BT_E_NEW") is bt.Error  # unknown to this package: the base class
+    assert not hasattr(_errors, "STATUS_VALUES")  # no second list of values
+
+
+def test_errors__messages_of_python_side_checks_come_from_the_library(metrics):
+    # errors found before the library is asked still carry the library's value and sentence
+    t = metrics.trace("op")
+    with pytest.raises(bt.InvalidArgumentError) as e:
+        t.add_items(-1)
+    value, text = bt._state.statuses["BT_E_INVALID"]
+    assert e.value.status == value
+    assert str(e.value) == f"BT_E_INVALID: {text} (in Tracer.add_items: n = -1 is outside " \
+                           f"[0, {2 ** 64 - 1}])"
 
 
 def _check(excinfo, cls, call):
     err = excinfo.value
     assert type(err) is cls
-    assert err.status == _errors.STATUS_VALUES[err.status_name]
+    assert err.status == bt._state.statuses[err.status_name][0]
     assert err.status_name == bt._state.b.status_name(err.status)
     assert err.call == call
     message = str(err)
-    assert message.startswith(f"{call}: {err.status_name}: ")
-    assert bt._state.b.status_str(err.status) in message
+    text = bt._state.b.status_str(err.status)
+    assert message.startswith(f"{err.status_name}: {text} (in {call}")
+    assert message.endswith(")")
+    assert message == f"{err.status_name}: {text} (in {call})" or \
+        message.startswith(f"{err.status_name}: {text} (in {call}: ")
 
 
 def test_errors__begin_while_a_phase_is_open(metrics):
@@ -65,6 +111,8 @@ def test_errors__begin_while_a_phase_is_open(metrics):
     with pytest.raises(bt.PhaseOpenError) as e:
         t.begin(bt.CONVERT)
     _check(e, bt.PhaseOpenError, "bt_phase_begin")
+    assert str(e.value) == \
+        "BT_E_PHASE_OPEN: a phase is already open on this tracer (in bt_phase_begin)"
     with pytest.raises(bt.PhaseOpenError):
         with t.phase(bt.CONVERT):
             pass
@@ -92,11 +140,12 @@ def test_errors__unknown_phase_ids_and_names(metrics):
         t.begin(-1)
     with pytest.raises(bt.UnknownPhaseError) as e:
         t.phase(2 ** 40)
-    _check(e, bt.UnknownPhaseError, "Trace.phase")
+    _check(e, bt.UnknownPhaseError, "Tracer.phase")
     with pytest.raises(bt.NotFoundError) as e:
         t.phase("no_such_phase")
-    _check(e, bt.NotFoundError, "Trace.phase")
-    assert "no phase named 'no_such_phase' is registered" in str(e.value)
+    _check(e, bt.NotFoundError, "Tracer.phase")
+    assert str(e.value).endswith("(in Tracer.phase: no phase named 'no_such_phase' is "
+                                 "registered; register_phase() adds one)")
     with pytest.raises(bt.UnknownPhaseError):
         bt.lookup_phase(unregistered)
 
@@ -104,14 +153,14 @@ def test_errors__unknown_phase_ids_and_names(metrics):
 def test_errors__finished_tracer(metrics):
     with metrics.trace("op") as t:
         pass
-    for action in (lambda: t.begin(0), lambda: t.end(0), t.finish, t.error, t.gil_release,
-                   lambda: t.gil_wait(1), lambda: setattr(t, "workers", 2),
-                   lambda: t.add_items(1)):
+    for action in (lambda: t.begin(0), lambda: t.end(0), t.finish, t.set_error,
+                   t.add_gil_release, lambda: t.add_gil_wait(1), lambda: t.set_workers(2)):
         with pytest.raises(bt.TracerFinishedError):
             action()
     with pytest.raises(bt.TracerFinishedError) as e:
-        t.items += 1
+        t.add_items(1)
     _check(e, bt.TracerFinishedError, "bt_tracer_add_items")
+    assert t.items == 0
     assert metrics.snapshot()["op"].count == 1  # nothing recorded twice
 
 
@@ -146,11 +195,11 @@ def test_errors__wrong_types(metrics):
         lambda: t.phase(True),
         lambda: t.phase(None),
         lambda: t.begin([0]),
-        lambda: setattr(t, "items", "3"),
-        lambda: setattr(t, "items", 1.5),
+        lambda: t.add_items("3"),
+        lambda: t.add_items(1.5),
         lambda: t.add_items(None),
-        lambda: setattr(t, "workers", 2.0),
-        lambda: t.gil_wait("1"),
+        lambda: t.set_workers(2.0),
+        lambda: t.add_gil_wait("1"),
         lambda: bt.register_phase(b"x", gil_held=True),
         lambda: bt.register_phase("test_errors.x", gil_held="no"),
         lambda: bt.snapshot(metrics="global"),
@@ -175,17 +224,16 @@ def test_errors__wrong_types(metrics):
 
 def test_errors__out_of_range_values(metrics):
     t = metrics.trace("op")
-    for action, call in ((lambda: t.gil_wait(-1), "Trace.gil_wait"),
-                         (lambda: t.add_items(-1), "Trace.add_items"),
-                         (lambda: t.add_items(2 ** 64), "Trace.add_items"),
-                         (lambda: setattr(t, "workers", 2 ** 32), "Trace.workers"),
+    for action, call in ((lambda: t.add_gil_wait(-1), "Tracer.add_gil_wait"),
+                         (lambda: t.add_items(-1), "Tracer.add_items"),
+                         (lambda: t.add_items(2 ** 64), "Tracer.add_items"),
+                         (lambda: t.set_workers(2 ** 32), "Tracer.set_workers"),
+                         (lambda: t.set_workers(-1), "Tracer.set_workers"),
                          (lambda: metrics.record("op", -5), "Metrics.record")):
         with pytest.raises(bt.InvalidArgumentError) as e:
             action()
         _check(e, bt.InvalidArgumentError, call)
-    t.items = 5
-    with pytest.raises(bt.InvalidArgumentError, match="only grow"):
-        t.items = 4
+    assert (t.items, t.workers) == (0, 0)  # nothing counted
 
 
 def test_errors__phases_longer_than_total(metrics):
@@ -247,7 +295,11 @@ def test_errors__phase_table_full_in_a_fresh_process(backend):
 
 def test_errors__file_error_is_an_oserror_with_our_message():
     err = _errors.error_from_status(-14, "bt_snapshot_write", "BT_E_IO", "text")
-    assert isinstance(err, OSError) and str(err) == "bt_snapshot_write: BT_E_IO: text"
+    assert isinstance(err, OSError) and str(err) == "BT_E_IO: text (in bt_snapshot_write)"
+    err = _errors.error_from_status(-14, "bt_snapshot_write", "BT_E_IO", "text", errno=13,
+                                    filename=b"/tmp/x.json")
+    assert str(err) == "BT_E_IO: text (in bt_snapshot_write: /tmp/x.json: Permission denied)"
+    assert (err.errno, err.filename) == (13, "/tmp/x.json")
 
 
 def test_errors__exceptions_pickle():

@@ -41,8 +41,8 @@ def test_threads__eight_threads_one_operation_exact_counts(metrics):
                     pass
                 with t.phase(bt.MATERIALIZE):
                     pass
-                t.items += i + 1
-                t.gil_release()
+                t.add_items(i + 1)
+                t.add_gil_release()
 
     _run_threads(work)
     op = metrics.snapshot()["shared"]
@@ -73,7 +73,7 @@ def test_threads__records_and_takes_concurrently_add_up(metrics):
     assert sum(s["rec"].count for s in taken if "rec" in s) == expected
 
 
-def test_threads__a_trace_handed_to_another_thread(metrics):
+def test_threads__a_tracer_handed_to_another_thread(metrics):
     t = metrics.trace("handoff")
     t.begin(bt.EXTRACT)
     t.end(bt.EXTRACT)

@@ -1,4 +1,4 @@
-"""Traces, phases inside a trace, timings, the decorator and external records."""
+"""Tracers, phases inside a tracer, timings, the decorator and external records."""
 
 from __future__ import annotations
 
@@ -119,16 +119,25 @@ def test_trace__manual_begin_end(metrics):
     assert metrics.snapshot()["op"].left_open == 1
 
 
+def test_trace__returns_a_tracer(metrics):
+    t = metrics.trace("op")
+    assert type(t) is bt.Tracer and type(bt.trace("test_tracing.tracer")) is bt.Tracer
+    assert repr(t) == "Tracer('op', finished=False)"
+    assert bt.Tracer.__module__ == "boundarytrace"
+
+
 def test_trace__counters(metrics):
     with metrics.trace("op") as t:
-        t.items += 10
-        t.items += 5
+        t.add_items(10)
         t.add_items(5)
-        t.workers = 4
-        t.workers = 2  # the largest value wins
-        t.gil_release()
-        t.gil_release()
-        t.gil_wait(1234)
+        assert t.items == 15
+        t.add_items(5)
+        t.set_workers(4)
+        t.set_workers(2)  # the largest value wins
+        assert t.workers == 4
+        t.add_gil_release()
+        t.add_gil_release()
+        t.add_gil_wait(1234)
     timing = t.timing
     assert (timing.items, timing.workers, timing.gil_releases, timing.gil_wait_ns) == \
         (20, 4, 2, 1234)
@@ -155,9 +164,21 @@ def test_trace__exception_marks_error_closes_phase_and_propagates(metrics):
     assert (op.count, op.errors, op.left_open) == (2, 2, 0)
 
 
-def test_trace__error_method_marks_without_exception(metrics):
+def test_trace__items_and_workers_are_read_only(metrics):
+    t = metrics.trace("op")
+    for name in ("items", "workers"):
+        with pytest.raises(AttributeError):
+            setattr(t, name, 3)
+    with pytest.raises(AttributeError):
+        t.items += 1
+    assert (t.items, t.workers) == (0, 0)
+    for old in ("error", "gil_release", "gil_wait"):  # the verbs are add_* / set_*
+        assert not hasattr(t, old)
+
+
+def test_trace__set_error_marks_without_exception(metrics):
     with metrics.trace("op") as t:
-        t.error()
+        t.set_error()
     assert t.timing.error
     assert metrics.snapshot()["op"].errors == 1
 
@@ -181,7 +202,7 @@ def test_trace__timing_format_and_dict(metrics):
     with metrics.trace("op") as t:
         with t.phase(bt.EXTRACT):
             pass
-        t.items += 3
+        t.add_items(3)
     text = str(t.timing)
     assert "op" in text and "extract" in text
     d = t.timing.to_dict()
@@ -265,7 +286,7 @@ def test_record__a_finished_timing_again(metrics):
     with metrics.trace("again") as t:
         with t.phase(bt.CONVERT):
             pass
-        t.items += 2
+        t.add_items(2)
     with bt.Metrics() as other:
         other.record(t.timing)
         op = other.snapshot()["again"]
@@ -278,7 +299,7 @@ def test_record__module_function_into_global():
     assert bt.snapshot()["test_tracing.rec"].phases["extract"].sum_ns == 20
 
 
-def test_metrics__closed_sink_refuses_work_and_traces_outlive_it():
+def test_metrics__closed_sink_refuses_work_and_tracers_outlive_it():
     m = bt.Metrics()
     t = m.trace("op")
     m.close()
@@ -287,7 +308,7 @@ def test_metrics__closed_sink_refuses_work_and_traces_outlive_it():
         m.trace("op")
     with pytest.raises(bt.NullArgumentError):
         m.snapshot()
-    t.finish()  # the sink is freed only once no trace of it is left
+    t.finish()  # the sink is freed only once no tracer of it is left
     m.close()  # closing twice is fine
 
 
