@@ -2,10 +2,12 @@
  * boundarytrace — GIL-aware phase guards for pybind11 extensions.
  *
  * Header-only; depends on pybind11 and the public boundarytrace headers (bt.h,
- * bt.hpp) only. The module that includes it links libboundarytrace (import the
- * `boundarytrace` Python package first, so the process uses one library and one
- * process-wide registry: what the extension records shows up in
- * boundarytrace.snapshot()).
+ * bt.hpp) only. It ships with the Python package, not with the C library (the
+ * C layer knows no language): `-I` the directory boundarytrace.get_include()
+ * names, which holds bt.h, bt.hpp and this header. The module that includes it
+ * links libboundarytrace (import the `boundarytrace` Python package first, so
+ * the process uses one library and one process-wide registry: what the
+ * extension records shows up in boundarytrace.snapshot()).
  *
  *     #include <boundarytrace/pybind11.hpp>
  *
@@ -59,8 +61,8 @@
 
 #include <pybind11/pybind11.h>  // includes Python.h first, as CPython requires
 
-#include "bt.h"
-#include "bt.hpp"
+#include <boundarytrace/bt.h>
+#include <boundarytrace/bt.hpp>
 
 #include <cassert>
 #include <cstdint>
