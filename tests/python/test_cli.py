@@ -417,9 +417,9 @@ def test_cli__check_left_open_and_the_example_budget(tmp_path, backend):
 
 
 def test_cli__default_budget_ships_with_the_package():
-    from boundarytrace._budget import default_budget_path, load_budget
+    from boundarytrace.cli._budget import default_budget_path, load_budget
     path = pathlib.Path(default_budget_path())
-    assert path.is_file() and path.parent == pathlib.Path(bt.__file__).parent
+    assert path.is_file() and path.parent == pathlib.Path(bt.__file__).parent / "cli"
     budget = load_budget(str(path))
     rules = budget.defaults
     assert (rules.gil_held.warn, rules.gil_held.fail) == (0.30, 0.50)

@@ -11,7 +11,7 @@ import pytest
 
 import boundarytrace as bt
 
-from conftest import header_define
+from conftest import ROOT, header_define
 
 
 def _run(code, **env):
@@ -57,6 +57,7 @@ def test_package__headers_and_library_are_shipped():
     shipped = (include / "boundarytrace" / "bt.h").read_text()
     assert f'#define BT_VERSION_STRING "{bt.__version__}"' in shipped
     assert (include / "boundarytrace" / "bt.hpp").exists()
+    assert "namespace pybind" in (include / "boundarytrace" / "pybind11.hpp").read_text()
     libdir = pathlib.Path(bt.get_library_dir())
     assert (libdir / "libboundarytrace.so.1").is_file()
     assert pathlib.Path(bt.get_library()).name == "libboundarytrace.so.1"
@@ -159,3 +160,55 @@ def test_package__public_names_are_documented():
         if isinstance(obj, (str, int)) and not isinstance(obj, bt.Phase):
             continue
         assert getattr(obj, "__doc__", None), name
+
+
+def test_package__pybind11_helper_ships_with_the_python_package_only():
+    # the C layer knows no language: the guards live beside the package, and the
+    # wheel's copy is the source tree's
+    source = ROOT / "python" / "include" / "boundarytrace" / "pybind11.hpp"
+    assert source.is_file()
+    assert not (ROOT / "capi" / "include" / "boundarytrace" / "pybind11.hpp").exists()
+    shipped = pathlib.Path(bt.get_include()) / "boundarytrace" / "pybind11.hpp"
+    assert shipped.read_text() == source.read_text()
+
+
+#: Submodules a user imports by name; they show in dir() once imported.
+SUBMODULES = {"cli", "prometheus"}
+
+
+def test_package__dir_shows_only_the_api():
+    # a fresh interpreter: the names after `import boundarytrace`, then after
+    # importing the public submodules too
+    code = ("import boundarytrace as bt\n"
+            "print(sorted(n for n in dir(bt) if not n.startswith('_')))\n"
+            "print(sorted(bt.__all__))\n"
+            "import boundarytrace.cli, boundarytrace.prometheus\n"
+            "print(sorted(n for n in dir(bt) if not n.startswith('_')))\n")
+    proc = _run(code)
+    assert proc.returncode == 0, proc.stderr
+    public, all_, with_submodules = (eval(line) for line in proc.stdout.splitlines())
+    assert len(all_) == len(set(all_))
+    assert set(public) == set(all_), (set(public) ^ set(all_))
+    assert set(with_submodules) == set(all_) | SUBMODULES
+    for leak in ("os", "sys", "annotations", "Optional"):
+        assert leak not in public
+
+
+def test_package__dir_in_this_process():
+    # whatever the suite imported so far: the API and the public submodules only
+    public = {n for n in dir(bt) if not n.startswith("_")}
+    assert set(bt.__all__) <= public <= set(bt.__all__) | SUBMODULES
+
+
+def test_package__command_line_is_a_subpackage():
+    import boundarytrace.cli as cli
+    here = pathlib.Path(bt.__file__).parent
+    assert pathlib.Path(cli.__file__).parent == here / "cli"
+    for name in ("cli.py", "_budget.py", "_html_report.py", "_snapshot_file.py", "_units.py",
+                 "default_budget.toml"):
+        assert not (here / name).exists(), name  # nothing of the tool beside the binding
+    assert (here / "cli" / "default_budget.toml").is_file()
+    assert callable(cli.main) and set(cli.__all__) <= set(dir(cli))
+    proc = subprocess.run([sys.executable, "-m", "boundarytrace.cli", "--help"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "usage: boundarytrace" in proc.stdout

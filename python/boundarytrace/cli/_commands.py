@@ -1,22 +1,4 @@
-"""The ``boundarytrace`` command: report, diff and check snapshot JSON files.
-
-::
-
-    boundarytrace report SNAPSHOT.json [--html OUT.html]
-    boundarytrace diff BASE.json NEW.json [--max-regress 10%] [--min-count N]
-    boundarytrace check SNAPSHOT.json [--budget BUDGET.toml] [--strict]
-
-Also ``python -m boundarytrace``. The commands read files that
-``Snapshot.write("x.json")``, ``bt_snapshot_write`` or
-``BOUNDARYTRACE_DUMP=x.json`` wrote (schema ``boundarytrace.snapshot``,
-version 1), with the standard library only: no live library is asked, so a
-snapshot from any process or machine can be read.
-
-Exit codes: 0 fine; 1 a gate failed (``diff``: a p50 or p99 regressed past
-the threshold; ``check``: a rule failed); 2 bad input (a missing or unreadable
-file, another schema, a bad budget or threshold, a usage error), with the
-reason on standard error. docs/cli.md is the manual.
-"""
+"""The commands of ``boundarytrace`` (see the package's docstring and docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -33,7 +15,7 @@ from ._snapshot_file import Dist, OpData, SnapshotData, SnapshotFileError, load_
 from ._units import (UsageError, columns, format_duration, parse_duration, parse_percent,
                      percent, plural)
 
-__all__ = ["main", "render_report", "render_diff", "parse_percent", "parse_duration"]
+__all__ = ["main", "build_parser", "render_report", "render_diff"]
 
 PROG = "boundarytrace"
 
@@ -415,6 +397,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit does not complain
     return int(code)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,29 @@
+"""The ``boundarytrace`` command: report, diff and check snapshot JSON files.
+
+::
+
+    boundarytrace report SNAPSHOT.json [--html OUT.html]
+    boundarytrace diff BASE.json NEW.json [--max-regress 10%] [--min-count N]
+    boundarytrace check SNAPSHOT.json [--budget BUDGET.toml] [--strict]
+
+Also ``python -m boundarytrace`` (or ``python -m boundarytrace.cli``), and
+:func:`main` from Python. The commands read files that
+``Snapshot.write("x.json")``, ``bt_snapshot_write`` or
+``BOUNDARYTRACE_DUMP=x.json`` wrote (schema ``boundarytrace.snapshot``,
+version 1), with the standard library only: no live library is asked, so a
+snapshot from any process or machine can be read.
+
+Exit codes: 0 fine; 1 a gate failed (``diff``: a p50 or p99 regressed past
+the threshold; ``check``: a rule failed); 2 bad input (a missing or unreadable
+file, another schema, a file nested too deeply, a bad budget or threshold, a
+usage error), with the reason on standard error in one line. docs/cli.md is
+the manual.
+
+The modules beside this one are the tool's own: reading snapshot files
+(``_snapshot_file``), budgets (``_budget``, with ``default_budget.toml``), the
+HTML page (``_html_report``) and units (``_units``).
+"""
+
+from ._commands import build_parser, main, render_diff, render_report
+
+__all__ = ["main", "build_parser", "render_report", "render_diff"]
