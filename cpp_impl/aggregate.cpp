@@ -62,6 +62,16 @@ bool OpAgg::reserve(const Timing &t, uint64_t total_ns, const uint64_t *ns) {
   return true;
 }
 
+bool OpAgg::reserve_all(uint32_t nphases) {
+  constexpr int kLast = Histogram::kBuckets - 1;
+  if (!total.hist.reserve(0) || !total.hist.reserve(kLast)) return false;
+  for (uint32_t p = 0; p < nphases && p < static_cast<uint32_t>(kMaxPhases); ++p) {
+    Dist *&d = phases_[p];
+    if ((!d && !(d = new_dist())) || !d->hist.reserve(0) || !d->hist.reserve(kLast)) return false;
+  }
+  return true;
+}
+
 void OpAgg::fold_scalars(const OpAgg &o) {
   errors += o.errors;
   left_open += o.left_open;

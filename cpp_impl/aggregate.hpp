@@ -56,9 +56,13 @@ class OpAgg {
 
   // Records one finished operation whose durations are in units of `mult`
   // (timing.hpp). All or nothing: false (and nothing changed) when storage
-  // for a new bucket or phase could not be allocated.
+  // for a new bucket or phase could not be allocated, or was missing and
+  // `may_grow` is false (then it allocates nothing).
   // Inline (below): the finish that calls it becomes one function.
-  inline bool record(const Timing &t, uint64_t mult);
+  inline bool record(const Timing &t, uint64_t mult, bool may_grow = true);
+  // Storage for the first `nphases` phases and the total, each over every
+  // duration, so no record needs to allocate; false on out of memory.
+  bool reserve_all(uint32_t nphases);
 
   // Grows this one's storage (phase slots, histogram ranges) to hold `o`'s
   // figures; nothing is counted. False on out of memory, with the figures
@@ -86,7 +90,7 @@ class OpAgg {
   Dist *phases_[kMaxPhases] = {};
 };
 
-inline bool OpAgg::record(const Timing &t, uint64_t mult) {
+inline __attribute__((always_inline)) bool OpAgg::record(const Timing &t, uint64_t mult, bool may_grow) {
   // A first pass converts the phases and checks that their buckets have
   // storage, testing the values against each histogram's range; only when
   // some is missing does the slow path allocate, before anything is counted,
@@ -102,7 +106,7 @@ inline bool OpAgg::record(const Timing &t, uint64_t mult) {
     const Dist *d = phases_[p];
     if (__builtin_expect(!d || !d->hist.covers(v), 0)) ready = false;
   }
-  if (__builtin_expect(!ready, 0) && !reserve(t, total_ns, ns)) return false;
+  if (__builtin_expect(!ready, 0) && (!may_grow || !reserve(t, total_ns, ns))) return false;
 
   // Figures that are often zero are stored only when they change.
   if (__builtin_expect(t.flags != 0, 0)) {

@@ -10,15 +10,22 @@
 #include <new>
 
 #include "cpp_impl/alloc.hpp"
+#include "cpp_impl/reentry.hpp"
 
 namespace bt {
 
 namespace {
 std::atomic<long> g_countdown{0};  // > 0: allocations left until the failing one
 std::atomic<long> g_seen{0};       // allocations since the last arming
+std::atomic<void (*)()> g_on_nested{nullptr};  // bt_testing_on_nested_alloc
 }  // namespace
 
 bool alloc_hook_fails() {
+  // A test's stand-in for a signal that arrives while the library, inside a
+  // guarded region (reentry.hpp), allocates: called once, right here.
+  if (g_on_nested.load(std::memory_order_relaxed) && reentry::inside()) {
+    if (void (*fn)() = g_on_nested.exchange(nullptr)) fn();
+  }
   g_seen.fetch_add(1, std::memory_order_relaxed);
   long left = g_countdown.load(std::memory_order_relaxed);
   if (left <= 0) return false;
@@ -34,6 +41,12 @@ extern "C" __attribute__((visibility("default"))) long bt_testing_alloc_fail(lon
   long seen = bt::g_seen.exchange(0);
   bt::g_countdown.store(nth < 0 ? 0 : nth);
   return seen;
+}
+
+// At the next allocation the library makes inside a guarded region (holding
+// a lock a record may take), calls `fn` once: a test raises a signal there.
+extern "C" __attribute__((visibility("default"))) void bt_testing_on_nested_alloc(void (*fn)(void)) {
+  bt::g_on_nested.store(fn);
 }
 
 namespace {

@@ -28,6 +28,7 @@ class AtomicWord {
     return AO_compare_and_swap_full(&v_, static_cast<AO_t>(expect),
                                     static_cast<AO_t>(desired)) != 0;
   }
+  void fetch_add_relaxed(std::uintptr_t n) { AO_fetch_and_add(&v_, static_cast<AO_t>(n)); }
  private:
   mutable AO_t v_ = 0;  // accessed only through AO_* (which take volatile pointers)
 };
@@ -43,6 +44,8 @@ class SpinLock {
       }
     }
   }
+  // Takes the lock only if it is free: never waits.
+  bool try_lock() { return AO_test_and_set_acquire(&flag_) == AO_TS_CLEAR; }
   void unlock() { AO_CLEAR(&flag_); }
  private:
   // An atomic read of the flag, whatever width this platform gives AO_TS_t.
@@ -69,6 +72,7 @@ class AtomicWord {
   bool cas(std::uintptr_t expect, std::uintptr_t desired) {
     return v_.compare_exchange_strong(expect, desired, std::memory_order_acq_rel);
   }
+  void fetch_add_relaxed(std::uintptr_t n) { v_.fetch_add(n, std::memory_order_relaxed); }
  private:
   std::atomic<std::uintptr_t> v_{0};
 };
@@ -82,6 +86,8 @@ class SpinLock {
       }
     }
   }
+  // Takes the lock only if it is free: never waits.
+  bool try_lock() { return !flag_.exchange(true, std::memory_order_acquire); }
   void unlock() { flag_.store(false, std::memory_order_release); }
  private:
   std::atomic<bool> flag_{false};

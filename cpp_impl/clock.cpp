@@ -1,6 +1,8 @@
 #include "cpp_impl/clock.hpp"
 
 #include <mutex>
+
+#include "cpp_impl/reentry.hpp"
 #if defined(BT_HAVE_TSC)
 #include <cpuid.h>
 #endif
@@ -41,9 +43,38 @@ void paired_read(uint64_t *tsc, uint64_t *mono) {
 
 }  // namespace
 
+namespace {
+
+// 32.32 nanoseconds per tick from two (tick, ns) readings; never 0.
+uint64_t mult_between(uint64_t dt, uint64_t dn) {
+  uint64_t m = dt ? static_cast<uint64_t>((static_cast<unsigned __int128>(dn) << 32) / dt) : (1ull << 32);
+  return m ? m : 1;
+}
+
+}  // namespace
+
+uint64_t estimate_mult() {
+#if defined(BT_HAVE_TSC)
+  if (g_state.source == Source::tsc) {
+    uint64_t tsc = 0, mono = 0;
+    paired_read(&tsc, &mono);
+    return mult_between(tsc - g_state.tick0, mono - g_state.mono0);
+  }
+#endif
+  return 1ull << 32;
+}
+
 uint64_t calibrate() {
-  std::lock_guard<std::mutex> lock(g_calib_mutex);
   uint64_t m = __atomic_load_n(&g_state.mult, __ATOMIC_ACQUIRE);
+  if (m != 0) return m;
+  // A signal handler that interrupted this thread inside the library (here,
+  // holding the calibration's lock, or in a fork holding every lock) must
+  // not wait for it: nested, it gets an estimate. No guarded region calls
+  // this, so a nested call is always such a handler.
+  reentry::Guard inside;
+  if (inside.nested()) return estimate_mult();
+  std::lock_guard<std::mutex> lock(g_calib_mutex);
+  m = __atomic_load_n(&g_state.mult, __ATOMIC_ACQUIRE);
   if (m != 0) return m;
 #if defined(BT_HAVE_TSC)
   // A baseline of at least 10 ms since load keeps the rate error near 1e-6.
@@ -57,10 +88,7 @@ uint64_t calibrate() {
     timespec ts{0, static_cast<long>(left)};
     nanosleep(&ts, nullptr);
   }
-  uint64_t dt = tsc1 - g_state.tick0;
-  uint64_t dn = mono1 - g_state.mono0;
-  m = dt ? static_cast<uint64_t>((static_cast<unsigned __int128>(dn) << 32) / dt) : (1ull << 32);
-  if (m == 0) m = 1;
+  m = mult_between(tsc1 - g_state.tick0, mono1 - g_state.mono0);
 #else
   m = 1ull << 32;
 #endif

@@ -51,8 +51,14 @@ inline uint64_t tsc_ticks() {
 }
 
 // Calibrates the counter against CLOCK_MONOTONIC (once; later calls return
-// the published multiplier).
+// the published multiplier). A nested call (reentry.hpp: a signal handler
+// that interrupted the library, maybe this very calibration) must not wait
+// for its lock: it gets estimate_mult() instead.
 uint64_t calibrate();
+
+// The multiplier from the time since load, without a lock, a wait or
+// publishing it: less exact while that time is short.
+uint64_t estimate_mult();
 
 // The counter's multiplier, calibrated on first use; one load after.
 inline uint64_t calibrated_mult() {
@@ -64,6 +70,13 @@ inline uint64_t calibrated_mult() {
 // 1.0 for the OS clock.
 inline uint64_t ns_per_tick() {
   return g_state.source == Source::monotonic ? (1ull << 32) : calibrated_mult();
+}
+
+// As ns_per_tick(), but never waits: before the calibration, an estimate.
+inline uint64_t ns_per_tick_now() {
+  if (g_state.source == Source::monotonic) return 1ull << 32;
+  uint64_t m = __atomic_load_n(&g_state.mult, __ATOMIC_ACQUIRE);
+  return m ? m : estimate_mult();
 }
 
 // Duration in ticks to nanoseconds.

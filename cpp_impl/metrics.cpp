@@ -43,10 +43,29 @@ std::unique_ptr<Snapshot> new_snapshot(std::size_t nops) {
   return snap;
 }
 
+// Calls f(aggregate) for each shard of `op` (the first ones, then the side
+// ones) under the shard's lock, taken inside a guarded region (reentry.hpp):
+// a signal handler that interrupts the holder records elsewhere rather than
+// wait for it. Stops at the first false.
+template <typename F>
+bool each_shard_locked(Op *op, F f) {
+  for (AtomicPtr<Shard> *array : {op->shards, op->side}) {
+    for (int s = 0; s < kMaxSlots; ++s) {
+      Shard *shard = array[s].load();
+      if (!shard) continue;
+      reentry::Guard inside;
+      SpinGuard guard(shard->lock);
+      if (!f(shard->agg)) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 Op::~Op() {
   for (auto &s : shards) delete_shard(s.load());
+  for (auto &s : side) delete_shard(s.load());
 }
 
 namespace {
@@ -80,11 +99,15 @@ Metrics::~Metrics() {
 }
 
 void Metrics::lock_all_for_fork() {
+  reentry::enter();  // until release_all_for_fork: a handler meanwhile is nested
   registry_mutex().lock();
   for (Metrics *m = g_registry; m; m = m->next_) {
     m->mutex_.lock();
     for (std::size_t i = 0; i < m->nops_; ++i) {
       for (auto &slot : m->ops_[i]->shards) {
+        if (Shard *s = slot.load()) s->lock.lock();
+      }
+      for (auto &slot : m->ops_[i]->side) {
         if (Shard *s = slot.load()) s->lock.lock();
       }
     }
@@ -97,10 +120,14 @@ void Metrics::release_all_for_fork() {
       for (auto &slot : m->ops_[i]->shards) {
         if (Shard *s = slot.load()) s->lock.unlock();
       }
+      for (auto &slot : m->ops_[i]->side) {
+        if (Shard *s = slot.load()) s->lock.unlock();
+      }
     }
     m->mutex_.unlock();
   }
   registry_mutex().unlock();
+  reentry::leave();
 }
 
 Metrics &Metrics::global() {
@@ -156,6 +183,40 @@ Err Metrics::lookup_slow(const char *name, Op **out) {
   return e;
 }
 
+Err Metrics::record_nested(Op *op, const Timing &t, uint64_t mult) {
+  const int slot = slots::t_slot;  // acquiring one takes a lock: not here
+  if (slot < 0) return Err::nomem;
+  for (AtomicPtr<Shard> *which : {&op->shards[slot], &op->side[slot]}) {
+    Shard *shard = which->load();
+    if (!shard || !shard->lock.try_lock()) continue;  // held by the interrupted code, maybe
+    const bool done = shard->agg.record(t, mult, false);
+    shard->lock.unlock();
+    if (done) return Err::ok;
+  }
+  return Err::nomem;
+}
+
+Err Metrics::reserve(Op *op) {
+  reentry::Guard inside;
+  const int slot = slots::current();
+  for (AtomicPtr<Shard> *which : {&op->shards[slot], &op->side[slot]}) {
+    Shard *shard = which->load();
+    if (!shard) {
+      Shard *fresh = new_shard();
+      if (!fresh) return Err::nomem;
+      if (which->cas(nullptr, fresh)) {
+        shard = fresh;
+      } else {  // a thread sharing this slot won the race
+        delete_shard(fresh);
+        shard = which->load();
+      }
+    }
+    SpinGuard guard(shard->lock);
+    if (!shard->agg.reserve_all(phases::count())) return Err::nomem;
+  }
+  return Err::ok;
+}
+
 Shard *Metrics::add_shard(Op *op) {
   AtomicPtr<Shard> &slot = op->shards[slots::current()];
   Shard *fresh = new_shard();
@@ -174,12 +235,7 @@ Err Metrics::snapshot(Snapshot **out) {
     SnapOp &so = *snap->ops[i];
     so.name = op->name;
     if (!so.agg.merge(op->past) || !so.agg.merge(op->pending)) return Err::nomem;
-    for (auto &slot : op->shards) {
-      Shard *shard = slot.load();
-      if (!shard) continue;
-      SpinGuard guard(shard->lock);
-      if (!so.agg.merge(shard->agg)) return Err::nomem;
-    }
+    if (!each_shard_locked(op, [&so](OpAgg &a) { return so.agg.merge(a); })) return Err::nomem;
   }
   snap->start_ns = cumulative_start_ns_;
   snap->end_ns = clock::now_ns();
@@ -210,13 +266,8 @@ Err Metrics::take(Snapshot **interval_out, Snapshot **cumulative_out) {
     OpAgg &got = interval->ops[i]->agg;
     interval->ops[i]->name = ops_[i]->name;
     got.swap(ops_[i]->pending);
-    for (auto &slot : ops_[i]->shards) {
-      Shard *shard = slot.load();
-      if (!shard) continue;
-      SpinGuard guard(shard->lock);
-      if (!got.merge(shard->agg)) return undo(i + 1);
-      shard->agg.clear();
-    }
+    if (!each_shard_locked(ops_[i], [&got](OpAgg &a) { return got.merge(a) && (a.clear(), true); }))
+      return undo(i + 1);
   }
   // Room in the past (and the cumulative copy) first, then the adds, which
   // cannot fail.
@@ -249,12 +300,7 @@ Err Metrics::take(Snapshot **interval_out, Snapshot **cumulative_out) {
 void Metrics::reset() {
   std::lock_guard<std::mutex> lock(mutex_);
   for (std::size_t i = 0; i < nops_; ++i) {
-    for (auto &slot : ops_[i]->shards) {
-      Shard *shard = slot.load();
-      if (!shard) continue;
-      SpinGuard guard(shard->lock);
-      shard->agg.clear();
-    }
+    each_shard_locked(ops_[i], [](OpAgg &a) { return a.clear(), true; });
     ops_[i]->past.clear();
     ops_[i]->pending.clear();
   }

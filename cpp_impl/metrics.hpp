@@ -14,6 +14,7 @@
 #include "cpp_impl/aggregate.hpp"
 #include "cpp_impl/atomics.hpp"
 #include "cpp_impl/limits.hpp"
+#include "cpp_impl/reentry.hpp"
 #include "cpp_impl/status.hpp"
 #include "cpp_impl/thread_slot.hpp"
 #include "cpp_impl/timing.hpp"
@@ -33,6 +34,10 @@ struct Op {
   uint64_t hash = 0;
   Metrics *owner = nullptr;
   AtomicPtr<Shard> shards[kMaxSlots];
+  // A second shard per slot, made only by reserve() (bt_op_reserve): where a
+  // nested record (reentry.hpp) goes when the interrupted code holds the
+  // first one's lock. Folded in like the first by snapshot, take and reset.
+  AtomicPtr<Shard> side[kMaxSlots];
   // Under owner's mutex: what earlier takes delivered (the cumulative view
   // adds it), and what a take moved out of the shards but could not deliver
   // (out of memory); the next take delivers it first.
@@ -69,13 +74,31 @@ class Metrics {
   inline Op *cached(const char *name) const;
 
   // Records `t` (durations in units of `mult`, see timing.hpp) into `op`'s
-  // shard for this thread. All or nothing.
-  static Err record(Op *op, const Timing &t, uint64_t mult) {
+  // shard for this thread. All or nothing. Inside a guarded region
+  // (reentry.hpp), so a signal handler that interrupts it is nested; a
+  // nested record itself neither waits nor allocates (record_nested).
+  // Inlined where it is called (a finish, a drain, bt_metrics_record): the
+  // finish then is one function.
+  __attribute__((always_inline)) static Err record(Op *op, const Timing &t, uint64_t mult) {
+    reentry::Guard inside;
+    if (__builtin_expect(inside.nested(), 0)) return record_nested(op, t, mult);
     Shard *shard = op->shards[slots::current()].load();
     if (__builtin_expect(!shard, 0) && !(shard = add_shard(op))) return Err::nomem;
     SpinGuard guard(shard->lock);
     return shard->agg.record(t, mult) ? Err::ok : Err::nomem;
   }
+
+  // Makes this thread's shards of `op` (its first and its side shard) hold
+  // every registered phase and every duration, so that no record of it
+  // from this thread, nested or not, needs to allocate (bt_op_reserve).
+  static Err reserve(Op *op);
+
+  // A record from a nested call (a signal handler that interrupted the
+  // library on this thread): never waits, never allocates. Into this
+  // thread's first shard of `op` if its lock is free and its storage ready,
+  // else into its side shard on the same terms, else Err::nomem (a tracer's
+  // finish then keeps the record for later).
+  static Err record_nested(Op *op, const Timing &t, uint64_t mult);
 
   // Cumulative copy (past + every shard).
   Err snapshot(Snapshot **out);

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "cpp_impl/limits.hpp"
+#include "cpp_impl/reentry.hpp"
 
 namespace bt {
 namespace slots {
@@ -25,6 +26,7 @@ bool g_key_ok = false;
 void release(void *value) {
   // The key holds slot+1 for slots this thread owns exclusively.
   auto s = static_cast<int>(reinterpret_cast<std::uintptr_t>(value)) - 1;
+  reentry::Guard inside;
   std::lock_guard<std::mutex> lock(g_mutex);
   g_used &= ~(1ull << s);
 }
@@ -52,6 +54,7 @@ void reset_in_child() {
 }
 
 int acquire() {
+  reentry::Guard inside;  // a signal handler must not wait for g_mutex here
   std::lock_guard<std::mutex> lock(g_mutex);
   int s;
   if (g_key_ok && g_used != ~0ull) {

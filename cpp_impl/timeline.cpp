@@ -10,6 +10,7 @@
 
 #include "cpp_impl/clock.hpp"
 #include "cpp_impl/lasting.hpp"
+#include "cpp_impl/reentry.hpp"
 
 namespace bt {
 namespace timeline {
@@ -42,6 +43,15 @@ Ring &ring() {
   return r.get();
 }
 
+// The ring's lock, taken inside a guarded region (reentry.hpp): a signal
+// handler that interrupts its holder leaves its operation for later rather
+// than wait for it (bt.h, "Signals").
+struct RingLock {
+  explicit RingLock(Ring &r) : lock(r.mutex) {}
+  reentry::Guard inside;  // entered before the lock, left after it
+  std::lock_guard<std::mutex> lock;
+};
+
 // The calling thread's name, read from the kernel the first time the thread
 // keeps an operation after a start (a rename later is seen after the next).
 struct NameCache {
@@ -68,7 +78,7 @@ std::mutex &ring_mutex() { return ring().mutex; }
 
 std::size_t names_held() {
   Ring &r = ring();
-  std::lock_guard<std::mutex> lock(r.mutex);
+  RingLock lock(r);
   return r.kept;  // one with each kept operation
 }
 
@@ -83,7 +93,7 @@ Err start(std::size_t capacity) {
   } catch (const std::bad_alloc &) {
     return Err::nomem;
   }
-  std::lock_guard<std::mutex> lock(r.mutex);
+  RingLock lock(r);
   r.slots.swap(fresh);
   r.head = r.kept = 0;
   r.dropped = 0;
@@ -96,7 +106,7 @@ void stop() { g_active.store_relaxed(0); }
 
 Info info() {
   Ring &r = ring();
-  std::lock_guard<std::mutex> lock(r.mutex);
+  RingLock lock(r);
   Info i;
   i.capacity = r.slots.size();
   i.kept = r.kept;
@@ -107,7 +117,7 @@ Info info() {
 
 Contents copy() {
   Ring &r = ring();
-  std::lock_guard<std::mutex> lock(r.mutex);
+  RingLock lock(r);
   Contents c;
   c.capacity = r.slots.size();
   c.dropped = r.dropped;
@@ -126,7 +136,7 @@ void keep(const Finished &f) {
   try {
     op.slices.reserve(f.nslices);
   } catch (const std::bad_alloc &) {
-    std::lock_guard<std::mutex> lock(r.mutex);
+    RingLock lock(r);
     ++r.dropped;  // this operation is lost, and said to be
     return;
   }
@@ -146,7 +156,7 @@ void keep(const Finished &f) {
   op.flags = f.flags;
   op.slices_lost = f.slices_lost;
 
-  std::lock_guard<std::mutex> lock(r.mutex);
+  RingLock lock(r);
   if (r.slots.empty()) return;
   r.slots[r.head] = std::move(op);
   r.head = (r.head + 1) % r.slots.size();

@@ -6,6 +6,7 @@
 #include <new>
 
 #include "cpp_impl/alloc.hpp"
+#include "cpp_impl/reentry.hpp"
 #include "cpp_impl/timeline.hpp"
 
 namespace bt {
@@ -24,7 +25,8 @@ namespace {
 // One spare tracer per thread: an operation's tracer is usually freed on the
 // thread that makes the next one, so steady-state tracing skips malloc/free.
 // The spare is freed when its thread exits (key destructor) or, for the
-// thread that unloads the library, by SpareKey's destructor.
+// thread that unloads the library, by SpareKey's destructor. It is touched
+// only inside a guarded region and never by a nested call (reentry.hpp).
 __thread Tracer *t_spare __attribute__((tls_model("initial-exec"))) = nullptr;
 __thread bool t_spare_registered __attribute__((tls_model("initial-exec"))) = false;
 
@@ -54,18 +56,193 @@ struct SpareKey {
   }
 } g_spare_key;
 
+// A fixed reserve of tracers, taken and returned lock-free (one bit each),
+// used when the thread's spare is not at hand: so a signal handler gets a
+// tracer without malloc while its thread's spare is in use, and a nested
+// call never allocates. Plain memory, like malloc's: tracer_new fills it.
+constexpr int kReserve = 32;
+struct alignas(alignof(Tracer)) RawTracer {
+  unsigned char bytes[sizeof(Tracer)];
+};
+RawTracer g_reserve[kReserve];
+AtomicWord g_reserve_used{0};  // bit i: g_reserve[i] is handed out
+static_assert(kReserve <= 8 * static_cast<int>(sizeof(std::uintptr_t)), "one bit per reserve tracer");
+
+bool in_reserve(const Tracer *tr) {
+  return reinterpret_cast<std::uintptr_t>(tr) - reinterpret_cast<std::uintptr_t>(g_reserve) < sizeof g_reserve;
+}
+
+Tracer *reserve_take() {
+  constexpr std::uintptr_t kAll = kReserve == 64 ? ~std::uintptr_t{0} : (std::uintptr_t{1} << kReserve) - 1;
+  for (;;) {
+    std::uintptr_t used = g_reserve_used.load_acquire();
+    if (used == kAll) return nullptr;
+    int i = __builtin_ctzll(~static_cast<unsigned long long>(used));
+    if (g_reserve_used.cas(used, used | (std::uintptr_t{1} << i))) return reinterpret_cast<Tracer *>(&g_reserve[i]);
+  }
+}
+
+void reserve_put(Tracer *tr) {
+  const std::uintptr_t bit = std::uintptr_t{1} << (reinterpret_cast<RawTracer *>(tr) - g_reserve);
+  for (;;) {
+    std::uintptr_t used = g_reserve_used.load_relaxed();
+    if (g_reserve_used.cas(used, used & ~bit)) return;
+  }
+}
+
+// Nested finishes recorded at once, and kept for later (for tests).
+AtomicWord g_nested_recorded{0}, g_nested_deferred{0};
+
+// The thread's spare, taken; nullptr when there is none or the call is nested.
+Tracer *take_spare() {
+  Tracer *tr = nullptr;
+  if (reentry::enter() == 0) {
+    tr = t_spare;
+    t_spare = nullptr;
+  }
+  reentry::leave();
+  return tr;
+}
+
+// Gives the thread a spare of its own (malloc's) and registers its key, if
+// it has none yet: once per thread, so a thread whose first tracer came from
+// the reserve does not keep taking from it.
+__attribute__((noinline)) void first_spare() {
+  reentry::Guard inside;
+  if (!t_spare_registered && g_spare_key.register_thread()) t_spare_registered = true;
+  if (t_spare_registered && !t_spare) t_spare = static_cast<Tracer *>(mem_alloc(sizeof(Tracer)));
+}
+
+// Returns a tracer the caller is done with to where it came from: the
+// reserve (never a spare: spares are freed with free()), the spare, or
+// free(). Not for nested calls.
+inline __attribute__((always_inline)) void release(Tracer *tr) {
+  if (in_reserve(tr)) {
+    reserve_put(tr);
+    if (__builtin_expect(!t_spare_registered, 0)) first_spare();
+    return;
+  }
+  reentry::Guard inside;
+  if (!t_spare) {
+    if (!t_spare_registered && g_spare_key.register_thread()) t_spare_registered = true;
+    if (t_spare_registered) {
+      t_spare = tr;
+      return;
+    }
+  }
+  mem_free(tr);
+}
+
+void keep_in_timeline(const Tracer *tr) {
+  timeline::Finished f;
+  f.name = tr->t.op_name;
+  f.start = tr->start;
+  f.end = tr->start + tr->t.total_ns;  // ticks until recorded
+  f.items = tr->t.items;
+  f.gil_wait_ns = tr->t.gil_wait_ns;
+  f.gil_releases = tr->t.gil_releases;
+  f.workers = tr->t.workers;
+  f.flags = tr->t.flags;
+  f.slices_lost = tr->slices_lost;
+  f.slices = tr->slices;
+  f.nslices = tr->nslices;
+  timeline::keep(f);
+}
+
+// The record a nested finish left for later (outside any guarded region).
+// A failure (out of memory) loses it, as it would any record.
+void record_pending(Tracer *tr) {
+  tr->record_pending = false;
+  if (tr->keep_slices) keep_in_timeline(tr);
+  (void)Metrics::record(tr->op, tr->t, clock::ns_per_tick());
+}
+
+// The timing in nanoseconds for a finish's caller: phases converted, GIL
+// figures derived.
+void timing_out(const Timing &ticks, uint64_t mult, Timing *out) {
+  *out = ticks;
+  out->phase_count = phases::count();
+  out->total_ns = scale_to_ns(ticks.total_ns, mult);
+  for (uint32_t m = ticks.touched; m; m &= m - 1) {
+    int p = __builtin_ctz(m);
+    out->phase_ns[p] = scale_to_ns(ticks.phase_ns[p], mult);
+  }
+  derive_gil_figures(*out);
+}
+
+}  // namespace
+
+namespace reentry {
+
+__thread State t_state __attribute__((tls_model("initial-exec"))) = {0, 0, nullptr};
+
+void drain() {
+  State &s = t_state;
+  if (__atomic_load_n(&s.draining, __ATOMIC_RELAXED)) return;  // the drain below takes them
+  __atomic_store_n(&s.draining, 1u, __ATOMIC_RELAXED);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  // The list is taken whole with one exchange, atomic against a handler
+  // that pushes meanwhile; what it pushes is taken by the next round.
+  while (Tracer *tr = __atomic_exchange_n(&s.deferred, static_cast<Tracer *>(nullptr), __ATOMIC_RELAXED)) {
+    while (tr) {
+      Tracer *next = tr->next_deferred;
+      if (tr->record_pending) record_pending(tr);
+      release(tr);
+      tr = next;
+    }
+  }
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  __atomic_store_n(&s.draining, 0u, __ATOMIC_RELAXED);
+}
+
+}  // namespace reentry
+
+namespace {
+
+// A nested free: a reserve tracer with nothing pending goes straight back
+// (lock-free); anything else waits on the thread's deferred list.
+void free_nested(Tracer *tr) {
+  if (!tr->record_pending && in_reserve(tr)) {
+    reserve_put(tr);
+    return;
+  }
+  Tracer *head = __atomic_load_n(&reentry::t_state.deferred, __ATOMIC_RELAXED);
+  do {
+    tr->next_deferred = head;
+  } while (!__atomic_compare_exchange_n(&reentry::t_state.deferred, &head, tr, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED));
+}
+
+// finish in a nested call (a signal handler interrupted the library on this
+// thread, which may hold the locks a record takes): recorded now into a
+// shard whose lock is free and storage ready (Metrics::record_nested), else
+// kept for the tracer's free and the end of the interrupted code (drain).
+// The timeline's lock is never taken here: an operation it keeps waits too.
+Err finish_nested(Tracer *tr, Timing *out) {
+  const uint64_t mult = clock::ns_per_tick_now();
+  const bool calibrated = !clock::is_tsc() || __atomic_load_n(&clock::g_state.mult, __ATOMIC_ACQUIRE) != 0;
+  if (tr->keep_slices || !calibrated || Metrics::record_nested(tr->op, tr->t, mult) != Err::ok) {
+    tr->record_pending = true;
+    g_nested_deferred.fetch_add_relaxed(1);
+  } else {
+    g_nested_recorded.fetch_add_relaxed(1);
+  }
+  if (out) timing_out(tr->t, mult, out);
+  return Err::ok;
+}
+
 }  // namespace
 
 Tracer *tracer_new(Op *op) {
-  Tracer *tr = t_spare;
-  if (tr) {
-    t_spare = nullptr;
-  } else if (!(tr = static_cast<Tracer *>(mem_alloc(sizeof(Tracer))))) {
-    return nullptr;
+  Tracer *tr = take_spare();
+  if (!tr && !(tr = reserve_take())) {
+    if (reentry::inside()) return nullptr;  // a nested call never allocates
+    if (!(tr = static_cast<Tracer *>(mem_alloc(sizeof(Tracer))))) return nullptr;
   }
   // Timing's phase arrays stay uninitialised: a slot is zeroed when its phase
   // is first entered (Timing::touched), which keeps creation cheap.
   tr->keep_slices = timeline::active();
+  tr->record_pending = false;
   tr->gate = Tracer::pack(tr->keep_slices || !clock::is_tsc() ? Tracer::kGeneral : Tracer::kFast, -1);
   tr->op = op;
   tr->t.op_name = op->name;
@@ -79,14 +256,28 @@ Tracer *tracer_new(Op *op) {
 
 void tracer_free(Tracer *tr) {
   if (!tr || tr->state() == Tracer::kInert) return;
-  if (!t_spare) {
-    if (!t_spare_registered && g_spare_key.register_thread()) t_spare_registered = true;
-    if (t_spare_registered) {
-      t_spare = tr;
-      return;
-    }
+  if (__builtin_expect(reentry::inside(), 0)) {
+    free_nested(tr);
+    return;
   }
-  mem_free(tr);
+  if (__builtin_expect(tr->record_pending, 0)) record_pending(tr);
+  release(tr);
+}
+
+NestedCounts nested_counts() {
+  return NestedCounts{static_cast<uint64_t>(g_nested_recorded.load_relaxed()),
+                      static_cast<uint64_t>(g_nested_deferred.load_relaxed()),
+                      static_cast<uint64_t>(__builtin_popcountll(g_reserve_used.load_relaxed()))};
+}
+
+Err tracer_reserve(Op *op) {
+  clock::ns_per_tick();  // calibrates, so no record has to
+  Err e = Metrics::reserve(op);
+  if (e != Err::ok) return e;
+  // A spare tracer, its key registered: the thread's next tracer and its
+  // free need neither malloc nor a lock.
+  first_spare();
+  return t_spare_registered && !t_spare ? Err::nomem : Err::ok;
 }
 
 namespace {
@@ -150,35 +341,13 @@ Err tracer_finish(Tracer *tr, bool enabled, Timing *out) {
   tr->gate = Tracer::pack(Tracer::kFinished, -1);
   Timing &t = tr->t;
   t.total_ns = now - tr->start;  // ticks, like the phases, until converted
-  if (tr->keep_slices) {
-    timeline::Finished f;
-    f.name = t.op_name;
-    f.start = tr->start;
-    f.end = now;
-    f.items = t.items;
-    f.gil_wait_ns = t.gil_wait_ns;
-    f.gil_releases = t.gil_releases;
-    f.workers = t.workers;
-    f.flags = t.flags;
-    f.slices_lost = tr->slices_lost;
-    f.slices = tr->slices;
-    f.nslices = tr->nslices;
-    timeline::keep(f);
-  }
+  if (__builtin_expect(reentry::inside(), 0)) return finish_nested(tr, out);
+  if (tr->keep_slices) keep_in_timeline(tr);
   // Each phase rounds down on its own, so the phases never exceed the total;
   // the GIL figures are derived only when a caller asks for the timing.
   const uint64_t mult = clock::ns_per_tick();
   Err e = Metrics::record(tr->op, t, mult);
-  if (out) {
-    t.phase_count = phases::count();
-    t.total_ns = scale_to_ns(t.total_ns, mult);
-    for (uint32_t m = t.touched; m; m &= m - 1) {
-      int p = __builtin_ctz(m);
-      t.phase_ns[p] = scale_to_ns(t.phase_ns[p], mult);
-    }
-    derive_gil_figures(t);
-    *out = t;
-  }
+  if (out) timing_out(t, mult, out);
   return e;
 }
 

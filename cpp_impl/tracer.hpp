@@ -33,6 +33,10 @@ struct Tracer {
   uint64_t phase_start = 0;  // ticks
   Timing t;
   bool keep_slices = false;  // the trace ring was on when the tracer started
+  // Finished by a nested call (reentry.hpp): the record is made when the
+  // tracer is freed outside a guarded region, or by the drain after it.
+  bool record_pending = false;
+  Tracer *next_deferred = nullptr;  // the thread's deferred list (reentry.hpp)
   uint32_t nslices = 0;
   uint32_t slices_lost = 0;
   Slice slices[kMaxSlices];
@@ -48,6 +52,9 @@ struct Tracer {
 Tracer *inert_tracer();
 
 // Allocates a tracer for `op` and starts its clock; nullptr when out of memory.
+// The memory is the thread's spare tracer, else one of a fixed reserve
+// (lock-free), else malloc's, except in a nested call (reentry.hpp), which
+// never allocates: there nullptr means the reserve is used up.
 Tracer *tracer_new(Op *op);
 void tracer_free(Tracer *tr);
 
@@ -129,7 +136,21 @@ inline Err tracer_set_error(Tracer *tr) {
 // `out` (may be null) receives the timing in nanoseconds with the GIL
 // figures derived, only when the operation was recorded or dropped (ok or
 // nomem); otherwise it is left as it was (its op_name stays null).
+// In a nested call (reentry.hpp) the record waits for the tracer's free and
+// the end of the interrupted region; finish answers ok.
 Err tracer_finish(Tracer *tr, bool enabled, Timing *out);
+
+// Makes the calling thread ready to record `op` without allocating
+// (bt_op_reserve): its writer slot, its shard of `op` with storage for every
+// registered phase and every duration, the clock's calibration.
+Err tracer_reserve(Op *op);
+
+// For tests (test_hooks.cpp): finishes in nested calls, recorded at once or
+// kept for later, and the reserve's tracers handed out now.
+struct NestedCounts {
+  uint64_t recorded, deferred, reserve_in_use;
+};
+NestedCounts nested_counts();
 
 // Derives gil_held_ns, gil_released_ns, unattributed_ns from the phase times.
 // Err::invalid when the phases add up to more than total_ns.

@@ -39,6 +39,11 @@ bt_status bt_op_lookup(bt_op **out, bt_metrics *metrics, const char *name) {
 
 const char *bt_op_name(const bt_op *op) { return op ? cast(op)->name : nullptr; }
 
+bt_status bt_op_reserve(bt_op *op) {
+  if (!op) return BT_E_NULL;
+  return status(bt::tracer_reserve(cast(op)));
+}
+
 bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timing) {
   if (!bt::config::enabled()) return BT_OK;
   if (!timing) return BT_E_NULL;

@@ -168,6 +168,14 @@ static inline uint64_t bt_test_count(bt_metrics *m, const char *name) {
   return count;
 }
 
+/* How many times fewer iterations a long test makes: BT_TEST_SLOWDOWN, set by
+ * tests/c/CMakeLists.txt when the tests run under an emulator (valgrind). */
+static inline int bt_test_slowdown(void) {
+  const char *env = getenv("BT_TEST_SLOWDOWN");
+  int n = env ? atoi(env) : 1;
+  return n > 0 ? n : 1;
+}
+
 /* A timing for bt_metrics_record: op name and total, nothing else. */
 static inline bt_timing bt_test_timing(const char *op, uint64_t total_ns) {
   bt_timing t = BT_TIMING_INIT;

@@ -59,6 +59,7 @@ static void test_noop__metrics_calls(void **state) {
   assert_int_equal(bt_op_lookup(&op, m, "op"), BT_OK);
   assert_null(op);
   assert_null(bt_op_name(op));
+  assert_int_equal(bt_op_reserve(op), BT_OK);
   t.op_name = "op";
   assert_int_equal(bt_metrics_record(m, &t), BT_OK);
   assert_int_equal(bt_metrics_snapshot(&s, m), BT_OK);

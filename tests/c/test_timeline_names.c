@@ -123,7 +123,8 @@ static void *trace_once(void *arg) {
  * the timeline holds names for the threads whose operations it keeps, not
  * for every thread it ever saw. */
 static void test_timeline_names__names_bounded_by_the_ring(void **state) {
-  enum { kThreads = 5000, kBatch = 50, kCapacity = 16 };
+  enum { kBatch = 50, kCapacity = 16 };
+  const int threads = 5000 / bt_test_slowdown();
   bt_metrics *m = bt_test_metrics_new();
   bt_op *op = NULL;
   bt_timeline_info info = BT_TIMELINE_INFO_INIT;
@@ -133,14 +134,14 @@ static void test_timeline_names__names_bounded_by_the_ring(void **state) {
   (void)state;
   assert_status(BT_OK, bt_op_lookup(&op, m, "short_lived"));
   assert_status(BT_OK, bt_timeline_start(kCapacity));
-  for (i = 0; i < kThreads; i += kBatch) {
+  for (i = 0; i < threads; i += kBatch) {
     for (k = 0; k < kBatch; k++) assert_int_equal(pthread_create(&th[k], NULL, trace_once, op), 0);
     for (k = 0; k < kBatch; k++) assert_int_equal(pthread_join(th[k], NULL), 0);
   }
   assert_status(BT_OK, bt_timeline_get_info(&info));
   assert_u64_eq(info.kept, kCapacity);
-  assert_u64_eq(info.kept + info.dropped, kThreads);
-  assert_u64_eq(bt_test_count(m, "short_lived"), kThreads);
+  assert_u64_eq(info.kept + info.dropped, threads);
+  assert_u64_eq(bt_test_count(m, "short_lived"), threads);
   if (bt_testing_timeline_names() > kCapacity)
     fail_msg("the timeline holds %zu thread names for %d kept operations", bt_testing_timeline_names(),
              kCapacity);

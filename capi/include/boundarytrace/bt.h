@@ -38,6 +38,29 @@
  * bt_metrics, bt_op, bt_snapshot and the phase table are safe from any number of
  * threads at once.
  *
+ * Signals: a signal handler may trace a whole operation of a bt_op looked up
+ * (and best reserved, bt_op_reserve) beforehand. These calls are
+ * async-signal-safe: bt_tracer_new_op, bt_phase_begin, bt_phase_end,
+ * bt_tracer_add_*, bt_tracer_set_*, bt_tracer_finish, bt_tracer_finish_timing,
+ * bt_tracer_free, and bt_clock_now_ns, bt_clock_source, bt_is_enabled,
+ * bt_op_name, bt_status_str, bt_status_name, bt_version, bt_version_string,
+ * bt_abi_version. No other call is (bt_tracer_new by name and bt_op_lookup
+ * among them). In a handler these calls
+ *  - never wait for a lock the interrupted code may hold. When the signal
+ *    interrupts the library on that thread (inside a record, a snapshot, a
+ *    take, a timeline call), an operation finished in the handler goes to a
+ *    share of the aggregates whose lock is free (bt_op_reserve gives the
+ *    thread a second one), else it is recorded once its tracer is freed and
+ *    the interrupted call returns: no count is lost.
+ *  - never call malloc() or free() when the thread reserved the operation
+ *    (bt_op_reserve), at most 32 tracers are in flight beyond one per thread,
+ *    and the timeline is off (bt_timeline_start: keeping an operation
+ *    allocates). Without the reservation, a handler that interrupts your own
+ *    code may allocate the first time it records the operation on that
+ *    thread, a phase of it, or a duration of a new power of two; one that
+ *    interrupts the library never allocates (bt_tracer_new_op answers
+ *    BT_E_NOMEM there when the reserve of tracers is used up).
+ *
  * Compile-time off switch: define BT_DISABLE_TRACING before including this
  * header and every function becomes an inline no-op returning BT_OK (see
  * bt_noop.h); the program then needs no library at link time.
@@ -280,7 +303,11 @@ typedef enum bt_format {
 
 #ifndef BT_DISABLE_TRACING
 
-/** Run-time version, BT_VERSION_NUMBER of the loaded library. Thread-safe. */
+/**
+ * Run-time version, BT_VERSION_NUMBER of the loaded library. Thread-safe.
+ * Async-signal-safe, as are bt_version_string, bt_abi_version, bt_status_str,
+ * bt_status_name and bt_is_enabled.
+ */
 BT_API unsigned bt_version(void);
 
 /** Run-time version string, e.g. "0.1.0". Static storage. Thread-safe. */
@@ -322,10 +349,15 @@ BT_API int bt_is_enabled(void);
  * CLOCK_MONOTONIC. BOUNDARYTRACE_CLOCK=os or =monotonic (read at load) forces
  * the OS clock; =auto or =tsc keeps the default.
  * Use it to measure timings for bt_metrics_record(). Thread-safe.
+ * Async-signal-safe (its first use may wait up to 10 ms for the calibration,
+ * which bt_op_reserve does beforehand).
  */
 BT_API uint64_t bt_clock_now_ns(void);
 
-/** "tsc" or "monotonic": the clock in use. Static storage. Thread-safe. */
+/**
+ * "tsc" or "monotonic": the clock in use. Static storage. Thread-safe.
+ * Async-signal-safe.
+ */
 BT_API const char *bt_clock_source(void);
 
 /* ------------------------------------------------------------------------- */
@@ -390,8 +422,23 @@ BT_API void bt_metrics_free(bt_metrics *metrics);
  */
 BT_API bt_status bt_op_lookup(bt_op **out, bt_metrics *metrics, const char *name);
 
-/** The interned name of a bound operation (process lifetime); NULL for NULL. */
+/**
+ * The interned name of a bound operation (process lifetime); NULL for NULL.
+ * Async-signal-safe.
+ */
 BT_API const char *bt_op_name(const bt_op *op);
+
+/**
+ * Prepares the calling thread to trace `op` from a signal handler without
+ * allocating (see Signals at the top): this thread's share of the operation's
+ * aggregates gets room for every registered phase and every duration (about
+ * 5 KiB for the total and each phase), the clock is calibrated, and the
+ * thread gets a spare tracer. Call it on each thread the handler may run on,
+ * after registering the phases the handler uses. Calling it again costs
+ * little and changes nothing. Since 0.1.0.
+ * @return BT_OK; BT_E_NULL; BT_E_NOMEM. Thread-safe. Works while disabled.
+ */
+BT_API bt_status bt_op_reserve(bt_op *op);
 
 /**
  * Records a timing measured elsewhere, as if a tracer had finished it.
@@ -453,13 +500,17 @@ BT_API bt_status bt_tracer_new(bt_tracer **out, bt_metrics *metrics, const char 
 
 /**
  * Starts tracing one operation of a bound handle: no hashing, no name copy.
+ * Async-signal-safe (see Signals): the tracer is the thread's spare, else one
+ * of a fixed reserve of 32, else malloc's (never in a handler that
+ * interrupted the library: BT_E_NOMEM then).
  * @return BT_OK; BT_E_NULL; BT_E_NOMEM. While disabled as bt_tracer_new().
  */
 BT_API bt_status bt_tracer_new_op(bt_tracer **out, bt_op *op);
 
 /**
  * Enters a phase. One phase is open at a time; entering the same phase again
- * later accumulates its time and counts the entry.
+ * later accumulates its time and counts the entry. Async-signal-safe, as is
+ * bt_phase_end.
  * @return BT_OK; BT_E_NULL; BT_E_UNKNOWN_PHASE; BT_E_PHASE_OPEN (a phase is
  *         already open; nothing changes); BT_E_FINISHED.
  */
@@ -472,7 +523,11 @@ BT_API bt_status bt_phase_begin(bt_tracer *tracer, bt_phase_id phase);
  */
 BT_API bt_status bt_phase_end(bt_tracer *tracer, bt_phase_id phase);
 
-/** Adds `n` items (documents) handled. @return BT_OK; BT_E_NULL; BT_E_FINISHED. */
+/**
+ * Adds `n` items (documents) handled. Async-signal-safe, as are every
+ * bt_tracer_add_* and bt_tracer_set_* call below.
+ * @return BT_OK; BT_E_NULL; BT_E_FINISHED.
+ */
 BT_API bt_status bt_tracer_add_items(bt_tracer *tracer, uint64_t n);
 
 /** Counts one release of the GIL. @return BT_OK; BT_E_NULL; BT_E_FINISHED. */
@@ -496,7 +551,9 @@ BT_API bt_status bt_tracer_set_error(bt_tracer *tracer);
 /**
  * Stops the clock, closes a phase left open (setting BT_TIMING_PHASE_LEFT_OPEN)
  * and records the operation into the tracer's sink. Later calls on the tracer
- * return BT_E_FINISHED; free it with bt_tracer_free().
+ * return BT_E_FINISHED; free it with bt_tracer_free(). Async-signal-safe
+ * while the timeline is off (see Signals: in a handler that interrupted the
+ * library, the record is made after the free, when that call returns).
  * @return BT_OK; BT_E_NULL; BT_E_FINISHED; BT_E_NOMEM (the sink could not
  *         grow: the tracer is finished, the record is dropped).
  */
@@ -504,7 +561,7 @@ BT_API bt_status bt_tracer_finish(bt_tracer *tracer);
 
 /**
  * bt_tracer_finish(), then copies the operation's timing into `out` (its first
- * out->struct_size bytes). Since 0.1.0.
+ * out->struct_size bytes). Async-signal-safe as bt_tracer_finish. Since 0.1.0.
  * @return as bt_tracer_finish(), and BT_E_NULL (out); BT_E_STRUCT_SIZE (out
  *         too small: nothing is recorded, the tracer stays open). While
  *         disabled, or on the inert tracer: BT_OK and `out` untouched.
@@ -514,7 +571,7 @@ BT_API bt_status bt_tracer_finish_timing(bt_timing *out, bt_tracer *tracer);
 /**
  * Frees a tracer. A tracer freed before bt_tracer_finish() records nothing
  * (its operation name stays listed in snapshots, with the count it had).
- * NULL and the inert tracer are ignored.
+ * NULL and the inert tracer are ignored. Async-signal-safe (see Signals).
  */
 BT_API void bt_tracer_free(bt_tracer *tracer);
 

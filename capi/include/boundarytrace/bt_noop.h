@@ -53,6 +53,7 @@ BT_NOOP_ bt_status bt_op_lookup(bt_op **out, bt_metrics *metrics, const char *na
   return BT_OK;
 }
 BT_NOOP_ const char *bt_op_name(const bt_op *op) { (void)op; return NULL; }
+BT_NOOP_ bt_status bt_op_reserve(bt_op *op) { (void)op; return BT_OK; }
 BT_NOOP_ bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timing) {
   (void)metrics;
   (void)timing;
