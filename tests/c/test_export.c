@@ -1,6 +1,6 @@
 /* Exports: JSON, Prometheus, OpenMetrics, folded stacks, atomic file writes.
  * (Parsers the project did not write check the same outputs in
- * tests/exports/; here: the contract and exact figures.) */
+ * tests/python/test_env_exports.py; here: the contract and exact figures.) */
 #include "bt_test.h"
 
 #include <dirent.h>
