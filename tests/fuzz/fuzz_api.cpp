@@ -218,11 +218,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         break;
       case 14: {  // the trace ring
         switch (in.byte() % 4) {
-          case 0: expect(bt_timeline_start(in.byte()), "trace_start"); break;
-          case 1: expect(bt_timeline_stop(), "trace_stop"); break;
+          case 0: expect(bt_timeline_start(in.byte()), "timeline_start"); break;
+          case 1: expect(bt_timeline_stop(), "timeline_stop"); break;
           default: {
             size_t cap = in.byte() % sizeof small;
-            expect(bt_timeline_export(cap ? small : nullptr, cap, &needed), "trace_export");
+            expect(bt_timeline_export(cap ? small : nullptr, cap, &needed), "timeline_export");
           }
         }
         break;
