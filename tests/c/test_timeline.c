@@ -43,7 +43,7 @@ static bt_timeline_info info(void) {
   return i;
 }
 
-static void test_trace__bad_arguments(void **state) {
+static void test_timeline__bad_arguments(void **state) {
   bt_timeline_info small;
   size_t n;
   (void)state;
@@ -58,7 +58,7 @@ static void test_trace__bad_arguments(void **state) {
   assert_status(BT_E_INVALID, bt_timeline_write(""));
 }
 
-static void test_trace__off_until_started(void **state) {
+static void test_timeline__off_until_started(void **state) {
   bt_metrics *m = bt_test_metrics_new();
   char *j;
   (void)state;
@@ -71,7 +71,7 @@ static void test_trace__off_until_started(void **state) {
   bt_metrics_free(m);
 }
 
-static void test_trace__ring_keeps_newest_and_counts_dropped(void **state) {
+static void test_timeline__ring_keeps_newest_and_counts_dropped(void **state) {
   bt_metrics *m = bt_test_metrics_new();
   bt_timeline_info i;
   char *j;
@@ -111,7 +111,7 @@ static void test_trace__ring_keeps_newest_and_counts_dropped(void **state) {
   bt_metrics_free(m);
 }
 
-static void test_trace__stop_keeps_what_was_kept(void **state) {
+static void test_timeline__stop_keeps_what_was_kept(void **state) {
   bt_metrics *m = bt_test_metrics_new();
   bt_tracer *late;
   (void)state;
@@ -127,7 +127,7 @@ static void test_trace__stop_keeps_what_was_kept(void **state) {
   bt_metrics_free(m);
 }
 
-static void test_trace__interleaved_operations_get_their_own_track(void **state) {
+static void test_timeline__interleaved_operations_get_their_own_track(void **state) {
   bt_metrics *m = bt_test_metrics_new();
   bt_tracer *a, *b;
   char *j;
@@ -149,7 +149,7 @@ static void test_trace__interleaved_operations_get_their_own_track(void **state)
   bt_metrics_free(m);
 }
 
-static void test_trace__phases_past_the_limit_are_counted(void **state) {
+static void test_timeline__phases_past_the_limit_are_counted(void **state) {
   bt_metrics *m = bt_test_metrics_new();
   char *j;
   (void)state;
@@ -163,7 +163,7 @@ static void test_trace__phases_past_the_limit_are_counted(void **state) {
   bt_metrics_free(m);
 }
 
-static void test_trace__write_file(void **state) {
+static void test_timeline__write_file(void **state) {
   bt_metrics *m = bt_test_metrics_new();
   char dir[] = "/tmp/bt_trace_XXXXXX", path[128];
   FILE *fp;
@@ -189,13 +189,13 @@ static void test_trace__write_file(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_trace__bad_arguments),
-      cmocka_unit_test(test_trace__off_until_started),
-      cmocka_unit_test(test_trace__ring_keeps_newest_and_counts_dropped),
-      cmocka_unit_test(test_trace__stop_keeps_what_was_kept),
-      cmocka_unit_test(test_trace__interleaved_operations_get_their_own_track),
-      cmocka_unit_test(test_trace__phases_past_the_limit_are_counted),
-      cmocka_unit_test(test_trace__write_file),
+      cmocka_unit_test(test_timeline__bad_arguments),
+      cmocka_unit_test(test_timeline__off_until_started),
+      cmocka_unit_test(test_timeline__ring_keeps_newest_and_counts_dropped),
+      cmocka_unit_test(test_timeline__stop_keeps_what_was_kept),
+      cmocka_unit_test(test_timeline__interleaved_operations_get_their_own_track),
+      cmocka_unit_test(test_timeline__phases_past_the_limit_are_counted),
+      cmocka_unit_test(test_timeline__write_file),
   };
   return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
 }
