@@ -84,8 +84,7 @@ std::string format_json(const Snapshot &s) {
   out += "\"clock\":" + json_quote(clock::source_name()) + ',';
   field(out, "start_ns", s.start_ns);
   field(out, "end_ns", s.end_ns);
-  out += "\"histogram\":{\"scheme\":\"log-linear\",\"exact_below_ns\":" + std::to_string(Histogram::kSub) +
-         ",\"sub_buckets_per_power_of_two\":" + std::to_string(Histogram::kSub) + "},";
+  out += "\"histogram\":{\"scheme\":\"base2-exponential\",\"scale\":" + std::to_string(Histogram::kScale) + "},";
   out += "\"phases\":[";
   for (uint32_t p = 0; p < s.phase_count; ++p) {
     if (p) out += ',';

@@ -1,10 +1,9 @@
 // Prometheus text exposition (0.0.4) and OpenMetrics 1.0 text.
 //
 // Histogram buckets are powers of two nanoseconds (256 ns .. 2^36 ns, about
-// 69 s): they fall on the boundaries of the core's own buckets, so every
-// cumulative count is exact rather than interpolated. A bucket counts the
-// samples below its bound, so a sample exactly on a bound (to the
-// nanosecond) counts in the next one.
+// 69 s): they fall on the boundaries of the core's own buckets, whose upper
+// bounds are inclusive like Prometheus' `le`, so every cumulative count is
+// exact rather than interpolated.
 #include <cstdio>
 
 #include "cpp_impl/export.hpp"
@@ -43,12 +42,11 @@ std::string seconds(uint64_t ns) {
   return s;
 }
 
-// Count of samples in `d` below 2^pow ns: whole chunks of the core histogram.
-uint64_t below_pow2(const Dist &d, int pow) {
-  // Bucket index of 2^pow is the first of a chunk (or an exact small value).
-  int first = Histogram::bucket_of(1ull << pow);
+// Count of samples in `d` at most 2^pow ns: 2^pow closes its bucket.
+uint64_t up_to_pow2(const Dist &d, int pow) {
+  const int last = Histogram::bucket_of(1ull << pow);
   uint64_t n = 0;
-  for (int b = d.hist.first_bucket(); b < d.hist.end_bucket() && b < first; ++b) n += d.hist.count_at(b);
+  for (int b = d.hist.first_bucket(); b < d.hist.end_bucket() && b <= last; ++b) n += d.hist.count_at(b);
   return n;
 }
 
@@ -75,7 +73,7 @@ class Writer {
   void histogram(const std::string &name, const std::string &labels, const Dist &d) {
     std::string sep = labels.empty() ? "" : ",";
     for (int k = kFirstPow; k <= kLastPow; ++k) {
-      sample(name + "_bucket", labels + sep + "le=\"" + seconds(1ull << k) + '"', std::to_string(below_pow2(d, k)));
+      sample(name + "_bucket", labels + sep + "le=\"" + seconds(1ull << k) + '"', std::to_string(up_to_pow2(d, k)));
     }
     sample(name + "_bucket", labels + sep + "le=\"+Inf\"", std::to_string(d.count));
     sample(name + "_sum", labels, seconds(d.sum));

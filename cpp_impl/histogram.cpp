@@ -9,16 +9,17 @@
 namespace bt {
 
 uint64_t Histogram::lower_of(int b) {
-  int chunk = b / kSub, sub = b % kSub;
-  if (chunk == 0) return static_cast<uint64_t>(sub);
-  int e = chunk + kSubBits - 1;
-  return (1ull << e) + (static_cast<uint64_t>(sub) << (e - kSubBits));
+  if (b == 0) return 0;
+  const int i = b - kIndexOffset;
+  if (i <= 0) return i == 0 ? 2 : 1;  // b 1..14 hold nothing; i = -1 holds [1, 2)
+  return floor_pow(i) + 1;
 }
 
 uint64_t Histogram::upper_of(int b) {
-  int chunk = b / kSub;
-  if (chunk == 0) return lower_of(b) + 1;
-  return lower_of(b) + (1ull << (chunk - 1));
+  if (b < kIndexOffset - 1) return 1;  // zero's bucket [0, 1); b 1..14 empty
+  const int k = b - kIndexOffset + 1;
+  if (k >= kBuckets - kIndexOffset) return UINT64_MAX;  // 2^64, inclusive of UINT64_MAX
+  return floor_pow(k) + 1;
 }
 
 bool Histogram::grow(int chunk_lo, int chunk_hi) {
@@ -44,7 +45,7 @@ void Histogram::set_range(int32_t first, int32_t size) {
   if (size == 0) {
     span_ns_ = 0;
   } else if (first + size >= kBuckets) {
-    span_ns_ = UINT64_MAX - lo_ns_;  // the last bucket takes every larger value
+    span_ns_ = UINT64_MAX - lo_ns_;  // UINT64_MAX itself takes the slow path
   } else {
     span_ns_ = lower_of(first + size) - lo_ns_;
   }
@@ -85,6 +86,24 @@ void Histogram::release() {
   set_range(0, 0);
 }
 
+namespace {
+
+// The value a quantile in bucket b reports: the geometric middle of the
+// bucket's real bounds, rounded into the integers it holds.
+uint64_t middle_of(int b) {
+  if (b == 0) return 0;
+  const uint64_t lower = Histogram::lower_of(b), upper = Histogram::upper_of(b);
+  const double mid = std::exp2((b - Histogram::kIndexOffset + 0.5) / Histogram::kSub);
+  // 2^64 - 2048 is the largest double below 2^64.
+  uint64_t v = mid >= 18446744073709549568.0 ? UINT64_MAX : static_cast<uint64_t>(mid + 0.5);
+  const uint64_t top = upper == UINT64_MAX ? UINT64_MAX : upper - 1;
+  if (v < lower) v = lower;
+  if (v > top) v = top;
+  return v;
+}
+
+}  // namespace
+
 uint64_t Histogram::quantile(double q, uint64_t total, uint64_t lo, uint64_t hi) const {
   if (total == 0) return 0;
   if (q <= 0.0) return lo;
@@ -96,9 +115,7 @@ uint64_t Histogram::quantile(double q, uint64_t total, uint64_t lo, uint64_t hi)
   for (int i = 0; i < size_; ++i) {
     seen += counts_[i];
     if (seen >= rank) {
-      int b = first_ + i;
-      uint64_t lower = lower_of(b);
-      uint64_t v = lower + (upper_of(b) - lower - 1) / 2;
+      uint64_t v = middle_of(first_ + i);
       if (v < lo) v = lo;
       if (v > hi) v = hi;
       return v;

@@ -1,14 +1,24 @@
-// Log-linear latency histogram: exact below 16 ns, then 16 buckets per power
-// of two up to 2^43 ns (about 2.4 hours); larger values land in the last
-// bucket. A bucket is at most 1/16 of its lower bound wide, so a quantile
-// reported at the bucket's midpoint is within 1/32 of the true value.
+// Latency histogram on the base-2 exponential scheme that OpenTelemetry
+// (exponential histogram, `scale`) and Prometheus (native histogram,
+// `schema`) share, at scale 4: bucket i holds the values in
+// (2^(i/16), 2^((i+1)/16)], so every bucket is at most 2^(1/16) - 1 = 4.4 %
+// of its lower bound wide and a quantile reported at the bucket's geometric
+// middle is within 2^(1/32) - 1 = 2.2 % (< 1/32) of the true value. Export
+// at scale 4 is lossless; at a lower scale s, bucket i of scale 4 falls in
+// bucket i >> (4 - s), an exact merge of neighbours. Zero has a bucket of its
+// own, and every uint64_t value has its correct bucket (the last, i = 1023,
+// ends at 2^64).
 //
-// Storage is one dense array over the range of powers of two (16 buckets,
-// a "chunk") the samples have reached so far, grown on first use of a new
-// range. Dense, because a record then costs one bounds check and one add,
-// and a typical latency spread (µs to s) fills its range anyway; one block,
-// because a block per chunk would pay an allocator header for every 128
-// bytes and a pointer table besides.
+// Internally bucket b = 0 holds zero and b = i + 16 holds bucket i
+// (i = -1 .. 1023, so b = 15 .. 1039; b = 1 .. 14 never hold a value).
+// Sixteen consecutive b are a "chunk": chunk c >= 1 holds (2^(c-1), 2^c].
+//
+// Storage is one dense array over the range of chunks the samples have
+// reached so far, grown on first use of a new range. Dense, because a record
+// then costs one bounds check and one add, and a typical latency spread
+// (µs to s) fills its range anyway; one block, because a block per chunk
+// would pay an allocator header for every 128 bytes and a pointer table
+// besides.
 #pragma once
 #include <cstdint>
 
@@ -16,27 +26,40 @@ namespace bt {
 
 class Histogram {
  public:
+  static constexpr int kScale = 4;
   static constexpr int kSubBits = 4;
-  static constexpr int kSub = 1 << kSubBits;
-  static constexpr int kChunks = 40;
+  static constexpr int kSub = 1 << kSubBits;  // buckets per power of two
+  static constexpr int kChunks = 65;
   static constexpr int kBuckets = kChunks * kSub;
+  static constexpr int kIndexOffset = 16;  // b = i + kIndexOffset for values >= 1
 
   Histogram() = default;
   ~Histogram() { release(); }
   Histogram(const Histogram &) = delete;
   Histogram &operator=(const Histogram &) = delete;
 
-  // Branch-free: with e the top bit of (v | 16), bucket = (e - 4) * 16 +
-  // (v >> (e - 4)), since v >> (e - 4) is 16 + the sub-bucket for v >= 16
-  // and v itself below. Values past the last bucket are clamped into it.
-  static int bucket_of(uint64_t v) {
-    constexpr uint64_t kLast = (1ull << (kChunks + kSubBits - 1)) - 1;  // top of the last bucket
-    if (v > kLast) v = kLast;
-    int shift = (63 ^ __builtin_clzll(v | static_cast<uint64_t>(kSub))) - kSubBits;  // top bit - 4
-    return (shift << kSubBits) + static_cast<int>(v >> shift);
+  // The exponential index i of v >= 1: the smallest i with v <= 2^((i+1)/16).
+  // Exact for every uint64_t: the mantissa is compared against the sixteen
+  // boundaries of a power of two in 64-bit fixed point (a table on its top
+  // eight bits finds the candidate; one compare settles it). Powers of two
+  // close a bucket (upper bounds are inclusive, as in both engines).
+  static int index_of(uint64_t v) {
+    const int e = 63 - __builtin_clzll(v);
+    const uint64_t m = v << (63 - e);
+    int j = kCell[(m >> 55) & 0xff];
+    j += m > kThreshold[j + 1];
+    return (e << kSubBits) + j - (m == (1ull << 63));
   }
+  static int bucket_of(uint64_t v) { return v ? index_of(v) + kIndexOffset : 0; }
+  // The integers bucket b holds are [lower_of(b), upper_of(b)); a bucket
+  // holding none has lower == upper. The last bucket's upper is UINT64_MAX
+  // and includes it (2^64 does not fit).
   static uint64_t lower_of(int b);
   static uint64_t upper_of(int b);
+  // floor(2^(k/16)) for k = 0 .. 1023.
+  static uint64_t floor_pow(int k) {
+    return kThreshold[k & (kSub - 1)] >> (63 - (k >> kSubBits));
+  }
 
   // True when bucket `b` has storage.
   bool has(int b) const { return static_cast<unsigned>(b - first_) < static_cast<unsigned>(size_); }
@@ -67,11 +90,32 @@ class Histogram {
   void clear();
   void release();
 
-  // Nearest-rank quantile of `total` samples, reported at the bucket midpoint
-  // and clamped to [lo, hi] (the exact min and max).
+  // Nearest-rank quantile of `total` samples, reported at the bucket's
+  // geometric middle (rounded into the integers it holds) and clamped to
+  // [lo, hi] (the exact min and max).
   uint64_t quantile(double q, uint64_t total, uint64_t lo, uint64_t hi) const;
 
  private:
+  static constexpr uint64_t kThreshold[17] = {
+      0x8000000000000000ull,
+      0x85aac367cc487b14ull,
+      0x8b95c1e3ea8bd6e6ull,
+      0x91c3d373ab11c336ull,
+      0x9837f0518db8a96full,
+      0x9ef5326091a111adull,
+      0xa5fed6a9b15138eaull,
+      0xad583eea42a14ac6ull,
+      0xb504f333f9de6484ull,
+      0xbd08a39f580c36beull,
+      0xc5672a115506daddull,
+      0xce248c151f8480e3ull,
+      0xd744fccad69d6af4ull,
+      0xe0ccdeec2a94e111ull,
+      0xeac0c6e7dd24392eull,
+      0xf5257d152486cc2cull,
+      0xffffffffffffffffull};  // sentinel: no mantissa passes it
+  static constexpr uint8_t kCell[256] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15};
+
   // Reallocates to cover chunks [chunk_lo, chunk_hi) as well as the current range.
   bool grow(int chunk_lo, int chunk_hi);
   uint64_t *counts_ = nullptr;  // counts_[i] is bucket first_ + i

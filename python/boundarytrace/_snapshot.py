@@ -33,7 +33,7 @@ class PhaseStats:
         entries: times the phase was entered, summed over operations.
         sum_ns, min_ns, max_ns: time in the phase per operation: sum, min, max.
         p50_ns, p90_ns, p99_ns, p999_ns: percentiles of the per-operation time
-            (log-linear histogram: within 1/32 of the exact value, clamped to
+            (base-2 exponential histogram: within 2.2 % of the exact value, clamped to
             [min_ns, max_ns]).
     """
 

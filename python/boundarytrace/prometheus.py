@@ -27,7 +27,7 @@ family                                      type       labels
 ==========================================  =========  ===============================
 
 ``<ns>`` is the namespace, ``boundarytrace`` by default. Histogram buckets are
-the library's own non-empty log-linear buckets (``bt_snapshot_buckets``), made
+the library's own non-empty exponential buckets (``bt_snapshot_buckets``), made
 cumulative, plus ``+Inf``. The library's bucket ``[lower, upper)`` over integer
 nanoseconds holds exactly the samples ``<= upper - 1 ns``, so that is its
 ``le`` bound: the counts are exact. The bounds differ between series (only

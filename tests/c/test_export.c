@@ -100,7 +100,7 @@ static void test_export__json_holds_every_figure(void **state) {
   assert_non_null(strstr(j, "\"gil_releases\":10,"));
   /* network: 10 samples of 5000 ns in one bucket, entered twice each */
   assert_non_null(strstr(j, "\"network\":{\"count\":10,\"entries\":20,\"sum_ns\":50000,\"min_ns\":5000,\"max_ns\":5000,"));
-  assert_non_null(strstr(j, "\"buckets\":[[4864,5120,10]]"));
+  assert_non_null(strstr(j, "\"buckets\":[[4871,5087,10]]"));
   /* quotes and backslashes escaped */
   assert_non_null(strstr(j, "\"name\":\"odd \\\"name\\\" \\\\ here\""));
   assert_non_null(strstr(j, "{\"id\":0,\"name\":\"extract\",\"gil_held\":true}"));
@@ -126,6 +126,27 @@ static void test_export__prometheus_histograms_and_counters(void **state) {
   assert_non_null(strstr(p, "{op=\"odd \\\"name\\\" \\\\ here\",phase=\"convert\",le=\"+Inf\"} 1\n"));
   assert_null(strstr(p, "# EOF"));
   free(p);
+}
+
+/* `le` means "at most": a sample of exactly 2^10 ns counts in le=1.024e-6,
+   as Prometheus defines it (the core's buckets close on powers of two). */
+static void test_export__prometheus_le_includes_its_bound(void **state) {
+  bt_metrics *m = bt_test_metrics_new();
+  bt_timing t = bt_test_timing("on_bound", 1024);
+  bt_snapshot *s;
+  char *p;
+  (void)state;
+  assert_status(BT_OK, bt_metrics_record(m, &t));
+  t.total_ns = 1025;
+  assert_status(BT_OK, bt_metrics_record(m, &t));
+  s = bt_test_snapshot(m);
+  p = export_text(s, BT_FORMAT_PROMETHEUS);
+  assert_non_null(strstr(p, "boundarytrace_operation_seconds_bucket{op=\"on_bound\",le=\"0.000000512\"} 0\n"));
+  assert_non_null(strstr(p, "boundarytrace_operation_seconds_bucket{op=\"on_bound\",le=\"0.000001024\"} 1\n"));
+  assert_non_null(strstr(p, "boundarytrace_operation_seconds_bucket{op=\"on_bound\",le=\"0.000002048\"} 2\n"));
+  free(p);
+  bt_snapshot_free(s);
+  bt_metrics_free(m);
 }
 
 static void test_export__openmetrics_names_and_eof(void **state) {
@@ -253,6 +274,7 @@ int main(void) {
       cmocka_unit_test(test_export__truncates_like_snprintf),
       cmocka_unit_test(test_export__json_holds_every_figure),
       cmocka_unit_test(test_export__prometheus_histograms_and_counters),
+      cmocka_unit_test(test_export__prometheus_le_includes_its_bound),
       cmocka_unit_test(test_export__openmetrics_names_and_eof),
       cmocka_unit_test(test_export__folded_adds_up_to_total),
       cmocka_unit_test(test_export__text_is_the_report),

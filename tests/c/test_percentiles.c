@@ -189,10 +189,12 @@ static void test_percentiles__small_values_exact(void **state) {
 }
 
 /*
- * The ends of the range: 0 in the first bucket; 2^43 - 1 (the top of the last
- * bucket), 2^43 and UINT64_MAX all in the last one, counted, with exact min
- * and max. Recorded in both orders, since storage grows toward the values a
- * histogram has not seen and each order grows it the other way.
+ * The ends of the range: 0 in a bucket of its own; 15 and 16 apart (16 closes
+ * its bucket: upper bounds are inclusive); 2^43 - 1 and 2^43 together in the
+ * bucket (2^(687/16), 2^43]; UINT64_MAX in the last bucket, which ends at
+ * 2^64. Counted, with exact min and max. Recorded in both orders, since
+ * storage grows toward the values a histogram has not seen and each order
+ * grows it the other way.
  */
 static void test_percentiles__range_ends_counted(void **state) {
   static const uint64_t values[] = {0, 15, 16, (1ull << 43) - 1, 1ull << 43, UINT64_MAX};
@@ -223,15 +225,83 @@ static void test_percentiles__range_ends_counted(void **state) {
       assert_u64_eq(ps.min_ns, 0);
       assert_u64_eq(ps.max_ns, UINT64_MAX);
       assert_status(BT_OK, bt_snapshot_buckets(b, 16, &n, s, index, phases[j]));
-      assert_int_equal(n, 4); /* 0, 15, 16, and the last bucket */
+      assert_int_equal(n, 5); /* 0, 15, 16, 2^43 - 1 with 2^43, UINT64_MAX */
       assert_u64_eq(b[0].lower_ns, 0);
+      assert_u64_eq(b[0].upper_ns, 1);
       assert_u64_eq(b[0].count, 1);
-      assert_u64_eq(b[3].count, 3);
+      assert_u64_eq(b[1].lower_ns, 15);
+      assert_u64_eq(b[1].upper_ns, 16);
+      assert_u64_eq(b[2].lower_ns, 16);
+      assert_u64_eq(b[2].upper_ns, 17);
+      assert_u64_eq(b[3].count, 2);
       assert_u64_le(b[3].lower_ns, (1ull << 43) - 1);
+      assert_u64_eq(b[3].upper_ns, (1ull << 43) + 1);
+      assert_u64_eq(b[4].count, 1);
+      assert_u64_eq(b[4].upper_ns, UINT64_MAX); /* the last bucket includes it */
+      assert_u64_le(b[4].lower_ns, UINT64_MAX);
       assert_u64_eq(bt_test_bucket_sum(s, index, phases[j]), nv);
     }
   }
   bt_snapshot_free(s);
+  bt_metrics_free(m);
+}
+
+/*
+ * Durations of hours keep their precision: the p99 of {50 x 3 h, 50 x 10 h}
+ * is 10 h within the documented error (it was 3 h while everything past
+ * 2^43 ns, about 2.4 h, shared one bucket), and the p50 is 3 h.
+ */
+static void test_percentiles__hours_keep_their_precision(void **state) {
+  const uint64_t h = 3600ull * 1000000000ull;
+  bt_metrics *m = bt_test_metrics_new();
+  bt_snapshot *s;
+  size_t index;
+  uint64_t p50 = 0, p99 = 0;
+  int i;
+  (void)state;
+  for (i = 0; i < 100; i++) {
+    bt_timing t = bt_test_timing("hours", i < 50 ? 3 * h : 10 * h);
+    assert_status(BT_OK, bt_metrics_record(m, &t));
+  }
+  s = bt_test_snapshot(m);
+  index = bt_test_index(s, "hours");
+  assert_status(BT_OK, bt_snapshot_quantile(&p50, s, index, BT_PHASE_TOTAL, 0.5));
+  assert_status(BT_OK, bt_snapshot_quantile(&p99, s, index, BT_PHASE_TOTAL, 0.99));
+  assert_u64_eq(p50, 3 * h);  /* clamped to the minimum, which is exact */
+  assert_true(p99 >= 10 * h - 10 * h / 32 && p99 <= 10 * h);
+  bt_snapshot_free(s);
+  bt_metrics_free(m);
+}
+
+/*
+ * Every power of two and its neighbours, over the whole uint64 range: a
+ * single value's bucket holds it, and the bucket is at most 2^(1/16) of its
+ * lower bound wide, so a quantile reported inside it is within 1/32.
+ */
+static void test_percentiles__every_magnitude_has_a_fine_bucket(void **state) {
+  bt_metrics *m = bt_test_metrics_new();
+  bt_snapshot *s;
+  int e, d;
+  (void)state;
+  for (e = 5; e < 64; e++) {
+    for (d = -1; d <= 1; d++) {
+      const uint64_t v = (1ull << e) + (uint64_t)(int64_t)d * ((1ull << e) / 3);
+      bt_timing t = bt_test_timing("magnitude", v);
+      bt_bucket b;
+      size_t n = 0, index;
+      bt_metrics_reset(m);
+      assert_status(BT_OK, bt_metrics_record(m, &t));
+      s = bt_test_snapshot(m);
+      index = bt_test_index(s, "magnitude");
+      assert_status(BT_OK, bt_snapshot_buckets(&b, 1, &n, s, index, BT_PHASE_TOTAL));
+      assert_int_equal(n, 1);
+      assert_u64_le(b.lower_ns, v);
+      assert_true(v < b.upper_ns || b.upper_ns == UINT64_MAX);
+      /* width <= 2^(1/16) - 1 of the lower bound, i.e. < lower / 22 */
+      assert_u64_le(b.upper_ns - b.lower_ns, b.lower_ns / 22 + 1);
+      bt_snapshot_free(s);
+    }
+  }
   bt_metrics_free(m);
 }
 
@@ -340,6 +410,8 @@ int main(void) {
       cmocka_unit_test(test_percentiles__geometric_wide_range),
       cmocka_unit_test(test_percentiles__small_values_exact),
       cmocka_unit_test(test_percentiles__range_ends_counted),
+      cmocka_unit_test(test_percentiles__hours_keep_their_precision),
+      cmocka_unit_test(test_percentiles__every_magnitude_has_a_fine_bucket),
       cmocka_unit_test(test_percentiles__single_value_exact),
       cmocka_unit_test(test_percentiles__quantile_out_of_range_invalid),
       cmocka_unit_test(test_percentiles__no_samples_zero),

@@ -248,13 +248,21 @@ typedef struct bt_phase_stats {
   uint64_t min_ns;           /**< smallest per-operation time (0 if count 0) */
   uint64_t max_ns;           /**< largest per-operation time */
   uint64_t p50_ns;           /**< percentiles of the per-operation time, */
-  uint64_t p90_ns;           /**< from a log-linear histogram: relative */
-  uint64_t p99_ns;           /**< error at most 1/32, clamped to [min,max] */
+  uint64_t p90_ns;           /**< from a base-2 exponential histogram at */
+  uint64_t p99_ns;           /**< scale 4: relative error at most 2^(1/32)-1
+                                  (2.2 %, within 1/32), clamped to [min,max] */
   uint64_t p999_ns;
 } bt_phase_stats;
 #define BT_PHASE_STATS_INIT {sizeof(bt_phase_stats), NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-/** One non-empty histogram bucket: count samples in [lower_ns, upper_ns). */
+/**
+ * One non-empty histogram bucket: count samples in [lower_ns, upper_ns).
+ * The histogram is base-2 exponential at scale 4 (OpenTelemetry's scale,
+ * Prometheus' native-histogram schema): bucket i holds the values in
+ * (2^(i/16), 2^((i+1)/16)] nanoseconds, zero has a bucket of its own, and the
+ * bounds here are the integers each holds. The last bucket ends at 2^64: its
+ * upper_ns is UINT64_MAX and includes it.
+ */
 typedef struct bt_bucket {
   uint64_t lower_ns;
   uint64_t upper_ns;
@@ -432,7 +440,7 @@ BT_API const char *bt_op_name(const bt_op *op);
  * Prepares the calling thread to trace `op` from a signal handler without
  * allocating (see Signals at the top): this thread's share of the operation's
  * aggregates gets room for every registered phase and every duration (about
- * 5 KiB for the total and each phase), the clock is calibrated, and the
+ * 8.3 KiB for the total and each phase), the clock is calibrated, and the
  * thread gets a spare tracer. Call it on each thread the handler may run on,
  * after registering the phases the handler uses. Calling it again costs
  * little and changes nothing. Since 0.1.0.
