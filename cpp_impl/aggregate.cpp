@@ -24,8 +24,7 @@ void delete_dist(Dist *d) {
 }  // namespace
 
 void Dist::fold_scalars(const Dist &o) {
-  entries += o.entries;
-  sum += o.sum;
+  saturated |= sat_add(entries, o.entries) | sat_add(sum, o.sum) | o.saturated;
   if (o.min < min) min = o.min;
   if (o.max > max) max = o.max;
 }
@@ -36,12 +35,14 @@ void Dist::swap(Dist &o) {
   std::swap(sum, o.sum);
   std::swap(min, o.min);
   std::swap(max, o.max);
+  std::swap(saturated, o.saturated);
   hist.swap(o.hist);
 }
 
 void Dist::clear() {
   count = entries = sum = max = 0;
   min = UINT64_MAX;
+  saturated = false;
   hist.clear();
 }
 
@@ -75,8 +76,7 @@ bool OpAgg::reserve_all(uint32_t nphases) {
 void OpAgg::fold_scalars(const OpAgg &o) {
   errors += o.errors;
   left_open += o.left_open;
-  items += o.items;
-  gil_wait_ns += o.gil_wait_ns;
+  saturated |= sat_add(items, o.items) | sat_add(gil_wait_ns, o.gil_wait_ns) | o.saturated;
   gil_releases += o.gil_releases;
   parallel_ops += o.parallel_ops;
   if (o.workers_max > workers_max) workers_max = o.workers_max;
@@ -115,6 +115,7 @@ void OpAgg::swap(OpAgg &o) {
   std::swap(gil_releases, o.gil_releases);
   std::swap(parallel_ops, o.parallel_ops);
   std::swap(workers_max, o.workers_max);
+  std::swap(saturated, o.saturated);
   total.swap(o.total);
   for (int p = 0; p < kMaxPhases; ++p) std::swap(phases_[p], o.phases_[p]);
 }
@@ -128,16 +129,28 @@ void OpAgg::settle() {
   uint32_t mask = 0;
   for (int p = 0; p < kMaxPhases; ++p) mask |= phases_[p] ? 1u << p : 0;
   uint64_t held = 0, released = 0;
-  phases::split_by_gil(mask, [this](int32_t p) { return phases_[p]->sum; }, &held, &released);
+  if (!phases::split_by_gil(mask, [this](int32_t p) { return phases_[p]->sum; }, &held, &released)) {
+    // Past 2^64 - 1 together: each side saturates on its own.
+    held = released = 0;
+    for (uint32_t m = mask; m; m &= m - 1) {
+      const int p = __builtin_ctz(m);
+      sat_add(phases::gil_held(p) ? held : released, phases_[p]->sum);
+    }
+    saturated = true;
+  }
+  saturated |= total.saturated;
+  for (Dist *d : phases_) saturated |= d && d->saturated;
   gil_held_ns = held;
   gil_released_ns = released;
-  // Each record's phases fit in its total, so their sums do too.
-  unattributed_ns = total.sum >= held + released ? total.sum - held - released : 0;
+  // Each record's phases fit in its total, so their sums do too, unless a
+  // sum saturated (then the figure is a lower bound, and flagged).
+  unattributed_ns = !saturated && total.sum >= held + released ? total.sum - held - released : 0;
 }
 
 void OpAgg::clear() {
   count = errors = left_open = items = 0;
   gil_held_ns = gil_released_ns = gil_wait_ns = unattributed_ns = 0;
+  saturated = false;
   gil_releases = parallel_ops = 0;
   workers_max = 0;
   total.clear();

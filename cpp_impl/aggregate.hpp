@@ -10,6 +10,16 @@
 
 namespace bt {
 
+// Sums saturate instead of wrapping: a sum that would pass 2^64 - 1 stays
+// there and the aggregate is flagged (OpAgg::saturated, BT_STATS_SATURATED),
+// so a figure is either exact or marked as a lower bound. True when `a`
+// saturated.
+inline bool sat_add(uint64_t &a, uint64_t b) {
+  const bool over = __builtin_add_overflow(a, b, &a);
+  if (__builtin_expect(over, 0)) a = UINT64_MAX;
+  return over;
+}
+
 // A record writes only what it must: `count` is not kept while recording,
 // since the histogram holds it; settle() sets it, and a snapshot settles
 // every distribution it holds.
@@ -19,11 +29,12 @@ struct Dist {
   uint64_t sum = 0;
   uint64_t min = UINT64_MAX;
   uint64_t max = 0;
+  bool saturated = false;  // sum or entries stopped at 2^64 - 1
   Histogram hist;
 
   // Adds one sample whose bucket `b` has storage (Histogram::has(b)).
   void add(uint64_t v, int b) {
-    sum += v;
+    saturated |= sat_add(sum, v);
     if (__builtin_expect(v < min, 0)) min = v;
     if (__builtin_expect(v > max, 0)) max = v;
     hist.add(b, 1);
@@ -45,6 +56,9 @@ class OpAgg {
   uint64_t gil_held_ns = 0, gil_released_ns = 0, unattributed_ns = 0;
   uint64_t gil_releases = 0, parallel_ops = 0;
   uint32_t workers_max = 0;
+  // A sum stopped at 2^64 - 1 (items, GIL wait, or a distribution's sum; set
+  // from the distributions by settle()).
+  bool saturated = false;
   Dist total;
 
   OpAgg() = default;
@@ -113,9 +127,9 @@ inline __attribute__((always_inline)) bool OpAgg::record(const Timing &t, uint64
     errors += t.flags & kFlagError;
     left_open += (t.flags & kFlagLeftOpen) != 0;
   }
-  if (t.items) items += t.items;
-  if (t.gil_wait_ns) gil_wait_ns += t.gil_wait_ns;
-  if (t.gil_releases) gil_releases += t.gil_releases;
+  if (t.items) saturated |= sat_add(items, t.items);
+  if (t.gil_wait_ns) saturated |= sat_add(gil_wait_ns, t.gil_wait_ns);
+  if (t.gil_releases) gil_releases += t.gil_releases;  // 2^32 per record: cannot pass 2^64 in practice
   if (__builtin_expect(t.workers > workers_max, 0)) workers_max = t.workers;
   if (__builtin_expect(t.workers > 1, 0)) ++parallel_ops;
   total.add(total_ns, Histogram::bucket_of(total_ns));
@@ -123,7 +137,7 @@ inline __attribute__((always_inline)) bool OpAgg::record(const Timing &t, uint64
   for (uint32_t m = t.touched; m; m &= m - 1, ++n) {
     const int p = __builtin_ctz(m);
     Dist *d = phases_[p];
-    d->entries += t.phase_entries[p];
+    d->entries += t.phase_entries[p];  // 2^32 per record: cannot pass 2^64 in practice
     d->add(ns[n], Histogram::bucket_of(ns[n]));
   }
   return true;

@@ -108,6 +108,7 @@ std::string format_json(const Snapshot &s) {
     field(out, "gil_releases", a.gil_releases);
     field(out, "parallel_ops", a.parallel_ops);
     field(out, "workers_max", a.workers_max);
+    out += std::string("\"saturated\":") + (a.saturated ? "true," : "false,");
     out += "\"total\":";
     dist_json(out, a.total);
     out += ",\"phases\":{";

@@ -186,6 +186,7 @@ std::string format_snapshot(const Snapshot &s) {
               static_cast<unsigned long long>(a.parallel_ops), a.parallel_ops == 1 ? "" : "s");
     if (a.left_open) appendf(out, ", %llu left a phase open", static_cast<unsigned long long>(a.left_open));
     out += '\n';
+    if (a.saturated) out += "  (sums reached 2^64 - 1 ns and stopped: times and shares are lower bounds)\n";
     if (a.count == 0) continue;
     PhaseTable table;
     for (uint32_t p = 0; p < s.phase_count; ++p) {
@@ -202,8 +203,10 @@ std::string format_snapshot(const Snapshot &s) {
               note);
     table.dist("total", "", a.total, a.total.sum);
     table.render(out);
+    // Shares of a saturated total mean nothing: the times (lower bounds) instead.
+    const auto share = [&a](uint64_t ns) { return a.saturated ? format_duration(ns) : percent(ns, a.total.sum); };
     appendf(out, "  GIL held %s, released %s, wait %s over %llu release%s\n",
-            percent(a.gil_held_ns, a.total.sum).c_str(), percent(a.gil_released_ns, a.total.sum).c_str(),
+            share(a.gil_held_ns).c_str(), share(a.gil_released_ns).c_str(),
             format_duration(a.gil_wait_ns).c_str(), static_cast<unsigned long long>(a.gil_releases),
             a.gil_releases == 1 ? "" : "s");
   }

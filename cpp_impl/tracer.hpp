@@ -107,14 +107,19 @@ inline Err tracer_update(Tracer *tr, F f) {
 }
 
 // The counters of an active tracer (bt_tracer_add_* / bt_tracer_set_*).
+// Counts saturate at 2^64 - 1 rather than wrap (see sat_add in aggregate.hpp).
 inline Err tracer_add_items(Tracer *tr, uint64_t n) {
-  return tracer_update(tr, [n](Timing &t) { t.items += n; });
+  return tracer_update(tr, [n](Timing &t) {
+    if (__builtin_add_overflow(t.items, n, &t.items)) t.items = UINT64_MAX;
+  });
 }
 inline Err tracer_add_gil_release(Tracer *tr) {
   return tracer_update(tr, [](Timing &t) { ++t.gil_releases; });
 }
 inline Err tracer_add_gil_wait(Tracer *tr, uint64_t ns) {
-  return tracer_update(tr, [ns](Timing &t) { t.gil_wait_ns += ns; });
+  return tracer_update(tr, [ns](Timing &t) {
+    if (__builtin_add_overflow(t.gil_wait_ns, ns, &t.gil_wait_ns)) t.gil_wait_ns = UINT64_MAX;
+  });
 }
 // The largest count reported wins.
 inline Err tracer_set_workers(Tracer *tr, uint32_t workers) {

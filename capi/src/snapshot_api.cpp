@@ -76,6 +76,7 @@ bt_status bt_snapshot_op_stats(bt_op_stats *out, const bt_snapshot *snapshot, si
   full.gil_releases = a.gil_releases;
   full.parallel_ops = a.parallel_ops;
   full.workers_max = a.workers_max;
+  full.flags = a.saturated ? BT_STATS_SATURATED : 0u;
   bt::shim::copy_out(full, out);
   return BT_OK;
 }

@@ -48,7 +48,7 @@ Module functions
     ``.info() -> (op_count, start_ns, end_ns, phase_count)``,
     ``.find(name) -> int | None``,
     ``.op_stats(i) -> (name, count, errors, left_open, items, total, held,
-    released, wait, unattributed, releases, parallel_ops, workers_max)``,
+    released, wait, unattributed, releases, parallel_ops, workers_max, saturated)``,
     ``.phase_stats(i, id) -> (name, id, gil_held, count, entries, sum, min,
     max, p50, p90, p99, p999)``, ``.quantile(i, id, q) -> int``,
     ``.buckets(i, id) -> [(lower, upper, count)]``, ``.format() -> str``,

@@ -84,7 +84,7 @@ class BtOpStats(Structure):
         ("gil_releases", c_uint64),
         ("parallel_ops", c_uint64),
         ("workers_max", c_uint32),
-        ("reserved_", c_uint32),
+        ("flags", c_uint32),
     ]
 
 
@@ -527,7 +527,7 @@ class Snapshot:
             _fail(st, "bt_snapshot_op_stats")
         return (_str(o.name), o.count, o.errors, o.left_open, o.items, o.total_ns, o.gil_held_ns,
                 o.gil_released_ns, o.gil_wait_ns, o.unattributed_ns, o.gil_releases,
-                o.parallel_ops, o.workers_max)
+                o.parallel_ops, o.workers_max, bool(o.flags & 1))
 
     def phase_stats(self, index: int, phase: int) -> Tuple[Any, ...]:
         """bt_snapshot_phase_stats as a tuple (see _backend.py)."""

@@ -100,12 +100,14 @@ class OpStats:
         gil_releases: GIL releases over all operations.
         parallel_ops: operations that reported more than one worker.
         workers_max: most workers any operation reported.
+        saturated: True when a sum reached 2^64 - 1 and stopped there (sums
+            never wrap; the flagged figures are lower bounds).
     """
 
     __slots__ = ("_box", "_index", "_phase_count", "_phases", "_by_id", "name", "count",
                  "errors", "left_open", "items", "total_ns", "gil_held_ns", "gil_released_ns",
                  "gil_wait_ns", "unattributed_ns", "gil_releases", "parallel_ops",
-                 "workers_max")
+                 "workers_max", "saturated")
 
     def __init__(self, box: Any, index: int, row: Tuple[Any, ...], phase_count: int) -> None:
         self._box = box
@@ -115,7 +117,7 @@ class OpStats:
         self._by_id: Dict[int, PhaseStats] = {}
         (self.name, self.count, self.errors, self.left_open, self.items, self.total_ns,
          self.gil_held_ns, self.gil_released_ns, self.gil_wait_ns, self.unattributed_ns,
-         self.gil_releases, self.parallel_ops, self.workers_max) = row
+         self.gil_releases, self.parallel_ops, self.workers_max, self.saturated) = row
 
     def phase(self, phase: Union[int, str]) -> PhaseStats:
         """Distribution of one registered phase (id, name or Phase) or of
@@ -174,7 +176,8 @@ class OpStats:
             "gil_held_ns": self.gil_held_ns, "gil_released_ns": self.gil_released_ns,
             "gil_wait_ns": self.gil_wait_ns, "unattributed_ns": self.unattributed_ns,
             "gil_releases": self.gil_releases, "parallel_ops": self.parallel_ops,
-            "workers_max": self.workers_max, "total": self.total.to_dict(),
+            "workers_max": self.workers_max, "saturated": self.saturated,
+            "total": self.total.to_dict(),
             "phases": {name: ps.to_dict() for name, ps in self.phases.items()},
         }
 

@@ -434,7 +434,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
              return py::make_tuple(utf8(o.name), o.count, o.errors, o.left_open, o.items,
                                    o.total_ns, o.gil_held_ns, o.gil_released_ns, o.gil_wait_ns,
                                    o.unattributed_ns, o.gil_releases, o.parallel_ops,
-                                   o.workers_max);
+                                   o.workers_max, (o.flags & BT_STATS_SATURATED) != 0);
            })
       .def("phase_stats",
            [](const SnapshotBox &s, std::size_t index, bt_phase_id phase) {

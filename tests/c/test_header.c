@@ -39,7 +39,7 @@ static void test_header__init_macros_zero_the_rest(void **state) {
                     o.gil_released_ns + o.gil_wait_ns + o.unattributed_ns + o.gil_releases +
                     o.parallel_ops,
                 0);
-  assert_int_equal(o.workers_max + o.reserved_, 0);
+  assert_int_equal(o.workers_max + o.flags, 0);
   assert_null(p.name);
   assert_int_equal(p.phase, 0);
   assert_int_equal(p.gil_held, 0);

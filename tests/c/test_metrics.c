@@ -327,6 +327,74 @@ static void test_metrics__op_name_interned(void **state) {
   assert_string_equal(name, "bound_op");
 }
 
+/*
+ * Sums never wrap: two operations of 2^64 - 1 ns (and as many items and as
+ * much GIL wait) leave every sum at 2^64 - 1 and flag the operation, in the
+ * stats, the JSON and the report; before, total_ns read 2^64 - 2 and the
+ * report printed "GIL held 100.0%, released 100.0%". An operation far from
+ * the limit is not flagged, and a take after saturation starts clean.
+ */
+static void test_metrics__sums_saturate_and_say_so(void **state) {
+  bt_metrics *m = bt_test_metrics_new();
+  bt_snapshot *s, *interval = NULL;
+  bt_op_stats os, fine;
+  bt_phase_stats ps;
+  char text[4096], *json;
+  size_t needed = 0;
+  int i;
+  (void)state;
+  for (i = 0; i < 2; i++) {
+    bt_timing t = bt_test_timing("huge", UINT64_MAX);
+    bt_test_set_phase(&t, BT_PHASE_EXTRACT, UINT64_MAX / 2, 1);
+    bt_test_set_phase(&t, BT_PHASE_NETWORK, UINT64_MAX / 2, 1);
+    t.items = UINT64_MAX;
+    t.gil_wait_ns = UINT64_MAX;
+    assert_status(BT_OK, bt_metrics_record(m, &t));
+  }
+  {
+    bt_timing t = bt_test_timing("fine", 1000);
+    assert_status(BT_OK, bt_metrics_record(m, &t));
+  }
+  s = bt_test_snapshot(m);
+  os = bt_test_op_stats(s, "huge");
+  fine = bt_test_op_stats(s, "fine");
+  assert_u64_eq(os.count, 2);
+  assert_u64_eq(os.total_ns, UINT64_MAX);
+  assert_u64_eq(os.items, UINT64_MAX);
+  assert_u64_eq(os.gil_wait_ns, UINT64_MAX);
+  assert_u64_eq(os.gil_held_ns, UINT64_MAX - 1); /* 2 x (2^63 - 1): exact */
+  assert_u64_eq(os.gil_released_ns, UINT64_MAX - 1);
+  assert_int_equal(os.flags & BT_STATS_SATURATED, BT_STATS_SATURATED);
+  assert_int_equal(fine.flags, 0);
+  ps = bt_test_phase_stats(s, "huge", BT_PHASE_TOTAL);
+  assert_u64_eq(ps.sum_ns, UINT64_MAX);
+  assert_status(BT_OK, bt_snapshot_format(text, sizeof text, &needed, s));
+  assert_non_null(strstr(text, "lower bounds"));
+  assert_null(strstr(text, "GIL held 100.0%, released 100.0%"));
+  assert_status(BT_OK, bt_snapshot_export(NULL, 0, &needed, s, BT_FORMAT_JSON));
+  json = malloc(needed + 1);
+  assert_non_null(json);
+  assert_status(BT_OK, bt_snapshot_export(json, needed + 1, &needed, s, BT_FORMAT_JSON));
+  assert_non_null(strstr(json, "\"name\":\"huge\""));
+  assert_non_null(strstr(json, "\"saturated\":true"));
+  assert_non_null(strstr(json, "\"saturated\":false"));
+  free(json);
+  bt_snapshot_free(s);
+  /* the interval after a take starts from zero, unflagged */
+  assert_status(BT_OK, bt_metrics_take(&interval, NULL, m));
+  bt_snapshot_free(interval);
+  {
+    bt_timing t = bt_test_timing("huge", 5);
+    assert_status(BT_OK, bt_metrics_record(m, &t));
+  }
+  assert_status(BT_OK, bt_metrics_take(&interval, NULL, m));
+  os = bt_test_op_stats(interval, "huge");
+  assert_u64_eq(os.total_ns, 5);
+  assert_int_equal(os.flags, 0);
+  bt_snapshot_free(interval);
+  bt_metrics_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_metrics__aggregates_exact),
@@ -341,6 +409,7 @@ int main(void) {
       cmocka_unit_test(test_metrics__private_sinks_independent),
       cmocka_unit_test(test_metrics__null_means_global),
       cmocka_unit_test(test_metrics__op_name_interned),
+      cmocka_unit_test(test_metrics__sums_saturate_and_say_so),
   };
   return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

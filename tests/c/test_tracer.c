@@ -365,7 +365,7 @@ static void test_tracer__counters_items_gil_workers_error(void **state) {
     assert_u64_eq(os.gil_wait_ns, 150);
     assert_u64_eq(os.parallel_ops, 1);
     assert_int_equal(os.workers_max, 4);
-    assert_int_equal(os.reserved_, 0);
+    assert_int_equal(os.flags, 0);
     bt_snapshot_free(s);
   }
   bt_metrics_free(m);
@@ -579,8 +579,27 @@ static void test_tracer__moves_between_threads(void **state) {
   bt_metrics_free(m);
 }
 
+/* A tracer's counters stop at 2^64 - 1 instead of wrapping to a small number. */
+static void test_tracer__counters_saturate(void **state) {
+  bt_metrics *m = bt_test_metrics_new();
+  bt_tracer *t = NULL;
+  bt_timing tm = BT_TIMING_INIT;
+  (void)state;
+  assert_status(BT_OK, bt_tracer_new(&t, m, "saturating"));
+  assert_status(BT_OK, bt_tracer_add_items(t, UINT64_MAX));
+  assert_status(BT_OK, bt_tracer_add_items(t, 2));
+  assert_status(BT_OK, bt_tracer_add_gil_wait(t, UINT64_MAX - 1));
+  assert_status(BT_OK, bt_tracer_add_gil_wait(t, 5));
+  assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
+  assert_u64_eq(tm.items, UINT64_MAX);
+  assert_u64_eq(tm.gil_wait_ns, UINT64_MAX);
+  bt_tracer_free(t);
+  bt_metrics_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_tracer__counters_saturate),
       cmocka_unit_test(test_tracer__lifecycle_four_phases),
       cmocka_unit_test(test_tracer__clock_starts_at_creation),
       cmocka_unit_test(test_tracer__op_name_copied_and_interned),

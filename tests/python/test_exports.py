@@ -124,11 +124,12 @@ def _ns(seconds):
 
 
 def _expected_le_counts(ps):
-    """Cumulative count below each power-of-two bound (256 ns .. 2^36 ns), from the
-    snapshot's own buckets: the core's bucket edges fall on those bounds."""
+    """Cumulative count at most each power-of-two bound (256 ns .. 2^36 ns), from the
+    snapshot's own buckets: the core's buckets close on those bounds. A bucket
+    lists the integers [lower, upper) it holds."""
     out = {}
     for k in range(8, 37):
-        out[2 ** k] = sum(c for _, upper, c in ps.buckets if upper <= 2 ** k)
+        out[2 ** k] = sum(c for _, upper, c in ps.buckets if upper <= 2 ** k + 1)
     return out
 
 

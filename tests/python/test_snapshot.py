@@ -134,3 +134,16 @@ def test_snapshot__global_functions():
     bt.reset()
     snap = bt.snapshot()
     assert "test_snapshot.g" not in snap or snap["test_snapshot.g"].count == 0
+
+
+def test_snapshot__sums_saturate_and_are_flagged(metrics):
+    top = 2**64 - 1
+    for _ in range(2):
+        metrics.record("huge", top, items=top, gil_wait_ns=top)
+    metrics.record("fine", 1000)
+    snap = metrics.snapshot()
+    huge, fine = snap["huge"], snap["fine"]
+    assert (huge.total_ns, huge.items, huge.gil_wait_ns) == (top, top, top)
+    assert huge.saturated is True and fine.saturated is False
+    assert huge.to_dict()["saturated"] is True
+    assert "lower bounds" in snap.format()

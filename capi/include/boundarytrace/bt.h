@@ -232,8 +232,14 @@ typedef struct bt_op_stats {
   uint64_t gil_releases;     /**< GIL releases over all operations */
   uint64_t parallel_ops;     /**< operations that reported more than one worker */
   uint32_t workers_max;      /**< most workers any operation reported */
-  uint32_t reserved_;        /**< zero */
+  uint32_t flags;            /**< BT_STATS_* bits */
 } bt_op_stats;
+/**
+ * bt_op_stats.flags: a sum (time, items, GIL wait, phase time) would have
+ * passed 2^64 - 1 and stopped there. Sums never wrap: a flagged figure is a
+ * lower bound, and unattributed_ns is 0.
+ */
+#define BT_STATS_SATURATED 0x1u
 #define BT_OP_STATS_INIT {sizeof(bt_op_stats), NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /** Distribution of one phase (or BT_PHASE_TOTAL) of one operation. */
