@@ -33,7 +33,7 @@ class SnapshotTest {
       try (Snapshot s = m.snapshot()) {
         assertEquals(1, s.size());
         OpStats st = s.stats(op);
-        assertEquals(new OpStats(op, 10, 0, 0, 70, 50_000, 10_000, 20_000, 500, 20_000, 20, 10, 4), st);
+        assertEquals(new OpStats(op, 10, 0, 0, 70, 50_000, 10_000, 20_000, 500, 20_000, 20, 10, 4, false), st);
         assertEquals(new PhaseStats("extract", Phase.EXTRACT, 1, 10, 10, 10_000, 1000, 1000, 1000,
             1000, 1000, 1000), s.phase(op, Phase.EXTRACT));
         assertEquals(new PhaseStats("convert", Phase.CONVERT, 0, 10, 30, 20_000, 2000, 2000, 2000,
