@@ -9,7 +9,15 @@
 namespace bt {
 
 // Values agree with bt_format (the C shim checks).
-enum class Format : int { text = 0, json = 1, prometheus = 2, openmetrics = 3, folded = 4, last = folded };
+enum class Format : int {
+  text = 0,
+  json = 1,
+  prometheus = 2,
+  openmetrics = 3,
+  folded = 4,
+  prometheus_protobuf = 5,
+  last = prometheus_protobuf
+};
 
 inline bool format_valid(int f) { return f >= 0 && f <= static_cast<int>(Format::last); }
 
@@ -17,6 +25,7 @@ inline bool format_valid(int f) { return f >= 0 && f <= static_cast<int>(Format:
 std::string format_json(const Snapshot &s);
 std::string format_prometheus(const Snapshot &s, bool openmetrics);
 std::string format_folded(const Snapshot &s);
+std::string format_prometheus_protobuf(const Snapshot &s);  // bytes, not text
 std::string render(const Snapshot &s, Format f);
 
 // The format a path's suffix asks for; text when none matches.

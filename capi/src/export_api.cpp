@@ -9,7 +9,8 @@ static_assert(BT_FORMAT_TEXT == static_cast<int>(bt::Format::text) &&
                   BT_FORMAT_JSON == static_cast<int>(bt::Format::json) &&
                   BT_FORMAT_PROMETHEUS == static_cast<int>(bt::Format::prometheus) &&
                   BT_FORMAT_OPENMETRICS == static_cast<int>(bt::Format::openmetrics) &&
-                  BT_FORMAT_FOLDED == static_cast<int>(bt::Format::folded),
+                  BT_FORMAT_FOLDED == static_cast<int>(bt::Format::folded) &&
+                  BT_FORMAT_PROMETHEUS_PROTOBUF == static_cast<int>(bt::Format::prometheus_protobuf),
               "formats agree with the core");
 
 extern "C" {

@@ -289,7 +289,12 @@ def _fail_io(status: int, call: str, path: bytes) -> None:
 
 
 def _text(fn: Any, call: str, *args: Any) -> str:
-    """Runs an snprintf-style formatter `fn(buf, cap, &needed, *args)`.
+    """Runs an snprintf-style formatter `fn(buf, cap, &needed, *args)`."""
+    return _bytes(fn, call, *args).decode("utf-8", "replace")
+
+
+def _bytes(fn: Any, call: str, *args: Any) -> bytes:
+    """Runs an snprintf-style formatter `fn(buf, cap, &needed, *args)`; its bytes.
 
     The text may grow between two calls (the timeline fills while it is
     exported), so a retry asks for some room beyond what was needed.
@@ -302,7 +307,7 @@ def _text(fn: Any, call: str, *args: Any) -> str:
         if st:
             _fail(st, call)
         if needed.value < cap:
-            return buf.raw[:needed.value].decode("utf-8", "replace")
+            return buf.raw[:needed.value]
         cap = needed.value + needed.value // 4 + 4096
     _fail(_BT_E_INTERNAL, call)
     raise AssertionError("unreachable")
@@ -569,6 +574,10 @@ class Snapshot:
     def export(self, fmt: int) -> str:
         """bt_snapshot_export in format `fmt` (a bt_format value)."""
         return _text(_lib.bt_snapshot_export, "bt_snapshot_export", self._h, fmt)
+
+    def export_bytes(self, fmt: int) -> bytes:
+        """bt_snapshot_export in a binary format `fmt` (a bt_format value)."""
+        return _bytes(_lib.bt_snapshot_export, "bt_snapshot_export", self._h, fmt)
 
     def write(self, fmt: int, path: bytes) -> None:
         """bt_snapshot_write (the GIL is released while the file is written)."""

@@ -40,6 +40,10 @@ class Format(enum.IntEnum):
     OPENMETRICS = 3
     #: Folded stacks, ``op;phase nanoseconds`` per line; suffix ``.folded``.
     FOLDED = 4
+    #: Prometheus protobuf exposition (delimited ``MetricFamily`` messages) with
+    #: native histograms; bytes, not text. What a Prometheus server scraping
+    #: with native histograms asks for (docs/formats.md).
+    PROMETHEUS_PROTOBUF = 5
 
     @classmethod
     def for_path(cls, path: PathArg) -> "Format":

@@ -251,18 +251,21 @@ class Snapshot:
     def __str__(self) -> str:
         return self.format()
 
-    def export(self, fmt: FormatArg = Format.TEXT) -> str:
+    def export(self, fmt: FormatArg = Format.TEXT) -> Union[str, bytes]:
         """The snapshot rendered by the library (``bt_snapshot_export``).
 
         ``fmt`` is a :class:`Format` or its name: ``"text"`` (the human
         report), ``"json"`` (schema ``boundarytrace.snapshot`` v1, which the
-        ``boundarytrace`` command reads), ``"prometheus"``, ``"openmetrics"``
-        or ``"folded"``. docs/formats.md describes each.
+        ``boundarytrace`` command reads), ``"prometheus"``, ``"openmetrics"``,
+        ``"folded"`` (each a str), or ``"prometheus_protobuf"`` (bytes).
+        docs/formats.md describes each.
 
         Raises InvalidArgumentError for an unknown format, TypeError for a
         wrong type.
         """
         f = resolve_format(fmt, "Snapshot.export")
+        if f == Format.PROMETHEUS_PROTOBUF:
+            return self._box.export_bytes(int(f))  # type: ignore[no-any-return]
         return self._box.export(int(f))  # type: ignore[no-any-return]
 
     def write(self, path: PathArg, fmt: Optional[FormatArg] = None) -> Format:

@@ -482,6 +482,14 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
                  },
                  "bt_snapshot_export");
            })
+      .def("export_bytes",
+           [](const SnapshotBox &s, int fmt) {
+             return py::bytes(format_with(
+                 [&s, fmt](char *buf, std::size_t cap, std::size_t *needed) {
+                   return bt_snapshot_export(buf, cap, needed, s.s, static_cast<bt_format>(fmt));
+                 },
+                 "bt_snapshot_export"));
+           })
       .def("write", [](const SnapshotBox &s, int fmt, const std::string &path) {
         write_file([&s, fmt, &path] {
           return bt_snapshot_write(s.s, static_cast<bt_format>(fmt), path.c_str());

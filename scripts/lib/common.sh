@@ -46,7 +46,8 @@ bt_configure_and_build() {
 # with `pip install .` (scikit-build-core builds the wheel; its CMake build dir
 # is kept in $BT_BUILD/python-wheel so a re-install rebuilds only what changed).
 BT_VENV="${BT_VENV:-$BT_ROOT/.venv}"
-BT_PY_REQS=("scikit-build-core>=0.10" "pybind11>=2.13" "pytest>=7" "prometheus_client>=0.17" "gcovr>=8")
+BT_PY_REQS=("scikit-build-core>=0.10" "pybind11>=2.13" "pytest>=7" "prometheus_client>=0.17" "gcovr>=8"
+            "protobuf>=4.21")
 
 bt_ensure_venv() {
   # The extension compiles against Python.h: Debian's python3 needs python3-dev.

@@ -304,6 +304,12 @@ typedef enum bt_format {
   BT_FORMAT_PROMETHEUS = 2,  /**< Prometheus text exposition format 0.0.4 */
   BT_FORMAT_OPENMETRICS = 3, /**< OpenMetrics 1.0 text, ending with "# EOF" */
   BT_FORMAT_FOLDED = 4,      /**< folded stacks "op;phase nanoseconds" per line */
+  /**
+   * Prometheus protobuf exposition (delimited io.prometheus.client.MetricFamily)
+   * with native histograms at schema 4 beside the classic buckets. Bytes, not
+   * text: they may hold NULs, and `*needed` is their count. Since 0.1.0.
+   */
+  BT_FORMAT_PROMETHEUS_PROTOBUF = 5,
   /* Not formats: they make every int a valid bt_format in C++ too, so an
      out-of-range value from a C or FFI caller is rejected (BT_E_INVALID)
      rather than being undefined behaviour. */
