@@ -60,6 +60,8 @@ from ._exports import (Format, TimelineInfo, format_for_path, timeline_export, t
 from ._phases import (CONVERT, EXTRACT, MATERIALIZE, NETWORK, TOTAL, Phase, lookup_phase,
                       phases, register_phase)
 from ._phases import clear_caches as _clear_phase_caches
+from ._serve import Endpoint, serve
+from ._serve import start_from_environment as _serve_from_environment
 from ._snapshot import Bucket, OpStats, PhaseStats, Snapshot
 from ._tracing import (Metrics, PhaseTiming, Timing, Tracer, global_metrics, record, reset,
                        snapshot, take, trace, traced)
@@ -76,6 +78,8 @@ __all__ = [
     # exports and the timeline
     "Format", "format_for_path", "timeline_start", "timeline_stop", "timeline_info",
     "TimelineInfo", "timeline_export", "timeline_write",
+    # a live /metrics endpoint
+    "serve", "Endpoint",
     # library
     "enabled", "set_enabled", "clock_source", "clock_now_ns", "gil_enabled", "backend",
     "library_version", "get_include", "get_library_dir", "get_library", "BT_MAX_PHASES",
@@ -99,7 +103,7 @@ for _cls in (Error, NullArgumentError, InvalidArgumentError, InvalidNameError, U
              PhaseOpenError, PhaseNotOpenError, TracerFinishedError, StructSizeError,
              OutOfMemoryError, TableFullError, PhaseConflictError, NotFoundError, InternalError,
              FileIOError, Phase, Metrics, Tracer, Timing, PhaseTiming, Snapshot, OpStats, PhaseStats,
-             Bucket, Format, TimelineInfo):
+             Bucket, Format, TimelineInfo, Endpoint):
     _cls.__module__ = __name__
 del _cls
 
@@ -191,3 +195,8 @@ def get_library_dir() -> str:
     ``-L<dir> -lboundarytrace`` (or the full :func:`get_library` path) and
     import ``boundarytrace`` before it, so the process keeps one copy."""
     return _os.path.dirname(get_library())
+
+
+# BOUNDARYTRACE_LISTEN=[host:]port: serve /metrics from import on (the
+# global sink exists once a backend is chosen, above).
+_serve_from_environment()

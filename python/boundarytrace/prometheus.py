@@ -30,8 +30,12 @@ family                                      type       labels
 the library's own non-empty exponential buckets (``bt_snapshot_buckets``), made
 cumulative, plus ``+Inf``. The library's bucket ``[lower, upper)`` over integer
 nanoseconds holds exactly the samples ``<= upper - 1 ns``, so that is its
-``le`` bound: the counts are exact. The bounds differ between series (only
-non-empty buckets are listed), which Prometheus allows.
+``le`` bound: the counts are exact. Each non-empty bucket also gets its lower
+edge (``le = lower - 1 ns``, the count below it) unless the bucket before it
+ends there, so ``histogram_quantile`` interpolates inside the bucket the
+samples are in instead of from the last bound listed (or from 0). The bounds
+differ between series (only non-empty buckets are listed), which Prometheus
+allows.
 """
 
 from __future__ import annotations
@@ -53,9 +57,13 @@ _NS = 1e-9
 def _histogram_buckets(ps: PhaseStats) -> List[Tuple[str, float]]:
     out: List[Tuple[str, float]] = []
     seen = 0
+    last_upper = 0  # the previous bucket's exclusive upper bound
     for b in ps.buckets:
+        if b.lower_ns > 0 and b.lower_ns != last_upper:
+            out.append((repr((b.lower_ns - 1) * _NS), float(seen)))  # the lower edge
         seen += b.count
         out.append((repr((b.upper_ns - 1) * _NS), float(seen)))
+        last_upper = b.upper_ns
     out.append(("+Inf", float(ps.count)))
     return out
 

@@ -1,0 +1,175 @@
+"""A live /metrics endpoint: Prometheus text, OpenMetrics or the protobuf
+exposition with native histograms, whichever the scraper asks for.
+
+It runs in a daemon thread of the traced process, reads a snapshot per
+scrape (the record path never waits for it), and binds to loopback unless
+told otherwise. ``BOUNDARYTRACE_LISTEN=[host:]port`` starts one when the
+package is imported, so a traced Python program needs no code change.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os as _os
+import sys as _sys
+import threading
+from typing import Callable, List, Optional, Tuple
+
+from ._exports import Format
+
+#: Content types of the three expositions (what the response says it is).
+CONTENT_TYPES = {
+    Format.PROMETHEUS: "text/plain; version=0.0.4; charset=utf-8",
+    Format.OPENMETRICS: "application/openmetrics-text; version=1.0.0; charset=utf-8",
+    Format.PROMETHEUS_PROTOBUF: ("application/vnd.google.protobuf; "
+                                 "proto=io.prometheus.client.MetricFamily; encoding=delimited"),
+}
+
+
+def negotiate(accept: Optional[str]) -> Format:
+    """The exposition an ``Accept`` header prefers (highest q; ties go to the
+    richer format). No header, or nothing this endpoint speaks: the text
+    format 0.0.4, which every Prometheus reads."""
+    best: Tuple[float, int, Format] = (0.0, 0, Format.PROMETHEUS)
+    for part in (accept or "").split(","):
+        fields = [f.strip() for f in part.split(";")]
+        media = fields[0].lower()
+        params = {}
+        for f in fields[1:]:
+            k, _, v = f.partition("=")
+            params[k.strip().lower()] = v.strip().strip('"')
+        try:
+            q = float(params.get("q", "1"))
+        except ValueError:
+            continue
+        if media == "application/vnd.google.protobuf":
+            if params.get("proto") != "io.prometheus.client.MetricFamily" or \
+                    params.get("encoding", "delimited") != "delimited":
+                continue
+            cand = (q, 3, Format.PROMETHEUS_PROTOBUF)
+        elif media == "application/openmetrics-text":
+            cand = (q, 2, Format.OPENMETRICS)
+        elif media in ("text/plain", "text/*", "*/*"):
+            cand = (q, 1, Format.PROMETHEUS)
+        else:
+            continue
+        if q > 0 and cand[:2] > best[:2]:
+            best = cand
+    return best[2]
+
+
+def parse_address(value: str) -> Tuple[str, int]:
+    """``"port"``, ``"host:port"`` or ``"[v6]:port"`` -> (host, port); the host
+    defaults to 127.0.0.1. Raises ValueError naming what is wrong."""
+    text = value.strip()
+    host = "127.0.0.1"
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0 or not text[end + 1:].startswith(":"):
+            raise ValueError(f"{value!r} is not [host]:port")
+        host, text = text[1:end], text[end + 2:]
+    elif ":" in text:
+        host, _, text = text.rpartition(":")
+        host = host or "127.0.0.1"
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise ValueError(f"{value!r} has no port in 0..65535")
+    return host, int(text)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server_version = "boundarytrace"
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+        if self.path.split("?", 1)[0] != "/metrics":
+            self._reply(404, "text/plain; charset=utf-8", b"only /metrics is served here\n")
+            return
+        fmt = negotiate(self.headers.get("Accept"))
+        try:
+            body = self.server.render(fmt)  # type: ignore[attr-defined]
+        except Exception as exc:  # a scrape must get an answer, not a dropped connection
+            self._reply(500, "text/plain; charset=utf-8", f"{type(exc).__name__}: {exc}\n".encode())
+            return
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self._reply(200, CONTENT_TYPES[fmt], body)
+
+    def _reply(self, code: int, ctype: str, body: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass  # scrapes every few seconds would flood stderr
+
+
+class Endpoint:
+    """A running /metrics endpoint (see :func:`serve`). ``close()`` stops it."""
+
+    def __init__(self, render: Callable[[Format], object], host: str, port: int) -> None:
+        self._httpd = http.server.ThreadingHTTPServer((host, port), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.render = render  # type: ignore[attr-defined]
+        self.host, self.port = self._httpd.server_address[:2]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="boundarytrace-serve",
+                                        daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """``http://host:port/metrics``."""
+        host = f"[{self.host}]" if ":" in str(self.host) else self.host
+        return f"http://{host}:{self.port}/metrics"
+
+    def close(self) -> None:
+        """Stops serving and closes the socket."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> "Endpoint":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<boundarytrace.Endpoint {self.url}>"
+
+
+def serve(address: str = "127.0.0.1:9464", metrics: Optional[object] = None) -> Endpoint:
+    """Serves ``/metrics`` for ``metrics`` (default: the process-wide sink) in
+    a daemon thread, each scrape a fresh cumulative snapshot in the format the
+    scraper asks for: Prometheus text, OpenMetrics, or the protobuf exposition
+    with native histograms.
+
+    ``address`` is ``"port"``, ``"host:port"`` or ``"[v6]:port"``; the host
+    defaults to loopback, and port 0 picks a free one (see ``Endpoint.port``).
+    Raises ValueError for a malformed address, OSError when it cannot bind.
+    """
+    from . import _tracing
+    host, port = parse_address(str(address))
+    sink = metrics if metrics is not None else _tracing.global_metrics()
+
+    def render(fmt: Format) -> object:
+        return sink.snapshot().export(fmt)  # type: ignore[attr-defined]
+
+    return Endpoint(render, host, port)
+
+
+_started: List[Endpoint] = []
+
+
+def start_from_environment() -> None:
+    """``BOUNDARYTRACE_LISTEN=[host:]port``: serve the global sink from import
+    on. A value it cannot use gets one line on stderr; the program goes on."""
+    value = _os.environ.get("BOUNDARYTRACE_LISTEN", "")
+    if not value or _started:
+        return
+    try:
+        _started.append(serve(value))
+    except (ValueError, OSError) as exc:
+        print(f"boundarytrace: BOUNDARYTRACE_LISTEN={value!r}: {exc}; not serving /metrics",
+              file=_sys.stderr)
