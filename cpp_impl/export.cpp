@@ -20,6 +20,7 @@ std::string render(const Snapshot &s, Format f) {
     case Format::openmetrics: return format_prometheus(s, true);
     case Format::folded: return format_folded(s);
     case Format::prometheus_protobuf: return format_prometheus_protobuf(s);
+    case Format::otlp_protobuf: return format_otlp(s);
     case Format::text: break;
   }
   return format_snapshot(s);

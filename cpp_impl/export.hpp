@@ -16,7 +16,8 @@ enum class Format : int {
   openmetrics = 3,
   folded = 4,
   prometheus_protobuf = 5,
-  last = prometheus_protobuf
+  otlp_protobuf = 6,
+  last = otlp_protobuf
 };
 
 inline bool format_valid(int f) { return f >= 0 && f <= static_cast<int>(Format::last); }
@@ -26,6 +27,7 @@ std::string format_json(const Snapshot &s);
 std::string format_prometheus(const Snapshot &s, bool openmetrics);
 std::string format_folded(const Snapshot &s);
 std::string format_prometheus_protobuf(const Snapshot &s);  // bytes, not text
+std::string format_otlp(const Snapshot &s);                 // bytes, not text
 std::string render(const Snapshot &s, Format f);
 
 // The format a path's suffix asks for; text when none matches.

@@ -285,6 +285,7 @@ Err Metrics::take(Snapshot **interval_out, Snapshot **cumulative_out) {
   uint64_t now = clock::now_ns();
   interval->start_ns = interval_start_ns_;
   interval->end_ns = now;
+  interval->interval = true;
   interval_start_ns_ = now;
   interval->finish();
   if (cumulative) {

@@ -18,6 +18,7 @@ struct Snapshot {
   uint64_t start_ns = 0;  // when the covered interval began
   uint64_t end_ns = 0;    // when the copy was taken
   uint32_t phase_count = 0;
+  bool interval = false;  // an interval of a take (delta), not the cumulative view
 
   // Settles each operation (counts, GIL figures), then sorts: the last step of
   // making a snapshot.

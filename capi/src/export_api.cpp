@@ -10,7 +10,8 @@ static_assert(BT_FORMAT_TEXT == static_cast<int>(bt::Format::text) &&
                   BT_FORMAT_PROMETHEUS == static_cast<int>(bt::Format::prometheus) &&
                   BT_FORMAT_OPENMETRICS == static_cast<int>(bt::Format::openmetrics) &&
                   BT_FORMAT_FOLDED == static_cast<int>(bt::Format::folded) &&
-                  BT_FORMAT_PROMETHEUS_PROTOBUF == static_cast<int>(bt::Format::prometheus_protobuf),
+                  BT_FORMAT_PROMETHEUS_PROTOBUF == static_cast<int>(bt::Format::prometheus_protobuf) &&
+                  BT_FORMAT_OTLP_PROTOBUF == static_cast<int>(bt::Format::otlp_protobuf),
               "formats agree with the core");
 
 extern "C" {

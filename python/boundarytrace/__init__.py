@@ -60,6 +60,8 @@ from ._exports import (Format, TimelineInfo, format_for_path, timeline_export, t
 from ._phases import (CONVERT, EXTRACT, MATERIALIZE, NETWORK, TOTAL, Phase, lookup_phase,
                       phases, register_phase)
 from ._phases import clear_caches as _clear_phase_caches
+from ._otlp import OTLPExporter, otlp_push
+from ._otlp import start_from_environment as _otlp_from_environment
 from ._serve import Endpoint, serve
 from ._serve import start_from_environment as _serve_from_environment
 from ._snapshot import Bucket, OpStats, PhaseStats, Snapshot
@@ -80,6 +82,8 @@ __all__ = [
     "TimelineInfo", "timeline_export", "timeline_write",
     # a live /metrics endpoint
     "serve", "Endpoint",
+    # OTLP to an OpenTelemetry Collector
+    "otlp_push", "OTLPExporter",
     # library
     "enabled", "set_enabled", "clock_source", "clock_now_ns", "gil_enabled", "backend",
     "library_version", "get_include", "get_library_dir", "get_library", "BT_MAX_PHASES",
@@ -103,7 +107,7 @@ for _cls in (Error, NullArgumentError, InvalidArgumentError, InvalidNameError, U
              PhaseOpenError, PhaseNotOpenError, TracerFinishedError, StructSizeError,
              OutOfMemoryError, TableFullError, PhaseConflictError, NotFoundError, InternalError,
              FileIOError, Phase, Metrics, Tracer, Timing, PhaseTiming, Snapshot, OpStats, PhaseStats,
-             Bucket, Format, TimelineInfo, Endpoint):
+             Bucket, Format, TimelineInfo, Endpoint, OTLPExporter):
     _cls.__module__ = __name__
 del _cls
 
@@ -200,3 +204,5 @@ def get_library_dir() -> str:
 # BOUNDARYTRACE_LISTEN=[host:]port: serve /metrics from import on (the
 # global sink exists once a backend is chosen, above).
 _serve_from_environment()
+# BOUNDARYTRACE_OTLP_ENDPOINT: send OTLP periodically from import on.
+_otlp_from_environment()

@@ -44,6 +44,9 @@ class Format(enum.IntEnum):
     #: native histograms; bytes, not text. What a Prometheus server scraping
     #: with native histograms asks for (docs/formats.md).
     PROMETHEUS_PROTOBUF = 5
+    #: OTLP metrics, protobuf (an ``ExportMetricsServiceRequest``) with
+    #: exponential histograms; bytes. What :func:`otlp_push` sends.
+    OTLP_PROTOBUF = 6
 
     @classmethod
     def for_path(cls, path: PathArg) -> "Format":

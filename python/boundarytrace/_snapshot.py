@@ -257,14 +257,15 @@ class Snapshot:
         ``fmt`` is a :class:`Format` or its name: ``"text"`` (the human
         report), ``"json"`` (schema ``boundarytrace.snapshot`` v1, which the
         ``boundarytrace`` command reads), ``"prometheus"``, ``"openmetrics"``,
-        ``"folded"`` (each a str), or ``"prometheus_protobuf"`` (bytes).
+        ``"folded"`` (each a str), ``"prometheus_protobuf"`` or ``"otlp_protobuf"``
+        (bytes).
         docs/formats.md describes each.
 
         Raises InvalidArgumentError for an unknown format, TypeError for a
         wrong type.
         """
         f = resolve_format(fmt, "Snapshot.export")
-        if f == Format.PROMETHEUS_PROTOBUF:
+        if f in (Format.PROMETHEUS_PROTOBUF, Format.OTLP_PROTOBUF):
             return self._box.export_bytes(int(f))  # type: ignore[no-any-return]
         return self._box.export(int(f))  # type: ignore[no-any-return]
 

@@ -56,7 +56,7 @@ static void exports(const bt_snapshot *s) {
   char buf[64];
   size_t n;
   int f;
-  for (f = BT_FORMAT_TEXT; f <= BT_FORMAT_PROMETHEUS_PROTOBUF; f++) {
+  for (f = BT_FORMAT_TEXT; f <= BT_FORMAT_OTLP_PROTOBUF; f++) {
     check(bt_snapshot_export(NULL, 0, &n, s, (bt_format)f), "export size");
     check(bt_snapshot_export(buf, sizeof buf, &n, s, (bt_format)f), "export");
   }

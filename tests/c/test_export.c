@@ -66,7 +66,7 @@ static void test_export__bad_arguments(void **state) {
   assert_status(BT_E_NULL, bt_snapshot_export(buf, sizeof buf, &n, NULL, BT_FORMAT_JSON));
   assert_status(BT_E_NULL, bt_snapshot_export(buf, sizeof buf, NULL, f->s, BT_FORMAT_JSON));
   assert_status(BT_E_NULL, bt_snapshot_export(NULL, 4, &n, f->s, BT_FORMAT_JSON));
-  assert_status(BT_E_INVALID, bt_snapshot_export(buf, sizeof buf, &n, f->s, (bt_format)6));
+  assert_status(BT_E_INVALID, bt_snapshot_export(buf, sizeof buf, &n, f->s, (bt_format)7));
   assert_status(BT_E_INVALID, bt_snapshot_export(buf, sizeof buf, &n, f->s, (bt_format)-1));
   assert_status(BT_E_NULL, bt_snapshot_write(NULL, BT_FORMAT_JSON, "x.json"));
   assert_status(BT_E_NULL, bt_snapshot_write(f->s, BT_FORMAT_JSON, NULL));

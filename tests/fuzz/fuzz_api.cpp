@@ -188,7 +188,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t cap = in.byte() % sizeof small;
         bt_snapshot *s = nullptr;
         if (bt_metrics_snapshot(&s, sink.m) == BT_OK) {
-          for (int f = -1; f <= 6; ++f) {
+          for (int f = -1; f <= 7; ++f) {
             expect(bt_snapshot_export(cap ? small : nullptr, cap, &needed, s, static_cast<bt_format>(f)), "export");
           }
         }

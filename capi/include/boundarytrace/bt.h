@@ -310,6 +310,14 @@ typedef enum bt_format {
    * text: they may hold NULs, and `*needed` is their count. Since 0.1.0.
    */
   BT_FORMAT_PROMETHEUS_PROTOBUF = 5,
+  /**
+   * OTLP metrics, protobuf (an ExportMetricsServiceRequest, what an OTLP/HTTP
+   * receiver takes at /v1/metrics): counters as monotonic sums, every
+   * distribution an ExponentialHistogram at scale 4 with min, max and sum, in
+   * ns; CUMULATIVE for a snapshot, DELTA for an interval of bt_metrics_take.
+   * Bytes, as BT_FORMAT_PROMETHEUS_PROTOBUF. Since 0.1.0.
+   */
+  BT_FORMAT_OTLP_PROTOBUF = 6,
   /* Not formats: they make every int a valid bt_format in C++ too, so an
      out-of-range value from a C or FFI caller is rejected (BT_E_INVALID)
      rather than being undefined behaviour. */

@@ -1,0 +1,232 @@
+"""A real OpenTelemetry Collector (built by scripts/lib/otelcol.sh with the
+collector's builder: OTLP receiver, OTLP/HTTP exporter) receives the
+library's OTLP over loopback and passes it on to a receiver this test runs;
+what arrives is decoded with the official opentelemetry-proto classes and
+must equal the snapshot: counts exact, exponential histogram buckets
+identical, min, max and sum, attributes op / phase / gil, temporality.
+The collector is started with a temporary config on free loopback ports and
+stopped by its pid.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import queue
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+
+import boundarytrace as bt
+
+# scripts/test builds the collector when missing and names it here.
+OTELCOL = os.environ.get("BT_OTELCOL", "/var/cache/boundarytrace/otelcol-0.165.0/otelcol-bt")
+CUMULATIVE, DELTA = 2, 1
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Sink(http.server.BaseHTTPRequestHandler):
+    """Where the collector passes the metrics on: each request body queued."""
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.put((self.path, self.headers.get("Content-Type"), body))
+        reply = metrics_service_pb2.ExportMetricsServiceResponse().SerializeToString()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def collector(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("otelcol")
+    sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    sink.received = queue.Queue()
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    port = _free_port()
+    cfg = tmp / "otelcol.yaml"
+    cfg.write_text(f"""receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:{port}
+exporters:
+  otlphttp:
+    endpoint: http://127.0.0.1:{sink.server_address[1]}
+    compression: none
+    retry_on_failure:
+      enabled: false
+    sending_queue:
+      enabled: false
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      exporters: [otlphttp]
+""")
+    log = open(tmp / "otelcol.log", "w")
+    proc = subprocess.Popen([OTELCOL, f"--config={cfg}"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        end = time.monotonic() + 60
+        while True:  # ready when the receiver accepts connections
+            assert proc.poll() is None, f"the collector exited: {log.name}"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < end, f"the collector did not listen (see {log.name})"
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}", sink.received
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        sink.shutdown()
+        sink.server_close()
+
+
+def _passed_on(received):
+    path, ctype, body = received.get(timeout=30)
+    assert path == "/v1/metrics" and ctype == "application/x-protobuf"
+    req = metrics_service_pb2.ExportMetricsServiceRequest()
+    req.ParseFromString(body)
+    return req
+
+
+def _metrics(req):
+    out = {}
+    for rm in req.resource_metrics:
+        for sm in rm.scope_metrics:
+            assert sm.scope.name == "boundarytrace"
+            for m in sm.metrics:
+                out[m.name] = m
+    return out
+
+
+def _attrs(point):
+    return {kv.key: kv.value.string_value for kv in point.attributes}
+
+
+def _check_histogram(point, dist):
+    assert point.scale == 4 and point.count == dist.count
+    assert point.sum == pytest.approx(float(dist.sum_ns))
+    assert point.min == dist.min_ns and point.max == dist.max_ns
+    zero = sum(c for lo, _, c in dist.buckets if lo == 0)
+    assert point.zero_count == zero
+    # the snapshot's buckets, by OTLP index i: (2^(i/16), 2^((i+1)/16)]
+    want = {}
+    for lo, _, c in dist.buckets:
+        if lo > 0:
+            k = 16 * (lo.bit_length() - 1) - 1
+            while lo ** 16 > 2 ** k:
+                k += 1
+            want[k - 1] = c
+    got = {point.positive.offset + j: c for j, c in enumerate(point.positive.bucket_counts) if c}
+    assert got == want
+
+
+def test_engine_otel__collector_passes_on_exactly_the_snapshot(collector, metrics):
+    endpoint, received = collector
+    _drain(received)
+    values = [int(5_000 * 2000 ** (i / 499)) for i in range(500)] + [0, 1, 2**40]
+    for v in values:
+        metrics.record("otel_op", v, phases={bt.NETWORK: (v // 3, 2), bt.EXTRACT: v // 4}, items=2)
+    metrics.record("otel_err", 999, error=True, gil_wait_ns=77, gil_releases=3)
+    bt.otlp_push(endpoint, metrics)
+    snap = metrics.snapshot()
+    got = _metrics(_passed_on(received))
+    ops = {_attrs(p)["op"]: p for p in got["boundarytrace.operations"].sum.data_points}
+    assert got["boundarytrace.operations"].sum.is_monotonic
+    assert got["boundarytrace.operations"].sum.aggregation_temporality == CUMULATIVE
+    assert {k: p.as_int for k, p in ops.items()} == {"otel_op": len(values), "otel_err": 1}
+    for name, attr in (("boundarytrace.errors", "errors"), ("boundarytrace.items", "items"),
+                       ("boundarytrace.gil.wait", "gil_wait_ns"),
+                       ("boundarytrace.gil.releases", "gil_releases")):
+        pts = {_attrs(p)["op"]: p.as_int for p in got[name].sum.data_points}
+        assert pts == {op.name: getattr(op, attr) for op in snap}, name
+    hist = got["boundarytrace.operation.duration"]
+    assert hist.unit == "ns"
+    assert hist.exponential_histogram.aggregation_temporality == CUMULATIVE
+    for p in hist.exponential_histogram.data_points:
+        _check_histogram(p, snap[_attrs(p)["op"]].total)
+    phases = got["boundarytrace.phase.duration"].exponential_histogram.data_points
+    seen = set()
+    for p in phases:
+        a = _attrs(p)
+        ps = snap[a["op"]].phases[a["phase"]]
+        assert a["gil"] == ("held" if ps.gil_held else "released")
+        _check_histogram(p, ps)
+        seen.add((a["op"], a["phase"]))
+    assert seen == {(op.name, ph) for op in snap for ph in op.phases}
+    p0 = ops["otel_op"]
+    assert 0 < p0.start_time_unix_nano <= p0.time_unix_nano
+    assert abs(p0.time_unix_nano - time.time_ns()) < 60 * 10**9
+
+
+def test_engine_otel__delta_intervals_add_up(collector, metrics):
+    endpoint, received = collector
+    _drain(received)
+    for v in (1000, 2000):
+        metrics.record("delta_op", v)
+    bt.otlp_push(endpoint, metrics, temporality="delta")
+    metrics.record("delta_op", 3000)
+    bt.otlp_push(endpoint, metrics, temporality="delta")
+    counts = []
+    for _ in range(2):
+        got = _metrics(_passed_on(received))
+        s = got["boundarytrace.operations"].sum
+        assert s.aggregation_temporality == DELTA
+        counts.append({_attrs(p)["op"]: p.as_int for p in s.data_points}["delta_op"])
+    assert counts == [2, 1]
+
+
+def _drain(received):
+    while True:
+        try:
+            received.get_nowait()
+        except queue.Empty:
+            return
+
+
+def test_engine_otel__exporter_sends_periodically_and_on_close(collector, metrics):
+    endpoint, received = collector
+    _drain(received)
+    metrics.record("periodic", 10)
+    with bt.OTLPExporter(endpoint, metrics, interval=0.2) as exp:
+        for _ in range(2):  # two ticks
+            got = _metrics(_passed_on(received))
+            assert {_attrs(p)["op"] for p in got["boundarytrace.operations"].sum.data_points} == {"periodic"}
+    _passed_on(received)  # the last send, on close
+    assert exp.sent >= 3 and exp.dropped == 0
+
+
+def test_engine_otel__bad_arguments():
+    with pytest.raises(ValueError, match="http"):
+        bt.otlp_push("127.0.0.1:4318")
+    with pytest.raises(ValueError, match="temporality"):
+        bt.OTLPExporter("http://127.0.0.1:1", temporality="sometimes")
+    with pytest.raises(ValueError, match="interval"):
+        bt.OTLPExporter("http://127.0.0.1:1", interval=0)
+    with pytest.raises(OSError):
+        bt.otlp_push(f"http://127.0.0.1:{_free_port()}", timeout=2)
