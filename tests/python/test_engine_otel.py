@@ -230,3 +230,30 @@ def test_engine_otel__bad_arguments():
         bt.OTLPExporter("http://127.0.0.1:1", interval=0)
     with pytest.raises(OSError):
         bt.otlp_push(f"http://127.0.0.1:{_free_port()}", timeout=2)
+
+
+def test_engine_otel__sdk_bridge_through_the_users_exporter(collector, metrics):
+    """boundarytrace.otel: the figures go through the OpenTelemetry SDK's own
+    OTLP/HTTP exporter (the user's pipeline) and arrive equal to the snapshot."""
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics.export import MetricExportResult
+    from boundarytrace.otel import OTelBridge
+
+    endpoint, received = collector
+    _drain(received)
+    for v in (0, 7, 1500, 1_000_000, 3_000_000):
+        metrics.record("sdk_op", v, phases={bt.CONVERT: v // 2}, items=1)
+    bridge = OTelBridge(OTLPMetricExporter(endpoint=endpoint + "/v1/metrics"), metrics, interval=3600)
+    assert bridge.force_flush() == MetricExportResult.SUCCESS
+    snap = metrics.snapshot()
+    got = _metrics(_passed_on(received))
+    ops = {_attrs(p)["op"]: p.as_int for p in got["boundarytrace.operations"].sum.data_points}
+    assert ops == {"sdk_op": 5}
+    (point,) = got["boundarytrace.operation.duration"].exponential_histogram.data_points
+    _check_histogram(point, snap["sdk_op"].total)
+    (phase,) = got["boundarytrace.phase.duration"].exponential_histogram.data_points
+    assert _attrs(phase) == {"op": "sdk_op", "phase": "convert", "gil": "released"}
+    _check_histogram(phase, snap["sdk_op"].phases["convert"])
+    bridge.shutdown()
+    _passed_on(received)  # the last export on shutdown
+    assert bridge.results[-1] == MetricExportResult.SUCCESS

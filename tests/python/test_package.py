@@ -173,7 +173,7 @@ def test_package__pybind11_helper_ships_with_the_python_package_only():
 
 
 #: Submodules a user imports by name; they show in dir() once imported.
-SUBMODULES = {"cli", "prometheus"}
+SUBMODULES = {"cli", "prometheus", "otel"}
 
 
 def test_package__dir_shows_only_the_api():
@@ -182,7 +182,7 @@ def test_package__dir_shows_only_the_api():
     code = ("import boundarytrace as bt\n"
             "print(sorted(n for n in dir(bt) if not n.startswith('_')))\n"
             "print(sorted(bt.__all__))\n"
-            "import boundarytrace.cli, boundarytrace.prometheus\n"
+            "import boundarytrace.cli, boundarytrace.prometheus, boundarytrace.otel\n"
             "print(sorted(n for n in dir(bt) if not n.startswith('_')))\n")
     proc = _run(code)
     assert proc.returncode == 0, proc.stderr
