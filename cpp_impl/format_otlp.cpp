@@ -8,13 +8,14 @@
 // sum, min, max and the zero bucket, in nanoseconds ("ns"). Attributes: `op`,
 // and on phases `phase` and `gil` (held / released). A cumulative snapshot
 // is CUMULATIVE from its start; an interval of a take is DELTA. Times are
-// moved from the monotonic time line to Unix time when encoded.
-#include <time.h>
+// moved from the monotonic time line to Unix time with the offset the snapshot
+// recorded.
 #include <unistd.h>
 
 #include <cstdlib>
 
 #include "cpp_impl/export.hpp"
+#include "cpp_impl/export_figures.hpp"
 #include "cpp_impl/phase_table.hpp"
 #include "cpp_impl/protobuf_writer.hpp"
 
@@ -62,14 +63,13 @@ struct Times {
   uint64_t temporality;
 };
 
-// The snapshot's monotonic start and end, as Unix time now.
+// The snapshot's monotonic start and end as Unix time, with the offset the
+// snapshot recorded when it was made (so an export is the same bytes each time).
 Times times_of(const Snapshot &s) {
-  timespec mono{}, real{};
-  clock_gettime(CLOCK_MONOTONIC, &mono);
-  clock_gettime(CLOCK_REALTIME, &real);
-  const uint64_t mono_now = static_cast<uint64_t>(mono.tv_sec) * 1000000000u + static_cast<uint64_t>(mono.tv_nsec);
-  const uint64_t real_now = static_cast<uint64_t>(real.tv_sec) * 1000000000u + static_cast<uint64_t>(real.tv_nsec);
-  auto to_unix = [&](uint64_t t) { return t <= mono_now ? real_now - (mono_now - t) : real_now; };
+  auto to_unix = [&](uint64_t t) {
+    const int64_t u = static_cast<int64_t>(t) + s.unix_offset_ns;
+    return u > 0 ? static_cast<uint64_t>(u) : 0;
+  };
   return Times{to_unix(s.start_ns), to_unix(s.end_ns), s.interval ? kDelta : kCumulative};
 }
 
@@ -142,28 +142,14 @@ class Metric {
 
 std::string format_otlp(const Snapshot &s) {
   const Times t = times_of(s);
-  struct Counter {
-    const char *name, *description, *unit;
-    uint64_t OpAgg::*field;
-  };
-  static const Counter counters[] = {
-      {"boundarytrace.operations", "Operations recorded.", "{operation}", &OpAgg::count},
-      {"boundarytrace.errors", "Operations marked as errors.", "{operation}", &OpAgg::errors},
-      {"boundarytrace.items", "Items (documents) handled.", "{item}", &OpAgg::items},
-      {"boundarytrace.gil.releases", "Times the GIL was released.", "{release}", &OpAgg::gil_releases},
-      {"boundarytrace.gil.wait", "Time spent waiting to reacquire the GIL.", "ns", &OpAgg::gil_wait_ns},
-      {"boundarytrace.gil.held", "Time in phases that hold the GIL.", "ns", &OpAgg::gil_held_ns},
-      {"boundarytrace.gil.released", "Time in phases that release the GIL.", "ns", &OpAgg::gil_released_ns},
-      {"boundarytrace.unattributed", "Time outside every phase.", "ns", &OpAgg::unattributed_ns},
-  };
   std::string metrics;
   auto attr_op = [](const SnapOp &op) {
     std::string a;
     pb::bytes_field(a, kNumberAttributes, string_attr("op", op.name));
     return a;
   };
-  for (const Counter &c : counters) {
-    Metric m(c.name, c.description, c.unit);
+  for (const CounterFigure &c : kCounterFigures) {
+    Metric m(c.otel, c.help, c.otel_unit);
     for (const auto &op : s.ops) m.point(attr_op(*op), t, op->agg.*c.field);
     pb::bytes_field(metrics, kScopeMetricsMetrics, m.sum(t.temporality));
   }

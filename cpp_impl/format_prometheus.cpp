@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "cpp_impl/export.hpp"
+#include "cpp_impl/export_figures.hpp"
 #include "cpp_impl/phase_table.hpp"
 
 namespace bt {
@@ -100,28 +101,11 @@ std::string phase_labels(const SnapOp &op, uint32_t p) {
 
 std::string format_prometheus(const Snapshot &s, bool openmetrics) {
   Writer w(openmetrics);
-  struct Counter {
-    const char *name, *help, *unit;
-    bool is_seconds;
-    uint64_t OpAgg::*field;
-  };
-  static const Counter counters[] = {
-      {"boundarytrace_operations", "Operations recorded.", "", false, &OpAgg::count},
-      {"boundarytrace_errors", "Operations marked as errors.", "", false, &OpAgg::errors},
-      {"boundarytrace_items", "Items (documents) handled.", "", false, &OpAgg::items},
-      {"boundarytrace_gil_releases", "Times the GIL was released.", "", false, &OpAgg::gil_releases},
-      {"boundarytrace_gil_wait_seconds", "Time spent waiting to reacquire the GIL.", "seconds", true,
-       &OpAgg::gil_wait_ns},
-      {"boundarytrace_gil_held_seconds", "Time in phases that hold the GIL.", "seconds", true, &OpAgg::gil_held_ns},
-      {"boundarytrace_gil_released_seconds", "Time in phases that release the GIL.", "seconds", true,
-       &OpAgg::gil_released_ns},
-      {"boundarytrace_unattributed_seconds", "Time outside every phase.", "seconds", true, &OpAgg::unattributed_ns},
-  };
-  for (const Counter &c : counters) {
-    w.family(c.name, "counter", c.help, c.unit);
+  for (const CounterFigure &c : kCounterFigures) {
+    w.family(c.prometheus, "counter", c.help, c.is_time ? "seconds" : "");
     for (const auto &op : s.ops) {
       uint64_t v = op->agg.*c.field;
-      w.sample(std::string(c.name) + "_total", op_label(*op), c.is_seconds ? seconds(v) : std::to_string(v));
+      w.sample(std::string(c.prometheus) + "_total", op_label(*op), c.is_time ? seconds(v) : std::to_string(v));
     }
   }
   w.family("boundarytrace_phase_entries", "counter", "Times a phase was entered.", "");

@@ -13,6 +13,7 @@
 // boundarytrace_phase_nanoseconds (seconds would put every edge between two
 // of the core's). Counters keep the names and units of the text format.
 #include "cpp_impl/export.hpp"
+#include "cpp_impl/export_figures.hpp"
 #include "cpp_impl/phase_table.hpp"
 #include "cpp_impl/protobuf_writer.hpp"
 
@@ -151,28 +152,12 @@ class Families {
 
 std::string format_prometheus_protobuf(const Snapshot &s) {
   Families f;
-  struct Counter {
-    const char *name, *help;
-    bool is_seconds;
-    uint64_t OpAgg::*field;
-  };
-  static const Counter counters[] = {
-      {"boundarytrace_operations_total", "Operations recorded.", false, &OpAgg::count},
-      {"boundarytrace_errors_total", "Operations marked as errors.", false, &OpAgg::errors},
-      {"boundarytrace_items_total", "Items (documents) handled.", false, &OpAgg::items},
-      {"boundarytrace_gil_releases_total", "Times the GIL was released.", false, &OpAgg::gil_releases},
-      {"boundarytrace_gil_wait_seconds_total", "Time spent waiting to reacquire the GIL.", true, &OpAgg::gil_wait_ns},
-      {"boundarytrace_gil_held_seconds_total", "Time in phases that hold the GIL.", true, &OpAgg::gil_held_ns},
-      {"boundarytrace_gil_released_seconds_total", "Time in phases that release the GIL.", true,
-       &OpAgg::gil_released_ns},
-      {"boundarytrace_unattributed_seconds_total", "Time outside every phase.", true, &OpAgg::unattributed_ns},
-  };
-  for (const Counter &c : counters) {
-    f.begin(c.name, c.help, kTypeCounter);
+  for (const CounterFigure &c : kCounterFigures) {
+    f.begin((std::string(c.prometheus) + "_total").c_str(), c.help, kTypeCounter);
     for (const auto &op : s.ops) {
       const uint64_t v = op->agg.*c.field;
-      f.metric(counter_metric(labels({{"op", op->name}}), c.is_seconds ? static_cast<double>(v) / 1e9
-                                                                       : static_cast<double>(v)));
+      f.metric(counter_metric(labels({{"op", op->name}}), c.is_time ? static_cast<double>(v) / 1e9
+                                                                     : static_cast<double>(v)));
     }
     f.end();
   }

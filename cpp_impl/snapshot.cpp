@@ -1,5 +1,7 @@
 #include "cpp_impl/snapshot.hpp"
 
+#include <time.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -14,6 +16,10 @@ bool name_less(const std::unique_ptr<SnapOp> &a, const std::unique_ptr<SnapOp> &
 void Snapshot::finish() {
   for (auto &op : ops) op->agg.settle();
   sort_by_name();
+  timespec mono{}, real{};
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_REALTIME, &real);
+  unix_offset_ns = (static_cast<int64_t>(real.tv_sec) - mono.tv_sec) * 1000000000 + (real.tv_nsec - mono.tv_nsec);
 }
 
 void Snapshot::sort_by_name() { std::sort(ops.begin(), ops.end(), name_less); }

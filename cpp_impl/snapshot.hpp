@@ -19,6 +19,10 @@ struct Snapshot {
   uint64_t end_ns = 0;    // when the copy was taken
   uint32_t phase_count = 0;
   bool interval = false;  // an interval of a take (delta), not the cumulative view
+  // Unix time minus monotonic time when the snapshot was finished: exports
+  // that need Unix time (OTLP) convert with it, so they are the same bytes
+  // however often a snapshot is exported.
+  int64_t unix_offset_ns = 0;
 
   // Settles each operation (counts, GIL figures), then sorts: the last step of
   // making a snapshot.

@@ -47,7 +47,7 @@ def snap(metrics):
 # --- the format argument -------------------------------------------------------------------
 
 def test_exports__format_values_are_the_headers():
-    found = dict(re.findall(r"BT_FORMAT_([A-Z]+) = (\d+)", HEADER.read_text()))
+    found = dict(re.findall(r"BT_FORMAT_([A-Z_]*[A-Z]) = (\d+),", HEADER.read_text()))
     assert {k: int(v) for k, v in found.items()} == {f.name: f.value for f in bt.Format}
 
 
