@@ -34,7 +34,7 @@ struct Dist {
 
   // Adds one sample whose bucket `b` has storage (Histogram::has(b)).
   void add(uint64_t v, int b) {
-    saturated |= sat_add(sum, v);
+    if (__builtin_expect(sat_add(sum, v), 0)) saturated = true;
     if (__builtin_expect(v < min, 0)) min = v;
     if (__builtin_expect(v > max, 0)) max = v;
     hist.add(b, 1);
@@ -127,8 +127,8 @@ inline __attribute__((always_inline)) bool OpAgg::record(const Timing &t, uint64
     errors += t.flags & kFlagError;
     left_open += (t.flags & kFlagLeftOpen) != 0;
   }
-  if (t.items) saturated |= sat_add(items, t.items);
-  if (t.gil_wait_ns) saturated |= sat_add(gil_wait_ns, t.gil_wait_ns);
+  if (t.items && __builtin_expect(sat_add(items, t.items), 0)) saturated = true;
+  if (t.gil_wait_ns && __builtin_expect(sat_add(gil_wait_ns, t.gil_wait_ns), 0)) saturated = true;
   if (t.gil_releases) gil_releases += t.gil_releases;  // 2^32 per record: cannot pass 2^64 in practice
   if (__builtin_expect(t.workers > workers_max, 0)) workers_max = t.workers;
   if (__builtin_expect(t.workers > 1, 0)) ++parallel_ops;
