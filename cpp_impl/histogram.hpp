@@ -44,13 +44,18 @@ class Histogram {
   // eight bits finds the candidate; one compare settles it). Powers of two
   // close a bucket (upper bounds are inclusive, as in both engines).
   static int index_of(uint64_t v) {
-    const int e = 63 - __builtin_clzll(v);
-    const uint64_t m = v << (63 - e);
-    int j = kCell[(m >> 55) & 0xff];
-    j += m > kThreshold[j + 1];
-    return (e << kSubBits) + j - (m == (1ull << 63));
+    const int lz = __builtin_clzll(v);
+    const uint64_t m = v << lz;  // the mantissa, top bit set
+    const uint32_t cell = kCell[(m >> 55) & 0xff];
+    const int j = static_cast<int>(cell + (m > (kThreshold + 1)[cell])) -
+                  (m < (1ull << 63) + 1);  // a power of two closes the bucket below
+    return ((lz ^ 63) << kSubBits) + j;  // lz ^ 63 is the top bit's position
   }
-  static int bucket_of(uint64_t v) { return v ? index_of(v) + kIndexOffset : 0; }
+  // Branch-free: zero takes the path of one, then the mask sends it to 0.
+  static int bucket_of(uint64_t v) {
+    const uint64_t zero = v == 0;
+    return (index_of(v | zero) + kIndexOffset) & static_cast<int>(zero - 1);
+  }
   // The integers bucket b holds are [lower_of(b), upper_of(b)); a bucket
   // holding none has lower == upper. The last bucket's upper is UINT64_MAX
   // and includes it (2^64 does not fit).

@@ -147,3 +147,42 @@ def test_snapshot__sums_saturate_and_are_flagged(metrics):
     assert huge.saturated is True and fine.saturated is False
     assert huge.to_dict()["saturated"] is True
     assert "lower bounds" in snap.format()
+
+
+def _floor_pow16(k):
+    """floor(2^(k/16)), exactly: the largest c with c^16 <= 2^k."""
+    lo, hi = 0, 1 << (k // 16 + 1)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if mid ** 16 <= 2 ** k:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def test_snapshot__every_bucket_edge_is_exact(metrics):
+    # Values on and beside every edge 2^(k/16) of the uint64 range: each must
+    # land in the bucket (2^(i/16), 2^((i+1)/16)] that holds it, and the
+    # bucket's integer bounds must be floor(2^(i/16)) + 1 .. floor(2^((i+1)/16)).
+    top = 2 ** 64 - 1
+    values = {0, 1, 2, 3, top}
+    for k in range(0, 1024):
+        f = _floor_pow16(k)
+        values.update(v for v in (f - 1, f, f + 1) if 0 <= v <= top)
+    want = {}
+    for v in values:
+        if v == 0:
+            key = (0, 1)
+        else:
+            i = 16 * (v.bit_length() - 1) - 2
+            while v ** 16 > 2 ** (i + 1):
+                i += 1
+            lower = 1 if i < 0 else _floor_pow16(i) + 1
+            upper = top if i + 1 >= 1024 else _floor_pow16(i + 1) + 1
+            key = (lower, upper)
+        want[key] = want.get(key, 0) + 1
+    for v in sorted(values):
+        metrics.record("edges", v)
+    got = {(lo, up): c for lo, up, c in metrics.snapshot()["edges"].total.buckets}
+    assert got == want
