@@ -177,6 +177,30 @@ static inline int bt_test_slowdown(void) {
 }
 
 /* A timing for bt_metrics_record: op name and total, nothing else. */
+/* The timeline's Chrome Trace JSON, malloc'ed (free it); asserts the second
+   call needs exactly what the first said. */
+static inline char *bt_test_timeline_json(void) {
+  size_t needed = 0, again = 0;
+  char *buf;
+  assert_status(BT_OK, bt_timeline_export(NULL, 0, &needed));
+  buf = (char *)malloc(needed + 1);
+  assert_non_null(buf);
+  assert_status(BT_OK, bt_timeline_export(buf, needed + 1, &again));
+  assert_u64_eq(again, needed);
+  return buf;
+}
+
+/* How often `needle` occurs in `hay` (non-overlapping). */
+static inline size_t bt_test_count_of(const char *hay, const char *needle) {
+  size_t n = 0;
+  const char *p = hay;
+  while ((p = strstr(p, needle)) != NULL) {
+    n++;
+    p += strlen(needle);
+  }
+  return n;
+}
+
 static inline bt_timing bt_test_timing(const char *op, uint64_t total_ns) {
   bt_timing t = BT_TIMING_INIT;
   t.op_name = op;

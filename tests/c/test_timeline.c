@@ -1,28 +1,8 @@
-/* The trace ring of individual operations and its Chrome Trace Event JSON.
- * Its own process: the ring is process-wide. */
+/* The timeline of individual operations and its Chrome Trace Event JSON.
+ * Its own process: the timeline is process-wide. */
 #include "bt_test.h"
 
 #include <unistd.h>
-
-static char *trace_json(void) {
-  size_t needed = 0, again = 0;
-  char *buf;
-  assert_status(BT_OK, bt_timeline_export(NULL, 0, &needed));
-  buf = malloc(needed + 1);
-  assert_status(BT_OK, bt_timeline_export(buf, needed + 1, &again));
-  assert_u64_eq(again, needed);
-  return buf;
-}
-
-static size_t count_of(const char *hay, const char *needle) {
-  size_t n = 0;
-  const char *p = hay;
-  while ((p = strstr(p, needle)) != NULL) {
-    n++;
-    p += strlen(needle);
-  }
-  return n;
-}
 
 static void one_op(bt_metrics *m, const char *name, int phases) {
   bt_tracer *t;
@@ -64,7 +44,7 @@ static void test_timeline__off_until_started(void **state) {
   (void)state;
   assert_int_equal(info().active, 0);
   one_op(m, "unseen", 2);
-  j = trace_json();
+  j = bt_test_timeline_json();
   assert_null(strstr(j, "unseen"));
   assert_non_null(strstr(j, "\"traceEvents\":["));
   free(j);
@@ -88,13 +68,13 @@ static void test_timeline__ring_keeps_newest_and_counts_dropped(void **state) {
   assert_u64_eq(i.capacity, 3);
   assert_u64_eq(i.kept, 3);
   assert_u64_eq(i.dropped, 2);
-  j = trace_json();
+  j = bt_test_timeline_json();
   assert_null(strstr(j, "\"op0\""));
   assert_null(strstr(j, "\"op1\""));
   assert_non_null(strstr(j, "\"name\":\"op2\""));
   assert_non_null(strstr(j, "\"name\":\"op4\""));
-  assert_u64_eq(count_of(j, "\"cat\":\"operation\""), 3);
-  assert_u64_eq(count_of(j, "\"cat\":\"phase\""), 12);
+  assert_u64_eq(bt_test_count_of(j, "\"cat\":\"operation\""), 3);
+  assert_u64_eq(bt_test_count_of(j, "\"cat\":\"phase\""), 12);
   assert_non_null(strstr(j, "\"name\":\"extract\""));
   assert_non_null(strstr(j, "\"args\":{\"gil\":\"released\"}"));
   assert_non_null(strstr(j, "\"items\":7,"));
@@ -142,7 +122,7 @@ static void test_timeline__interleaved_operations_get_their_own_track(void **sta
   assert_status(BT_OK, bt_tracer_finish(b));
   bt_tracer_free(a);
   bt_tracer_free(b);
-  j = trace_json();
+  j = bt_test_timeline_json();
   assert_non_null(strstr(j, "overlapping 1"));
   free(j);
   assert_status(BT_OK, bt_timeline_stop());
@@ -155,8 +135,8 @@ static void test_timeline__phases_past_the_limit_are_counted(void **state) {
   (void)state;
   assert_status(BT_OK, bt_timeline_start(2));
   one_op(m, "chatty", 70);
-  j = trace_json();
-  assert_u64_eq(count_of(j, "\"cat\":\"phase\""), 64);
+  j = bt_test_timeline_json();
+  assert_u64_eq(bt_test_count_of(j, "\"cat\":\"phase\""), 64);
   assert_non_null(strstr(j, "\"phases_lost\":6"));
   free(j);
   assert_status(BT_OK, bt_timeline_stop());

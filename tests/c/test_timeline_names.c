@@ -7,27 +7,6 @@
 /* Test-only (cpp_impl/test_hooks.cpp): thread names the timeline holds. */
 size_t bt_testing_timeline_names(void);
 
-static char *timeline_json(void) {
-  size_t needed = 0, again = 0;
-  char *buf;
-  assert_status(BT_OK, bt_timeline_export(NULL, 0, &needed));
-  buf = malloc(needed + 1);
-  assert_non_null(buf);
-  assert_status(BT_OK, bt_timeline_export(buf, needed + 1, &again));
-  assert_u64_eq(again, needed);
-  return buf;
-}
-
-static size_t count_of(const char *hay, const char *needle) {
-  size_t n = 0;
-  const char *p = hay;
-  while ((p = strstr(p, needle)) != NULL) {
-    n++;
-    p += strlen(needle);
-  }
-  return n;
-}
-
 /* Offset of the first byte that is not well-formed UTF-8 (RFC 3629: no
  * overlong forms, surrogates or code points past U+10FFFF), or -1. */
 static long utf8_error_at(const char *text) {
@@ -99,7 +78,7 @@ static void test_timeline_names__cut_or_invalid_names_export_valid_utf8(void **s
   run_named(&cut2);
   run_named(&bad);
   run_named(&fine);
-  j = timeline_json();
+  j = bt_test_timeline_json();
   at = utf8_error_at(j);
   if (at >= 0) fail_msg("the export is not UTF-8 at byte %ld: ...%.40s", at, j + (at > 20 ? at - 20 : 0));
   assert_non_null(strstr(j, "\"abcdefghijklm ("));  /* the cut character dropped */
@@ -145,9 +124,9 @@ static void test_timeline_names__names_bounded_by_the_ring(void **state) {
   if (bt_testing_timeline_names() > kCapacity)
     fail_msg("the timeline holds %zu thread names for %d kept operations", bt_testing_timeline_names(),
              kCapacity);
-  j = timeline_json();
-  assert_true(count_of(j, "\"name\":\"thread_name\"") >= 1);
-  assert_true(count_of(j, "\"name\":\"thread_name\"") <= kCapacity);
+  j = bt_test_timeline_json();
+  assert_true(bt_test_count_of(j, "\"name\":\"thread_name\"") >= 1);
+  assert_true(bt_test_count_of(j, "\"name\":\"thread_name\"") <= kCapacity);
   free(j);
   assert_status(BT_OK, bt_timeline_stop());
   bt_metrics_free(m);
