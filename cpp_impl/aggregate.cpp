@@ -53,6 +53,13 @@ OpAgg::~OpAgg() {
   }
 }
 
+Dist *OpAgg::dist_for(int p) {
+  if (p < 0) return &total;
+  Dist *&d = phases_[p];
+  if (!d) d = new_dist();
+  return d;
+}
+
 bool OpAgg::reserve(const Timing &t, uint64_t total_ns, const uint64_t *ns) {
   if (!total.hist.reserve(Histogram::bucket_of(total_ns))) return false;
   int n = 0;

@@ -67,6 +67,10 @@ class OpAgg {
   OpAgg &operator=(const OpAgg &) = delete;
 
   const Dist *phase(int p) const { return phases_[p]; }
+  // The distribution of phase `p` (-1: the total), added empty when missing;
+  // nullptr when out of memory. For readers that rebuild an aggregate from
+  // stored figures (shared_read.cpp).
+  Dist *dist_for(int p);
 
   // Records one finished operation whose durations are in units of `mult`
   // (timing.hpp). All or nothing: false (and nothing changed) when storage

@@ -36,6 +36,7 @@ void release() {
 }
 
 void in_child() {
+  Metrics::leave_parent_slots_in_child();
   slots::reset_in_child();
   timeline::reset_in_child();
   release();

@@ -1,5 +1,9 @@
 #include "cpp_impl/metrics.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -8,6 +12,7 @@
 #include "cpp_impl/lasting.hpp"
 #include "cpp_impl/names.hpp"
 #include "cpp_impl/phase_table.hpp"
+#include "cpp_impl/shared_dir.hpp"
 #include "cpp_impl/snapshot.hpp"
 #include "cpp_impl/thread_slot.hpp"
 
@@ -79,6 +84,8 @@ uint64_t g_next_id = 1;  // under registry_mutex()
 
 }  // namespace
 
+Metrics *Metrics::registry_head() { return g_registry; }
+
 Metrics::Metrics() {
   cumulative_start_ns_ = interval_start_ns_ = clock::now_ns();
   std::lock_guard<std::mutex> lock(registry_mutex());
@@ -96,6 +103,9 @@ Metrics::~Metrics() {
     if (next_) next_->prev_ = prev_;
   }
   for (std::size_t i = 0; i < nops_; ++i) delete ops_[i];
+  delete slot_;  // unmapped and closed: its lock goes, the next taker folds it
+  if (dirfd_ >= 0) close(dirfd_);
+  std::free(dir_path_);
 }
 
 void Metrics::lock_all_for_fork() {
@@ -162,6 +172,8 @@ Err Metrics::op(const char *name, std::size_t len, Op **out) {
   op->name = interned;
   op->hash = h;
   op->owner = this;
+  op->shared = is_shared();
+  if (op->shared) (void)attach_shared(op);  // listed from now on; else on its first record
   ops_[nops_++] = op;
   std::size_t i = h & (kTableSize - 1);
   while (table_[i].load()) i = (i + 1) & (kTableSize - 1);
@@ -228,6 +240,12 @@ Shard *Metrics::add_shard(Op *op) {
 
 Err Metrics::snapshot(Snapshot **out) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (is_shared()) {
+    int err_no = 0;
+    const Err e = shared::merge(dirfd_, dir_path_, out, &err_no);
+    if (e == Err::io) errno = err_no;
+    return e;
+  }
   auto snap = new_snapshot(nops_);
   if (!snap) return Err::nomem;
   for (std::size_t i = 0; i < nops_; ++i) {
@@ -245,6 +263,7 @@ Err Metrics::snapshot(Snapshot **out) {
 }
 
 Err Metrics::take(Snapshot **interval_out, Snapshot **cumulative_out) {
+  if (is_shared()) return Err::invalid;
   std::lock_guard<std::mutex> lock(mutex_);
   const std::size_t n = nops_;
   auto interval = new_snapshot(n);
@@ -298,7 +317,8 @@ Err Metrics::take(Snapshot **interval_out, Snapshot **cumulative_out) {
   return Err::ok;
 }
 
-void Metrics::reset() {
+Err Metrics::reset() {
+  if (is_shared()) return Err::invalid;
   std::lock_guard<std::mutex> lock(mutex_);
   for (std::size_t i = 0; i < nops_; ++i) {
     each_shard_locked(ops_[i], [](OpAgg &a) { return a.clear(), true; });
@@ -306,6 +326,7 @@ void Metrics::reset() {
     ops_[i]->pending.clear();
   }
   cumulative_start_ns_ = interval_start_ns_ = clock::now_ns();
+  return Err::ok;
 }
 
 }  // namespace bt

@@ -23,6 +23,10 @@ namespace bt {
 
 class Metrics;
 struct Snapshot;
+namespace shared {
+class Slot;
+struct OpRec;
+}  // namespace shared
 
 struct alignas(kCacheLine) Shard {
   SpinLock lock;
@@ -33,6 +37,12 @@ struct Op {
   const char *name = nullptr;  // interned
   uint64_t hash = 0;
   Metrics *owner = nullptr;
+  // Of a shared sink (metrics_shared.cpp): records go to its record in the
+  // process's slot file (`srec`, published after `sbase`, the mapping's
+  // start), made on first use and forgotten in a forked child.
+  bool shared = false;
+  char *sbase = nullptr;
+  AtomicPtr<shared::OpRec> srec;
   AtomicPtr<Shard> shards[kMaxSlots];
   // A second shard per slot, made only by reserve() (bt_op_reserve): where a
   // nested record (reentry.hpp) goes when the interrupted code holds the
@@ -55,6 +65,20 @@ class Metrics {
 
   // The process-wide sink; lives until the library unloads.
   static Metrics &global();
+
+  // A sink whose figures live in the shared directory `dir` (shared_dir.hpp),
+  // in a slot of this process. Err::io with `*err_no` when the directory is
+  // refused or no slot can be taken; Err::nomem.
+  static Err open_shared(const char *dir, Metrics **out, int *err_no);
+  // BOUNDARYTRACE_SHARED_DIR: makes the global sink shared, before any
+  // record; a directory that cannot be used is reported once on stderr and
+  // the sink stays in the process.
+  static void share_global_from_env();
+  // fork_guard.cpp, in a forked child: every shared sink gives up the
+  // parent's slot (the parent keeps writing it); the child's first record
+  // takes a slot of its own.
+  static void leave_parent_slots_in_child();
+  bool is_shared() const { return dirfd_ >= 0; }
 
   // fork_guard.cpp: takes every Metrics' lock and every shard's lock, so a
   // forked child never inherits a lock held by a thread it does not have,
@@ -80,6 +104,7 @@ class Metrics {
   // Inlined where it is called (a finish, a drain, bt_metrics_record): the
   // finish then is one function.
   __attribute__((always_inline)) static Err record(Op *op, const Timing &t, uint64_t mult) {
+    if (__builtin_expect(op->shared, 0)) return record_shared(op, t, mult);
     reentry::Guard inside;
     if (__builtin_expect(inside.nested(), 0)) return record_nested(op, t, mult);
     Shard *shard = op->shards[slots::current()].load();
@@ -100,22 +125,36 @@ class Metrics {
   // finish then keeps the record for later).
   static Err record_nested(Op *op, const Timing &t, uint64_t mult);
 
-  // Cumulative copy (past + every shard).
+  // Cumulative copy (past + every shard). Of a shared sink: the merge of its
+  // whole directory (every process).
   Err snapshot(Snapshot **out);
   // Moves the shards' contents into `*interval` and into the past; when
   // `cumulative` is not null, also gives the cumulative view at that instant.
+  // Err::invalid for a shared sink: its figures belong to every process.
   Err take(Snapshot **interval, Snapshot **cumulative);
-  void reset();
+  // Err::invalid for a shared sink, as take().
+  Err reset();
 
  private:
   static constexpr std::size_t kTableSize = 2 * kMaxOps;  // open addressing, power of two
   static_assert((kTableSize & (kTableSize - 1)) == 0, "table size is a power of two");
 
+  static Metrics *registry_head();  // every live Metrics, via next_ (fork handlers only)
   Op *find(const char *name, uint64_t hash) const;
   Err lookup_slow(const char *name, Op **out);
   // record()'s slow path: the shard of this thread's slot in `op`, made on
   // first use; nullptr when out of memory.
   static Shard *add_shard(Op *op);
+
+  // The shared sink's record (metrics_shared.cpp): into this thread's shard
+  // of the operation in the slot file, lock-free between processes.
+  static Err record_shared(Op *op, const Timing &t, uint64_t mult);
+  // record_shared's slow path: takes a slot if the process has none, adds
+  // the operation's record, this thread's shard, the distributions and
+  // histogram blocks `d`/`b` name, and publishes the phases. Under mutex_.
+  Err prepare_shared(Op *op, int slot, const int *d, const int *b, int n, uint32_t touched);
+  // Adds `op`'s record to the slot, if there is one (under mutex_).
+  Err attach_shared(Op *op);
 
   std::mutex mutex_;  // guards inserts, ops_, every Op::past, snapshot/take/reset
   AtomicPtr<Op> table_[kTableSize];  // lock-free lookups; written under mutex_
@@ -125,6 +164,11 @@ class Metrics {
   uint64_t interval_start_ns_ = 0;
   Metrics *prev_ = nullptr, *next_ = nullptr;  // the registry of live Metrics
   uint64_t id_ = 0;  // unique in the process: a freed Metrics' address may come back, its id never
+  // Of a shared sink: the directory (open), its path, and this process's
+  // slot (nullptr in a forked child until its first record).
+  int dirfd_ = -1;
+  char *dir_path_ = nullptr;
+  shared::Slot *slot_ = nullptr;
 };
 
 namespace detail {

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "cpp_impl/aggregate.hpp"
@@ -13,8 +14,19 @@ struct SnapOp {
   OpAgg agg;
 };
 
+// A file a merge of a shared directory left out, and why.
+struct Skipped {
+  std::string path, reason;
+};
+
 struct Snapshot {
   std::vector<std::unique_ptr<SnapOp>> ops;
+  // Of a shared directory (shared_read.hpp): records its writers could not
+  // keep, process slots merged (live and dead; the archive counts as one
+  // when it holds any), and files left out.
+  uint64_t dropped = 0;
+  uint32_t processes = 0;
+  std::vector<Skipped> skipped;
   uint64_t start_ns = 0;  // when the covered interval began
   uint64_t end_ns = 0;    // when the copy was taken
   uint32_t phase_count = 0;

@@ -25,6 +25,7 @@ __attribute__((constructor)) void on_load() {
   config::report_clock(clock_asked, clock::source_name());
   if (config::disable_requested()) config::set_enabled(false);
   install_fork_guard();
+  Metrics::share_global_from_env();
   arm_exit_files();
 }
 

@@ -1,4 +1,6 @@
 // Metrics sinks, bound operations, external records, snapshot/take/reset.
+#include <cerrno>
+
 #include "capi/src/shim.hpp"
 #include "cpp_impl/config.hpp"
 #include "cpp_impl/names.hpp"
@@ -20,6 +22,22 @@ bt_status bt_metrics_new(bt_metrics **out) {
   if (!m) return BT_E_NOMEM;
   *out = reinterpret_cast<bt_metrics *>(m);
   return BT_OK;
+}
+
+bt_status bt_metrics_open_shared(bt_metrics **out, const char *dir) {
+  if (!out || !dir) return BT_E_NULL;
+  if (!*dir) return BT_E_INVALID;
+  BT_SHIM_TRY
+  bt::Metrics *m = nullptr;
+  int err_no = 0;
+  const bt::Err e = bt::Metrics::open_shared(dir, &m, &err_no);
+  if (e != bt::Err::ok) {
+    errno = err_no;
+    return status(e);
+  }
+  *out = reinterpret_cast<bt_metrics *>(m);
+  return BT_OK;
+  BT_SHIM_CATCH
 }
 
 void bt_metrics_free(bt_metrics *metrics) {
@@ -96,8 +114,7 @@ bt_status bt_metrics_take(bt_snapshot **interval_out, bt_snapshot **cumulative_o
 bt_status bt_metrics_reset(bt_metrics *metrics) {
   if (!bt::config::enabled()) return BT_OK;
   BT_SHIM_TRY
-  metrics_of(metrics)->reset();
-  return BT_OK;
+  return status(metrics_of(metrics)->reset());
   BT_SHIM_CATCH
 }
 

@@ -1,9 +1,13 @@
 // Read-only accessors of an immutable snapshot.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
 
 #include "capi/src/shim.hpp"
 #include "cpp_impl/names.hpp"
 #include "cpp_impl/phase_table.hpp"
+#include "cpp_impl/shared_dir.hpp"
 
 using bt::shim::cast;
 using bt::shim::status;
@@ -35,7 +39,39 @@ bt_status bt_snapshot_get_info(bt_snapshot_info *out, const bt_snapshot *snapsho
   full.start_ns = s->start_ns;
   full.end_ns = s->end_ns;
   full.phase_count = s->phase_count;
+  full.dropped = s->dropped;
+  full.processes = s->processes;
+  full.skipped = static_cast<uint32_t>(s->skipped.size());
   bt::shim::copy_out(full, out);
+  return BT_OK;
+}
+
+bt_status bt_snapshot_read_shared(bt_snapshot **out, const char *dir) {
+  if (!out || !dir) return BT_E_NULL;
+  if (!*dir) return BT_E_INVALID;
+  BT_SHIM_TRY
+  const int fd = bt::shared::open_dir(dir, false);
+  if (fd < 0) return BT_E_IO;
+  bt::Snapshot *snap = nullptr;
+  int err_no = 0;
+  const bt::Err e = bt::shared::merge(fd, dir, &snap, &err_no);
+  close(fd);
+  if (e != bt::Err::ok) {
+    errno = err_no;
+    return status(e);
+  }
+  *out = cast(snap);
+  return BT_OK;
+  BT_SHIM_CATCH
+}
+
+bt_status bt_snapshot_get_skipped(const char **path_out, const char **reason_out, const bt_snapshot *snapshot,
+                                  size_t index) {
+  if (!path_out || !reason_out || !snapshot) return BT_E_NULL;
+  const bt::Snapshot *s = cast(snapshot);
+  if (index >= s->skipped.size()) return BT_E_NOT_FOUND;
+  *path_out = s->skipped[index].path.c_str();
+  *reason_out = s->skipped[index].reason.c_str();
   return BT_OK;
 }
 

@@ -70,6 +70,17 @@ static void test_noop__metrics_calls(void **state) {
   assert_null(c);
   assert_int_equal(bt_metrics_reset(m), BT_OK);
   bt_metrics_free(m);
+  /* The shared sink: nothing opened, nothing read, no file touched. */
+  m = (bt_metrics *)&m;
+  assert_int_equal(bt_metrics_open_shared(&m, "/nonexistent/shared"), BT_OK);
+  assert_null(m);
+  s = (bt_snapshot *)&s;
+  assert_int_equal(bt_snapshot_read_shared(&s, "/nonexistent/shared"), BT_OK);
+  assert_null(s);
+  {
+    const char *path = NULL, *reason = NULL;
+    assert_int_equal(bt_snapshot_get_skipped(&path, &reason, s, 0), BT_E_NOT_FOUND);
+  }
 }
 
 static void test_noop__tracer_calls(void **state) {

@@ -283,8 +283,12 @@ typedef struct bt_snapshot_info {
   uint64_t end_ns;           /**< bt_clock_now_ns() when it was taken */
   uint32_t phase_count;      /**< phases registered when it was taken */
   uint32_t reserved_;        /**< zero */
+  /* Since 0.1.0, for a shared directory (bt_snapshot_read_shared); 0 otherwise. */
+  uint64_t dropped;          /**< records their processes could not keep (no room) */
+  uint32_t processes;        /**< process slots merged, live and gone */
+  uint32_t skipped;          /**< files left out (bt_snapshot_get_skipped) */
 } bt_snapshot_info;
-#define BT_SNAPSHOT_INFO_INIT {sizeof(bt_snapshot_info), 0, 0, 0, 0, 0}
+#define BT_SNAPSHOT_INFO_INIT {sizeof(bt_snapshot_info), 0, 0, 0, 0, 0, 0, 0, 0}
 
 /** State of the timeline (the ring of individual operations, bt_timeline_start()). */
 typedef struct bt_timeline_info {
@@ -509,6 +513,58 @@ BT_API bt_status bt_metrics_take(bt_snapshot **interval_out, bt_snapshot **cumul
  * when it does nothing).
  */
 BT_API bt_status bt_metrics_reset(bt_metrics *metrics);
+
+/* ------------------------------------------------------------------------- */
+/* Shared sink: many processes, one picture                                  */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Opens a sink whose figures live in the directory `dir` (on a tmpfs such as
+ * /dev/shm or $XDG_RUNTIME_DIR), shared by every process that opens it: the
+ * workers of a pre-fork server write into it and any process merges it
+ * (bt_snapshot_read_shared). A missing `dir` is created with mode 0700; one
+ * that group or others may write into, or that belongs to another user, is
+ * refused (BT_E_IO, errno EACCES). The process takes a slot file of its own
+ * there (mode 0600 plus the read bits the directory grants) and holds it
+ * with a lock the kernel drops when the process dies; records then go into
+ * it, lock-free between processes. Slots of processes that are gone are
+ * folded into the directory's archive and reused, so the directory holds
+ * the live processes' slots and three files more. A child forked from this
+ * process takes a slot of its own at its first record; the BOUNDARYTRACE_SHARED_DIR
+ * variable makes the global sink shared in the same way. On the sink,
+ * bt_metrics_snapshot() merges the whole directory; bt_metrics_take() and
+ * bt_metrics_reset() answer BT_E_INVALID (the figures belong to every
+ * process). Free it with bt_metrics_free() (its slot is folded by the next
+ * process that opens the directory). docs/formats.md describes the files.
+ * Since 0.1.0.
+ * @return BT_OK; BT_E_NULL; BT_E_IO (errno: EACCES for a directory refused,
+ *         ENOSPC, ...; nothing is left behind but the directory and its
+ *         lock file); BT_E_NOMEM. Thread-safe.
+ */
+BT_API bt_status bt_metrics_open_shared(bt_metrics **out, const char *dir);
+
+/**
+ * Merges every slot of the shared directory `dir`, live and gone, and its
+ * archive into a new snapshot (cumulative; free it with bt_snapshot_free()).
+ * Needs only read access. A file that is truncated, foreign, corrupted, or
+ * written in a newer major format is left out whole and listed
+ * (bt_snapshot_get_skipped); its bt_snapshot_info counts the processes
+ * merged, the files skipped and the records the writers dropped for want of
+ * room. A record a process is writing during the merge is in it or not; a
+ * histogram is never torn (its count is the sum of its buckets). Since 0.1.0.
+ * @return BT_OK; BT_E_NULL; BT_E_IO (the directory cannot be opened, or
+ *         group or others may write into it: errno EACCES); BT_E_NOMEM.
+ *         Thread-safe.
+ */
+BT_API bt_status bt_snapshot_read_shared(bt_snapshot **out, const char *dir);
+
+/**
+ * The `index`th file (0 .. skipped-1, see bt_snapshot_info) a merge left
+ * out: its path and why. Both strings belong to the snapshot. Since 0.1.0.
+ * @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND (index).
+ */
+BT_API bt_status bt_snapshot_get_skipped(const char **path_out, const char **reason_out,
+                                         const bt_snapshot *snapshot, size_t index);
 
 /* ------------------------------------------------------------------------- */
 /* Tracer                                                                    */

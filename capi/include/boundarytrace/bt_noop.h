@@ -59,6 +59,24 @@ BT_NOOP_ bt_status bt_metrics_record(bt_metrics *metrics, const bt_timing *timin
   (void)timing;
   return BT_OK;
 }
+BT_NOOP_ bt_status bt_metrics_open_shared(bt_metrics **out, const char *dir) {
+  (void)dir;
+  if (out) *out = NULL;
+  return BT_OK;
+}
+BT_NOOP_ bt_status bt_snapshot_read_shared(bt_snapshot **out, const char *dir) {
+  (void)dir;
+  if (out) *out = NULL;
+  return BT_OK;
+}
+BT_NOOP_ bt_status bt_snapshot_get_skipped(const char **path_out, const char **reason_out,
+                                           const bt_snapshot *snapshot, size_t index) {
+  (void)path_out;
+  (void)reason_out;
+  (void)snapshot;
+  (void)index;
+  return BT_E_NOT_FOUND;
+}
 BT_NOOP_ bt_status bt_metrics_snapshot(bt_snapshot **out, bt_metrics *metrics) {
   (void)metrics;
   if (out) *out = NULL;

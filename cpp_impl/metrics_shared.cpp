@@ -1,0 +1,208 @@
+// The shared sink's side of Metrics: records into this process's slot file
+// (shared_slot.hpp), opening and taking slots (shared_dir.hpp), and the
+// child's side of a fork.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <string>
+
+#include "cpp_impl/config.hpp"
+#include "cpp_impl/metrics.hpp"
+#include "cpp_impl/phase_table.hpp"
+#include "cpp_impl/shared_dir.hpp"
+
+namespace bt {
+
+namespace {
+
+// One distribution a record adds to: which (0 total, 1 + p phase p), the
+// value, its bucket, and where its bucket and scalars live.
+struct Target {
+  int d, b;
+  uint64_t v;
+  shared::DistRec *dist;
+  AtomicWord *count;
+};
+
+// Finds every target's storage in `shard`; false when some is missing.
+bool locate(char *base, shared::ShardRec *shard, Target *t, int n) {
+  for (int i = 0; i < n; ++i) {
+    const uint64_t doff = shard->dist_off[t[i].d].load_acquire();
+    if (__builtin_expect(!doff, 0)) return false;
+    t[i].dist = reinterpret_cast<shared::DistRec *>(base + doff);
+    const uint64_t coff = t[i].dist->chunk_off[t[i].b / Histogram::kSub].load_acquire();
+    if (__builtin_expect(!coff, 0)) return false;
+    t[i].count = &reinterpret_cast<shared::Chunk *>(base + coff)->count[t[i].b % Histogram::kSub];
+  }
+  return true;
+}
+
+void add_sat(AtomicWord &w, uint64_t v, AtomicWord &flag) {
+  uint64_t x = w.load_relaxed();
+  if (__builtin_expect(sat_add(x, v), 0)) flag.store_relaxed(1);
+  w.store_relaxed(x);
+}
+
+}  // namespace
+
+Err Metrics::record_shared(Op *op, const Timing &t, uint64_t mult) {
+  reentry::Guard inside;
+  const bool nested = inside.nested();
+  Target tg[kMaxPhases + 1];
+  int n = 0;
+  tg[n].d = 0;
+  tg[n].v = scale_to_ns(t.total_ns, mult);
+  tg[n].b = Histogram::bucket_of(tg[n].v);
+  ++n;
+  for (uint32_t m = t.touched; m; m &= m - 1, ++n) {
+    const int p = __builtin_ctz(m);
+    tg[n].d = 1 + p;
+    tg[n].v = scale_to_ns(t.phase_ns[p], mult);
+    tg[n].b = Histogram::bucket_of(tg[n].v);
+  }
+  // A nested call may not take a slot: acquiring one takes a lock.
+  const int slot = nested ? slots::t_slot : slots::current();
+  if (slot < 0) return Err::nomem;
+
+  shared::ShardRec *shard = nullptr;
+  char *base = nullptr;
+  for (int attempt = 0;; ++attempt) {
+    shared::OpRec *rec = op->srec.load();
+    if (rec) {
+      base = op->sbase;
+      const uint64_t soff = rec->shard_off[slot].load_acquire();
+      shard = soff ? reinterpret_cast<shared::ShardRec *>(base + soff) : nullptr;
+    }
+    if (shard && (t.touched & ~reinterpret_cast<shared::FileHeader *>(base)->phase_mask.load_acquire()) == 0 &&
+        locate(base, shard, tg, n))
+      break;
+    // Storage to add: never from a nested call (the interrupted code may
+    // hold the mutex); the caller keeps the record for later then.
+    if (nested || attempt > 0) return Err::nomem;
+    int d[kMaxPhases + 1], b[kMaxPhases + 1];
+    for (int i = 0; i < n; ++i) d[i] = tg[i].d, b[i] = tg[i].b;
+    const Err e = op->owner->prepare_shared(op, slot, d, b, n, t.touched);
+    if (e != Err::ok) return e;
+  }
+
+  if (nested) {
+    if (!shard->lock.try_lock()) return Err::nomem;
+  } else {
+    shard->lock.lock();
+  }
+  // Scalars first, bucket counts last (shared_format.hpp): a reader that
+  // loads a count sees the sample's sum, minimum and maximum.
+  if (__builtin_expect(t.flags != 0, 0)) {
+    shard->errors.store_relaxed(shard->errors.load_relaxed() + (t.flags & kFlagError));
+    shard->left_open.store_relaxed(shard->left_open.load_relaxed() + ((t.flags & kFlagLeftOpen) != 0));
+  }
+  if (t.items) add_sat(shard->items, t.items, shard->saturated);
+  if (t.gil_wait_ns) add_sat(shard->gil_wait_ns, t.gil_wait_ns, shard->saturated);
+  if (t.gil_releases) shard->gil_releases.store_relaxed(shard->gil_releases.load_relaxed() + t.gil_releases);
+  if (__builtin_expect(t.workers > shard->workers_max.load_relaxed(), 0)) shard->workers_max.store_relaxed(t.workers);
+  if (__builtin_expect(t.workers > 1, 0)) shard->parallel_ops.store_relaxed(shard->parallel_ops.load_relaxed() + 1);
+  for (int i = 0; i < n; ++i) {
+    shared::DistRec &dr = *tg[i].dist;
+    add_sat(dr.sum, tg[i].v, dr.saturated);
+    if (tg[i].v < dr.min.load_relaxed()) dr.min.store_relaxed(tg[i].v);
+    if (tg[i].v > dr.max.load_relaxed()) dr.max.store_relaxed(tg[i].v);
+    if (tg[i].d > 0) dr.entries.store_relaxed(dr.entries.load_relaxed() + t.phase_entries[tg[i].d - 1]);
+  }
+  for (int i = 0; i < n; ++i) tg[i].count->store_release(tg[i].count->load_relaxed() + 1);
+  shard->lock.unlock();
+  return Err::ok;
+}
+
+Err Metrics::attach_shared(Op *op) {
+  if (op->srec.load()) return Err::ok;
+  if (!slot_) {
+    int err_no = 0;
+    if (!(slot_ = shared::take_slot(dirfd_, &err_no))) return errno = err_no, Err::io;
+  }
+  shared::OpRec *rec = slot_->op(op->name, std::strlen(op->name));
+  if (!rec) {
+    slot_->count_dropped();
+    return Err::nomem;
+  }
+  op->sbase = slot_->base();
+  op->srec.store(rec);
+  return Err::ok;
+}
+
+Err Metrics::prepare_shared(Op *op, int slot, const int *d, const int *b, int n, uint32_t touched) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const Err e = attach_shared(op);
+  if (e != Err::ok) return e;
+  for (uint32_t m = touched; m; m &= m - 1) slot_->publish_phase(__builtin_ctz(m));
+  shared::ShardRec *shard = slot_->shard(op->srec.load(), slot);
+  bool ok = shard != nullptr;
+  for (int i = 0; ok && i < n; ++i) ok = slot_->reserve(shard, d[i], b[i]);
+  if (!ok) {
+    slot_->count_dropped();  // the file cannot grow: said in every snapshot
+    return Err::nomem;
+  }
+  return Err::ok;
+}
+
+Err Metrics::open_shared(const char *dir, Metrics **out, int *err_no) {
+  auto *m = new (std::nothrow) Metrics();
+  if (!m) return Err::nomem;
+  m->dir_path_ = strdup(dir);
+  if (!m->dir_path_) {
+    delete m;
+    return Err::nomem;
+  }
+  m->dirfd_ = shared::open_dir(dir, true);
+  if (m->dirfd_ < 0 || !(m->slot_ = shared::take_slot(m->dirfd_, err_no))) {
+    if (m->dirfd_ < 0) *err_no = errno;
+    delete m;
+    return *err_no == ENOMEM ? Err::nomem : Err::io;
+  }
+  *out = m;
+  return Err::ok;
+}
+
+void Metrics::share_global_from_env() {
+  const char *dir = std::getenv("BOUNDARYTRACE_SHARED_DIR");
+  if (!dir || !*dir) return;
+  Metrics &g = global();
+  std::lock_guard<std::mutex> lock(g.mutex_);
+  int err_no = 0;
+  int fd = shared::open_dir(dir, true);
+  shared::Slot *slot = fd >= 0 ? shared::take_slot(fd, &err_no) : nullptr;
+  char *path = slot ? strdup(dir) : nullptr;
+  if (!path) {
+    if (fd < 0) err_no = errno;
+    std::string why = std::string("cannot be used (") + std::strerror(err_no ? err_no : ENOMEM) + ")";
+    if (err_no == EACCES) why += ": the directory must be yours and not writable by group or others";
+    config::report_env("BOUNDARYTRACE_SHARED_DIR", dir, why.c_str(), "the figures stay in this process");
+    delete slot;
+    if (fd >= 0) close(fd);
+    return;
+  }
+  g.dir_path_ = path;
+  g.slot_ = slot;
+  g.dirfd_ = fd;
+  for (std::size_t i = 0; i < g.nops_; ++i) g.ops_[i]->shared = true;
+}
+
+void Metrics::leave_parent_slots_in_child() {
+  for (Metrics *m = registry_head(); m; m = m->next_) {
+    if (!m->is_shared()) continue;
+    for (std::size_t i = 0; i < m->nops_; ++i) {
+      m->ops_[i]->srec.store(nullptr);
+      m->ops_[i]->sbase = nullptr;
+    }
+    if (m->slot_) {
+      m->slot_->abandon();
+      delete m->slot_;
+      m->slot_ = nullptr;
+    }
+  }
+}
+
+}  // namespace bt

@@ -1,0 +1,94 @@
+// The on-disk layout of a shared sink's files (docs/formats.md, "Shared
+// directory"): a slot file is one process's figures, written in place through
+// a shared mapping while other processes read it; the archive holds the
+// folded figures of processes that have gone. Both have this layout.
+//
+// Every field is a 64-bit word and every structure a multiple of 8 bytes, so
+// a reader in another process sees each word whole. A writer fills a
+// structure before it publishes its offset (release), and within a record
+// writes the sums, minimum and maximum before the bucket counts: a reader
+// that loads the buckets first (acquire) never sees a sample counted whose
+// minimum, maximum or sum is missing. Offsets are bytes from the start of the
+// file; 0 means "not there yet".
+#pragma once
+#include <cstdint>
+
+#include "cpp_impl/atomics.hpp"
+#include "cpp_impl/histogram.hpp"
+#include "cpp_impl/limits.hpp"
+
+namespace bt {
+namespace shared {
+
+static_assert(sizeof(AtomicWord) == 8, "the file layout assumes 64-bit words");
+static_assert(sizeof(SpinLock) <= 8, "a shard's lock fits one word");
+
+constexpr char kMagic[8] = {'B', 'T', 'S', 'H', 'A', 'R', 'E', 'D'};
+constexpr uint32_t kMajor = 1;  // a reader refuses a greater one
+constexpr uint32_t kMinor = 0;  // additions a 1.0 reader may ignore
+
+enum Kind : uint32_t { kSlot = 1, kArchive = 2 };
+
+struct PhaseName {
+  char name[kNameMax + 1];  // NUL-terminated
+  uint64_t gil_held;        // 0 or 1
+};
+
+struct FileHeader {
+  char magic[8];
+  uint32_t major, minor;
+  uint32_t header_size;  // sizeof(FileHeader) of the writer
+  uint32_t kind;         // Kind
+  uint64_t incarnation;  // new each time a process takes the slot (never 0)
+  int64_t pid;           // the process that took it
+  uint64_t unix_start_ns;
+  AtomicWord used;        // bytes handed out so far (the file may be longer)
+  AtomicWord dropped;     // records that could not be kept (no room)
+  AtomicWord phase_mask;  // bit p: phases[p] is written
+  AtomicWord folded_off;  // archive: a FoldedTable
+  uint64_t processes;     // slot: 1; archive: the slot contents folded into it
+  uint64_t reserved[7];
+  PhaseName phases[kMaxPhases];  // the writer's own phase ids
+  AtomicWord op_off[kMaxOps];    // OpRec, in the order the writer met them
+};
+
+struct OpRec {
+  char name[kNameMax + 1];
+  AtomicWord shard_off[kMaxSlots];  // ShardRec per writer thread slot (archive: [0] only)
+};
+
+// One writer thread's figures of one operation.
+struct ShardRec {
+  SpinLock lock;  // taken by its writers only; a reader never waits on it
+  alignas(8) AtomicWord errors, left_open, items, gil_wait_ns, gil_releases, parallel_ops,
+      workers_max, saturated;
+  AtomicWord dist_off[kMaxPhases + 1];  // [0] the total, [1 + p] phase p: DistRec
+};
+
+struct DistRec {
+  AtomicWord entries, sum, min, max, saturated;
+  AtomicWord chunk_off[Histogram::kChunks];  // Chunk: buckets 16 c .. 16 c + 15
+};
+
+struct Chunk {
+  AtomicWord count[Histogram::kSub];
+};
+
+// The archive's record of which slot contents it holds: a slot whose
+// incarnation is listed is not merged again.
+struct FoldedEntry {
+  uint64_t slot, incarnation;
+};
+struct FoldedTable {
+  uint64_t count;
+  FoldedEntry entry[1];  // `count` of them
+};
+
+constexpr uint64_t kAlign = 8;
+// A slot file starts this big and grows by whole steps (tmpfs pages).
+constexpr uint64_t kGrowStep = 64 * 1024;
+// A slot file never grows past this (then records are dropped and counted).
+constexpr uint64_t kMaxFileBytes = 1ull << 30;
+
+}  // namespace shared
+}  // namespace bt

@@ -1,0 +1,220 @@
+#include "cpp_impl/shared_read.hpp"
+
+#include <time.h>
+
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "cpp_impl/clock.hpp"
+#include "cpp_impl/names.hpp"
+#include "cpp_impl/phase_table.hpp"
+
+namespace bt {
+namespace shared {
+
+namespace {
+
+using Image = std::pair<const uint8_t *, std::size_t>;
+
+// The structure at `off`, or nullptr when it does not lie whole in the image.
+template <typename T>
+const T *at(const Image &im, uint64_t off) {
+  if (off == 0 || off % kAlign != 0 || off > im.second || im.second - off < sizeof(T)) return nullptr;
+  return reinterpret_cast<const T *>(im.first + off);
+}
+
+uint64_t word(const AtomicWord &w) { return w.load_acquire(); }
+
+// A stored name: NUL-terminated inside its field and a valid name.
+bool stored_name(const char (&field)[kNameMax + 1], std::size_t *len) {
+  const void *nul = std::memchr(field, '\0', sizeof field);
+  return nul && check_name(field, len) == Err::ok;
+}
+
+std::string kind_name(uint64_t k) {
+  return k == kSlot ? "process slot" : k == kArchive ? "archive" : "kind " + std::to_string(k);
+}
+
+// One distribution: buckets first (acquire), then the scalars, so a sample
+// a writer is adding right now is either wholly visible or missing its
+// bucket only (shared_format.hpp).
+bool read_dist(const Image &im, const DistRec &rec, Dist *d, std::string *why) {
+  Dist got;
+  for (int c = 0; c < Histogram::kChunks; ++c) {
+    const uint64_t off = word(rec.chunk_off[c]);
+    if (!off) continue;
+    const Chunk *chunk = at<Chunk>(im, off);
+    if (!chunk) return *why = "corrupted (a histogram block lies outside the file)", false;
+    for (int i = 0; i < Histogram::kSub; ++i) {
+      const uint64_t n = word(chunk->count[i]);
+      const int b = c * Histogram::kSub + i;
+      if (!n) continue;
+      if (b >= 1 && b < Histogram::kIndexOffset - 1) return *why = "corrupted (a bucket that holds no value is counted)", false;
+      if (!got.hist.reserve(b)) throw std::bad_alloc();
+      got.hist.add(b, n);
+    }
+  }
+  got.entries = rec.entries.load_relaxed();
+  got.sum = rec.sum.load_relaxed();
+  got.min = rec.min.load_relaxed();
+  got.max = rec.max.load_relaxed();
+  got.saturated = rec.saturated.load_relaxed() != 0;
+  got.settle();
+  if (got.count && got.min > got.max) return *why = "corrupted (a distribution's minimum exceeds its maximum)", false;
+  if (!d->hist.cover(got.hist)) throw std::bad_alloc();
+  d->hist.add_covered(got.hist);
+  d->fold_scalars(got);
+  return true;
+}
+
+bool read_shard(const Image &im, const ShardRec &rec, uint64_t phase_mask, const int32_t *local,
+                OpAgg *agg, std::string *why) {
+  for (int d = 0; d <= kMaxPhases; ++d) {
+    const uint64_t off = word(rec.dist_off[d]);
+    if (!off) continue;
+    const DistRec *dist = at<DistRec>(im, off);
+    if (!dist) return *why = "corrupted (a distribution lies outside the file)", false;
+    if (d > 0 && !(phase_mask >> (d - 1) & 1)) return *why = "corrupted (a phase without a name)", false;
+    Dist *into = agg->dist_for(d == 0 ? -1 : local[d - 1]);
+    if (!into) throw std::bad_alloc();
+    if (!read_dist(im, *dist, into, why)) return false;
+  }
+  agg->errors += rec.errors.load_relaxed();
+  agg->left_open += rec.left_open.load_relaxed();
+  agg->saturated |= sat_add(agg->items, rec.items.load_relaxed()) |
+                    sat_add(agg->gil_wait_ns, rec.gil_wait_ns.load_relaxed()) |
+                    (rec.saturated.load_relaxed() != 0);
+  agg->saturated |= sat_add(agg->gil_releases, rec.gil_releases.load_relaxed()) |
+                    sat_add(agg->parallel_ops, rec.parallel_ops.load_relaxed());
+  const uint64_t workers = rec.workers_max.load_relaxed();
+  if (workers > UINT32_MAX) return *why = "corrupted (a worker count past 2^32)", false;
+  if (workers > agg->workers_max) agg->workers_max = static_cast<uint32_t>(workers);
+  return true;
+}
+
+}  // namespace
+
+void Reader::skip(const std::string &path, const std::string &reason) {
+  skipped_.push_back(Skipped{path, reason});
+}
+
+bool Reader::add(const void *data, std::size_t size, Kind kind, const std::string &path) {
+  std::string why;
+  if (add_checked(static_cast<const uint8_t *>(data), size, kind, &why)) return true;
+  skip(path, why);
+  return false;
+}
+
+bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, std::string *why) {
+  const Image im{base, size};
+  if (size < sizeof kMagic || std::memcmp(base, kMagic, sizeof kMagic) != 0)
+    return *why = "not a boundarytrace shared file (no magic)", false;
+  if (size < offsetof(FileHeader, header_size))
+    return *why = "truncated (" + std::to_string(size) + " bytes)", false;
+  const FileHeader &h = *reinterpret_cast<const FileHeader *>(base);
+  if (h.major > kMajor)
+    return *why = "written in format " + std::to_string(h.major) + "." + std::to_string(h.minor) +
+                  ", newer than this boundarytrace reads (" + std::to_string(kMajor) +
+                  ".x): read it with a newer boundarytrace",
+           false;
+  if (h.major < 1) return *why = "corrupted (format version 0)", false;
+  if (size < sizeof(FileHeader))
+    return *why = "truncated (" + std::to_string(size) + " bytes, the header alone is " +
+                  std::to_string(sizeof(FileHeader)) + ")",
+           false;
+  if (h.header_size < sizeof(FileHeader) || h.header_size > size || h.header_size % kAlign)
+    return *why = "corrupted (header size " + std::to_string(h.header_size) + ")", false;
+  if (h.kind != kind) return *why = "a " + kind_name(h.kind) + " file where a " + kind_name(kind) + " was expected", false;
+  if (h.incarnation == 0) return *why = "corrupted (no incarnation)", false;
+
+  // The writer's phase ids, mapped by name onto this process's.
+  const uint64_t mask = word(h.phase_mask);
+  if (mask >> kMaxPhases) return *why = "corrupted (phase mask)", false;
+  int32_t local[kMaxPhases] = {};
+  for (int p = 0; p < kMaxPhases; ++p) {
+    if (!(mask >> p & 1)) continue;
+    std::size_t len = 0;
+    const PhaseName &ph = h.phases[p];
+    if (!stored_name(ph.name, &len) || ph.gil_held > 1) return *why = "corrupted (a phase name)", false;
+    Err e = phases::lookup(ph.name, &local[p]);
+    if (e == Err::not_found) e = phases::register_phase(ph.name, ph.gil_held != 0, &local[p]);
+    if (e == Err::conflict)
+      return *why = std::string("phase '") + ph.name + "' is registered here with the other GIL state", false;
+    if (e == Err::full) return *why = std::string("no room for phase '") + ph.name + "' (BT_MAX_PHASES)", false;
+    if (e != Err::ok) throw std::bad_alloc();
+  }
+
+  std::vector<std::pair<std::string, std::unique_ptr<OpAgg>>> got;
+  for (std::size_t i = 0; i < kMaxOps; ++i) {
+    const uint64_t off = word(h.op_off[i]);
+    if (!off) break;
+    const OpRec *rec = at<OpRec>(im, off);
+    std::size_t len = 0;
+    if (!rec) return *why = "corrupted (an operation lies outside the file)", false;
+    if (!stored_name(rec->name, &len)) return *why = "corrupted (an operation name)", false;
+    auto agg = std::unique_ptr<OpAgg>(new OpAgg());
+    for (int s = 0; s < kMaxSlots; ++s) {
+      const uint64_t soff = word(rec->shard_off[s]);
+      if (!soff) continue;
+      const ShardRec *shard = at<ShardRec>(im, soff);
+      if (!shard) return *why = "corrupted (a thread's figures lie outside the file)", false;
+      if (!read_shard(im, *shard, mask, local, agg.get(), why)) return false;
+    }
+    got.emplace_back(std::string(rec->name, len), std::move(agg));
+  }
+
+  std::map<uint64_t, uint64_t> folded;
+  if (kind == kArchive) {
+    if (const uint64_t off = word(h.folded_off)) {
+      const FoldedTable *t = at<FoldedTable>(im, off);
+      if (!t || t->count > (size - off - sizeof(uint64_t)) / sizeof(FoldedEntry))
+        return *why = "corrupted (the folded table lies outside the file)", false;
+      for (uint64_t i = 0; i < t->count; ++i) folded[t->entry[i].slot] = t->entry[i].incarnation;
+    }
+  }
+
+  // Every check passed: merge.
+  for (auto &kv : got) {
+    std::unique_ptr<OpAgg> &into = ops_[kv.first];
+    if (!into) {
+      into = std::move(kv.second);
+    } else if (!into->merge(*kv.second)) {
+      throw std::bad_alloc();
+    }
+  }
+  if (kind == kArchive) folded_ = std::move(folded);
+  processes_ += h.processes;
+  dropped_ += word(h.dropped);
+  last_incarnation_ = h.incarnation;
+  if (h.unix_start_ns && h.unix_start_ns < earliest_unix_ns_) earliest_unix_ns_ = h.unix_start_ns;
+  return true;
+}
+
+Err Reader::finish(Snapshot **out) {
+  try {
+    auto snap = std::unique_ptr<Snapshot>(new Snapshot());
+    for (auto &kv : ops_) {
+      auto op = std::unique_ptr<SnapOp>(new SnapOp());
+      op->name = intern(kv.first.data(), kv.first.size());
+      if (!op->name || !op->agg.merge(*kv.second)) return Err::nomem;
+      snap->ops.push_back(std::move(op));
+    }
+    snap->phase_count = phases::count();
+    snap->dropped = dropped_;
+    snap->processes = static_cast<uint32_t>(processes_ > UINT32_MAX ? UINT32_MAX : processes_);
+    snap->skipped = std::move(skipped_);
+    snap->end_ns = clock::now_ns();
+    snap->finish();
+    // The earliest writer's start, on this process's clock.
+    const int64_t start = earliest_unix_ns_ == UINT64_MAX ? 0 : static_cast<int64_t>(earliest_unix_ns_) - snap->unix_offset_ns;
+    snap->start_ns = start > 0 && static_cast<uint64_t>(start) < snap->end_ns ? static_cast<uint64_t>(start) : 0;
+    *out = snap.release();
+    return Err::ok;
+  } catch (const std::bad_alloc &) {
+    return Err::nomem;
+  }
+}
+
+}  // namespace shared
+}  // namespace bt
