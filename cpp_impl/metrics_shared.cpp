@@ -124,10 +124,7 @@ Err Metrics::attach_shared(Op *op) {
     if (!(slot_ = shared::take_slot(dirfd_, &err_no))) return errno = err_no, Err::io;
   }
   shared::OpRec *rec = slot_->op(op->name, std::strlen(op->name));
-  if (!rec) {
-    slot_->count_dropped();
-    return Err::nomem;
-  }
+  if (!rec) return Err::nomem;
   op->sbase = slot_->base();
   op->srec.store(rec);
   return Err::ok;
@@ -136,6 +133,7 @@ Err Metrics::attach_shared(Op *op) {
 Err Metrics::prepare_shared(Op *op, int slot, const int *d, const int *b, int n, uint32_t touched) {
   std::lock_guard<std::mutex> lock(mutex_);
   const Err e = attach_shared(op);
+  if (e == Err::nomem) slot_->count_dropped();  // no room for its record
   if (e != Err::ok) return e;
   for (uint32_t m = touched; m; m &= m - 1) slot_->publish_phase(__builtin_ctz(m));
   shared::ShardRec *shard = slot_->shard(op->srec.load(), slot);

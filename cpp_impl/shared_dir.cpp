@@ -19,6 +19,10 @@
 namespace bt {
 namespace shared {
 
+#if defined(BT_ALLOC_HOOKS)
+int g_test_exit_after_archive = 0;
+#endif
+
 namespace {
 
 constexpr const char *kLockName = "lock";
@@ -303,6 +307,7 @@ Slot *take_slot(int dirfd, int *err_no) {
       std::string why;
       if (!map_file(fd.fd, &m, &why)) continue;
       const uint64_t inc = incarnation_of(m);
+      if (m.n != 0 && inc == 0) continue;  // foreign or damaged: left for the readers to report
       auto old = was_folded.find(kv.first);
       if (m.n != 0 && inc != 0 && !(old != was_folded.end() && old->second == inc)) {
         // Figures not yet in the archive: fold them, or leave the file for
@@ -316,6 +321,9 @@ Slot *take_slot(int dirfd, int *err_no) {
     if (changed) {
       Builder b = build_archive(r, folded);
       if (!write_archive(dirfd, b, mode)) return *err_no = errno, nullptr;
+#if defined(BT_ALLOC_HOOKS)
+      if (g_test_exit_after_archive) _exit(g_test_exit_after_archive);
+#endif
     }
 
     // Reuse the lowest free slot (its lock is ours already), remove the rest.

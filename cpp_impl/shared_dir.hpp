@@ -39,5 +39,11 @@ Slot *take_slot(int dirfd, int *err_no);
 // directory cannot be read at all; Err::nomem.
 Err merge(int dirfd, const std::string &path, Snapshot **out, int *err_no);
 
+#if defined(BT_ALLOC_HOOKS)
+// Test-only: when not 0, a taker exits with this code right after writing
+// the archive, before it empties the folded slots (a crash in that window).
+extern int g_test_exit_after_archive;
+#endif
+
 }  // namespace shared
 }  // namespace bt

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cpp_impl/shared_dir.hpp"
 #include "cpp_impl/timeline.hpp"
 #include "cpp_impl/tracer.hpp"
 
@@ -19,4 +20,10 @@ extern "C" __attribute__((visibility("default"))) void bt_testing_nested(uint64_
   *recorded = c.recorded;
   *deferred = c.deferred;
   *reserve_in_use = c.reserve_in_use;
+}
+
+// A taker of a shared slot exits with `code` right after it writes the
+// archive (0: never), as if it crashed before emptying the folded slots.
+extern "C" __attribute__((visibility("default"))) void bt_testing_shared_exit_after_archive(int code) {
+  bt::shared::g_test_exit_after_archive = code;
 }
