@@ -8,7 +8,9 @@
 #include "cpp_impl/phase_table.hpp"
 #include "cpp_impl/thread_slot.hpp"
 #include "cpp_impl/timeline.hpp"
+#include "cpp_impl/tracer.hpp"
 #include "cpp_impl/startup.hpp"
+#include "cpp_impl/test_hooks.hpp"
 
 namespace bt {
 
@@ -17,6 +19,9 @@ namespace {
 // The order the rest of the core nests them in (a Metrics lock before its
 // shards and before the name pool or the clock; a phase registration before
 // the name pool), so taking them all cannot deadlock with a running call.
+// The spare tracer key's mutex comes last: nothing is taken under it, and a
+// thread may hold a Metrics lock when it takes it (a snapshot's guarded
+// region ends in a drain, reentry.hpp, which may free a first tracer).
 void prepare() {
   Metrics::lock_all_for_fork();
   phases::register_mutex().lock();
@@ -24,9 +29,11 @@ void prepare() {
   slots::slot_mutex().lock();
   timeline::ring_mutex().lock();
   clock::calibration_mutex().lock();
+  spare_key_mutex().lock();
 }
 
 void release() {
+  spare_key_mutex().unlock();
   clock::calibration_mutex().unlock();
   timeline::ring_mutex().unlock();
   slots::slot_mutex().unlock();
@@ -43,6 +50,11 @@ void in_child() {
 }
 
 }  // namespace
+
+#if defined(BT_ALLOC_HOOKS)
+void testing::fork_prepare() { prepare(); }
+void testing::fork_release() { release(); }
+#endif
 
 void install_fork_guard() {
   // Build the lazily made objects first, so the handlers never construct

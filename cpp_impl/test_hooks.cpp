@@ -1,9 +1,12 @@
 // Test-only (the BT_ALLOC_HOOKS build, libboundarytrace_allochook): figures
-// of the core that no public call shows, for tests/c.
+// of the core that no public call shows, and pause points (test_hooks.hpp),
+// for tests/c.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
 #include "cpp_impl/shared_dir.hpp"
+#include "cpp_impl/test_hooks.hpp"
 #include "cpp_impl/timeline.hpp"
 #include "cpp_impl/tracer.hpp"
 
@@ -26,4 +29,28 @@ extern "C" __attribute__((visibility("default"))) void bt_testing_nested(uint64_
 // archive (0: never), as if it crashed before emptying the folded slots.
 extern "C" __attribute__((visibility("default"))) void bt_testing_shared_exit_after_archive(int code) {
   bt::shared::g_test_exit_after_archive = code;
+}
+
+namespace {
+std::atomic<void (*)()> g_on_spare_key{nullptr};  // bt_testing_on_spare_key
+}  // namespace
+
+void bt::testing::holding_spare_key() {
+  if (void (*fn)() = g_on_spare_key.exchange(nullptr)) fn();
+}
+
+// The next thread that registers its spare-tracer key (its first tracer
+// free) calls `fn` once, holding the key's mutex: a test forks meanwhile.
+extern "C" __attribute__((visibility("default"))) void bt_testing_on_spare_key(void (*fn)(void)) {
+  g_on_spare_key.store(fn);
+}
+
+// The fork guard's handlers without a fork: prepare takes every lock of the
+// library as before a fork, release gives them back as the parent does
+// after it. Between the two, the calling thread must not call the library.
+extern "C" __attribute__((visibility("default"))) void bt_testing_fork_prepare(void) {
+  bt::testing::fork_prepare();
+}
+extern "C" __attribute__((visibility("default"))) void bt_testing_fork_release(void) {
+  bt::testing::fork_release();
 }

@@ -7,6 +7,7 @@
 
 #include "cpp_impl/alloc.hpp"
 #include "cpp_impl/reentry.hpp"
+#include "cpp_impl/test_hooks.hpp"
 #include "cpp_impl/timeline.hpp"
 
 namespace bt {
@@ -52,6 +53,7 @@ struct SpareKey {
   // Once per thread: makes the key's destructor free this thread's spare.
   bool register_thread() {
     std::lock_guard<std::mutex> lock(mutex);
+    testing::holding_spare_key();  // a test may pause here (test_hooks.hpp); nothing otherwise
     return ok && pthread_setspecific(key, reinterpret_cast<void *>(1)) == 0;
   }
 } g_spare_key;
@@ -263,6 +265,8 @@ void tracer_free(Tracer *tr) {
   if (__builtin_expect(tr->record_pending, 0)) record_pending(tr);
   release(tr);
 }
+
+std::mutex &spare_key_mutex() { return g_spare_key.mutex; }
 
 NestedCounts nested_counts() {
   return NestedCounts{static_cast<uint64_t>(g_nested_recorded.load_relaxed()),

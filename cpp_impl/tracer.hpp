@@ -4,6 +4,7 @@
 // While tracing, Timing::phase_ns holds ticks; finish converts to nanoseconds.
 #pragma once
 #include <cstdint>
+#include <mutex>
 
 #include "cpp_impl/clock.hpp"
 #include "cpp_impl/metrics.hpp"
@@ -149,6 +150,10 @@ Err tracer_finish(Tracer *tr, bool enabled, Timing *out);
 // (bt_op_reserve): its writer slot, its shard of `op` with storage for every
 // registered phase and every duration, the clock's calibration.
 Err tracer_reserve(Op *op);
+
+// Held while a thread registers its spare tracer's key (its first free);
+// fork_guard.cpp takes it too. Nothing else is taken under it.
+std::mutex &spare_key_mutex();
 
 // For tests (test_hooks.cpp): finishes in nested calls, recorded at once or
 // kept for later, and the reserve's tracers handed out now.
