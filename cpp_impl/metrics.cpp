@@ -82,6 +82,17 @@ std::mutex &registry_mutex() {
 Metrics *g_registry = nullptr;
 uint64_t g_next_id = 1;  // under registry_mutex()
 
+// Held to install a shard (add_shard, reserve), and by the fork guard from
+// before it looks at the shards until after it unlocks them: so the shards
+// it unlocks are exactly the ones it locked, and no record runs in a shard
+// made meanwhile. Nothing is taken under it; a thread may hold a Metrics
+// lock when it takes it (a snapshot's guarded region ends in a drain,
+// reentry.hpp, which may record).
+std::mutex &shard_mutex() {
+  static std::mutex m;
+  return m;
+}
+
 }  // namespace
 
 Metrics *Metrics::registry_head() { return g_registry; }
@@ -111,8 +122,11 @@ Metrics::~Metrics() {
 void Metrics::lock_all_for_fork() {
   reentry::enter();  // until release_all_for_fork: a handler meanwhile is nested
   registry_mutex().lock();
+  // Every Metrics lock before the shard mutex and any shard's lock: a
+  // snapshot of one Metrics may, in its drain, make or lock a shard of any.
+  for (Metrics *m = g_registry; m; m = m->next_) m->mutex_.lock();
+  shard_mutex().lock();
   for (Metrics *m = g_registry; m; m = m->next_) {
-    m->mutex_.lock();
     for (std::size_t i = 0; i < m->nops_; ++i) {
       for (auto &slot : m->ops_[i]->shards) {
         if (Shard *s = slot.load()) s->lock.lock();
@@ -134,8 +148,9 @@ void Metrics::release_all_for_fork() {
         if (Shard *s = slot.load()) s->lock.unlock();
       }
     }
-    m->mutex_.unlock();
   }
+  shard_mutex().unlock();
+  for (Metrics *m = g_registry; m; m = m->next_) m->mutex_.unlock();
   registry_mutex().unlock();
   reentry::leave();
 }
@@ -216,6 +231,7 @@ Err Metrics::reserve(Op *op) {
     if (!shard) {
       Shard *fresh = new_shard();
       if (!fresh) return Err::nomem;
+      std::lock_guard<std::mutex> installing(shard_mutex());  // not while the fork guard holds the shards
       if (which->cas(nullptr, fresh)) {
         shard = fresh;
       } else {  // a thread sharing this slot won the race
@@ -233,6 +249,7 @@ Shard *Metrics::add_shard(Op *op) {
   AtomicPtr<Shard> &slot = op->shards[slots::current()];
   Shard *fresh = new_shard();
   if (!fresh) return nullptr;
+  std::lock_guard<std::mutex> installing(shard_mutex());  // not while the fork guard holds the shards
   if (slot.cas(nullptr, fresh)) return fresh;
   delete_shard(fresh);  // a thread sharing this slot won the race
   return slot.load();

@@ -22,6 +22,7 @@
 
 /* Test-only (cpp_impl/test_hooks.cpp). */
 void bt_testing_on_spare_key(void (*fn)(void));
+void bt_testing_on_nested_alloc(void (*fn)(void));
 void bt_testing_fork_prepare(void);
 void bt_testing_fork_release(void);
 
@@ -102,6 +103,102 @@ static void test_guard__holds_the_spare_key_mutex(void **state) {
   bt_metrics_free(g_metrics);
 }
 
+/* --- shards: none made (or first used) while the guard holds the locks ------ */
+
+/* The guard locks the shards present when it looks and unlocks those present
+ * at the end; a shard made in between would be unlocked without having been
+ * locked, under its thread's record, and a snapshot then runs beside it. So
+ * no shard may be made meanwhile: a thread's first record of an op and a
+ * bt_op_reserve wait for the guard. */
+
+/* The thread's slot, its spare tracer and the clock's calibration, through
+ * another op: so what follows needs no lock but the one it is about. */
+static void warm_up(void) {
+  bt_tracer *t;
+  assert_status(BT_OK, bt_tracer_new(&t, g_metrics, "warm_up"));
+  assert_status(BT_OK, bt_tracer_finish(t));
+  bt_tracer_free(t);
+}
+
+static void first_record(void) { record("guarded"); }
+
+static void reserve(void) { assert_status(BT_OK, bt_op_reserve(g_op)); }
+
+static void test_guard__no_shard_made_while_held(void **state) {
+  bt_snapshot *s;
+  size_t idx;
+  (void)state;
+  setup_metrics();
+  run_while_guard_holds(warm_up, first_record, "a thread's first record of an op (a new shard)");
+  /* the record is whole in what follows */
+  s = bt_test_snapshot(g_metrics);
+  idx = bt_test_index(s, "guarded");
+  assert_u64_eq(bt_test_op_stats(s, "guarded").count, 2);
+  assert_u64_eq(bt_test_bucket_sum(s, idx, BT_PHASE_TOTAL), 2);
+  bt_snapshot_free(s);
+  bt_metrics_free(g_metrics);
+}
+
+static void test_guard__no_reserved_shards_made_while_held(void **state) {
+  (void)state;
+  setup_metrics();
+  run_while_guard_holds(warm_up, reserve, "bt_op_reserve of an op new to the thread (a shard and a side shard)");
+  assert_u64_eq(bt_test_count(g_metrics, "guarded"), 1);
+  bt_metrics_free(g_metrics);
+}
+
+/* The harm itself: a thread's first record of an op, begun while the guard
+ * holds the locks, and a snapshot right after the guard lets go. The record
+ * stops holding its new shard's lock (at the allocation of the shard's
+ * storage, through bt_testing_on_nested_alloc); the snapshot, taken once
+ * the record holds that lock, must wait for it, not fold in a record half
+ * made. */
+static int g_go_on, g_in_record, g_held_in_record; /* __atomic */
+
+static void record_stops_holding_shard(void) {
+  __atomic_store_n(&g_in_record, 1, __ATOMIC_RELEASE);
+  __atomic_store_n(&g_held_in_record, 1, __ATOMIC_RELEASE);
+  wait_flag(&g_go_on, 1000 * BT_TEST_MS); /* a snapshot that waits for it gets it after 1 s */
+  __atomic_store_n(&g_in_record, 0, __ATOMIC_RELEASE); /* still holding the lock */
+}
+
+/* The first allocation in a guarded region is the shard's; the next, the
+ * shard's storage, under its lock. */
+static void shard_made(void) { bt_testing_on_nested_alloc(record_stops_holding_shard); }
+
+static void first_record_stopping(void) {
+  bt_testing_on_nested_alloc(shard_made);
+  record("guarded");
+}
+
+static void test_guard__snapshot_after_it_waits_for_a_record_begun_during_it(void **state) {
+  struct worker w = {warm_up, first_record_stopping, 0, 0, 0};
+  pthread_t th;
+  bt_snapshot *s;
+  int overlapped;
+  (void)state;
+  setup_metrics();
+  __atomic_store_n(&g_go_on, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_in_record, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_held_in_record, 0, __ATOMIC_RELAXED);
+  assert_int_equal(0, pthread_create(&th, NULL, worker_main, &w));
+  if (!wait_flag(&w.ready, 20000 * BT_TEST_MS)) fail_msg("the thread never got ready");
+  bt_testing_fork_prepare();
+  __atomic_store_n(&w.go, 1, __ATOMIC_RELEASE);
+  wait_flag(&g_held_in_record, HELD_NS); /* or it waits for the guard, as it should */
+  bt_testing_fork_release();
+  if (!wait_flag(&g_held_in_record, 20000 * BT_TEST_MS)) fail_msg("the record never took its shard's lock");
+  assert_status(BT_OK, bt_metrics_snapshot(&s, g_metrics));
+  overlapped = __atomic_load_n(&g_in_record, __ATOMIC_ACQUIRE);
+  __atomic_store_n(&g_go_on, 1, __ATOMIC_RELEASE);
+  assert_int_equal(0, pthread_join(th, NULL));
+  bt_testing_on_nested_alloc(NULL);
+  bt_snapshot_free(s);
+  if (overlapped) fail_msg("a snapshot ran while a record held its shard's lock (the guard had unlocked it)");
+  assert_u64_eq(bt_test_count(g_metrics, "guarded"), 2);
+  bt_metrics_free(g_metrics);
+}
+
 /* --- fork for real (--fork) ------------------------------------------------- */
 
 static int g_inside, g_forked; /* __atomic */
@@ -162,6 +259,9 @@ static void test_fork__while_a_thread_registers_its_spare_key(void **state) {
 int main(int argc, char **argv) {
   const struct CMUnitTest held[] = {
       cmocka_unit_test(test_guard__holds_the_spare_key_mutex),
+      cmocka_unit_test(test_guard__no_shard_made_while_held),
+      cmocka_unit_test(test_guard__no_reserved_shards_made_while_held),
+      cmocka_unit_test(test_guard__snapshot_after_it_waits_for_a_record_begun_during_it),
   };
   const struct CMUnitTest forking[] = {
       cmocka_unit_test(test_fork__while_a_thread_registers_its_spare_key),
