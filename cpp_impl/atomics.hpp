@@ -28,7 +28,10 @@ class AtomicWord {
     return AO_compare_and_swap_full(&v_, static_cast<AO_t>(expect),
                                     static_cast<AO_t>(desired)) != 0;
   }
-  void fetch_add_relaxed(std::uintptr_t n) { AO_fetch_and_add(&v_, static_cast<AO_t>(n)); }
+  // Returns the value before the addition.
+  std::uintptr_t fetch_add_relaxed(std::uintptr_t n) {
+    return AO_fetch_and_add(&v_, static_cast<AO_t>(n));
+  }
  private:
   mutable AO_t v_ = 0;  // accessed only through AO_* (which take volatile pointers)
 };
@@ -72,7 +75,7 @@ class AtomicWord {
   bool cas(std::uintptr_t expect, std::uintptr_t desired) {
     return v_.compare_exchange_strong(expect, desired, std::memory_order_acq_rel);
   }
-  void fetch_add_relaxed(std::uintptr_t n) { v_.fetch_add(n, std::memory_order_relaxed); }
+  std::uintptr_t fetch_add_relaxed(std::uintptr_t n) { return v_.fetch_add(n, std::memory_order_relaxed); }
  private:
   std::atomic<std::uintptr_t> v_{0};
 };

@@ -2,6 +2,7 @@
 #include "cpp_impl/export.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <strings.h>
 
+#include "cpp_impl/atomics.hpp"
 #include "cpp_impl/format_text.hpp"
 
 namespace bt {
@@ -41,34 +43,76 @@ Format format_for_path(const char *path) {
   return Format::text;
 }
 
-Err write_file_atomic(const char *path, const std::string &text) {
-  // The temporary file sits beside the target so rename(2) stays atomic
-  // (same file system); the pid keeps two processes from sharing it.
-  std::string tmp = std::string(path) + ".tmp." + std::to_string(getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Err::io;
+namespace {
+
+// Numbers the temporary files of this process: with the pid it gives every
+// write its own name, so two threads writing one path never share a file.
+AtomicWord g_temp_serial;
+
+// Bound on the names tried when one is taken (by a stale file or a link
+// someone planted): past it the write fails with EEXIST.
+constexpr int kTempAttempts = 64;
+
+// Creates `<path>.tmp.<pid>.<serial>` exclusively: O_EXCL (with O_NOFOLLOW,
+// said twice on purpose) never opens a file or follows a link already there.
+int create_temp(const char *path, mode_t mode, std::string *tmp) {
+  const std::string base = std::string(path) + ".tmp." + std::to_string(getpid()) + ".";
+  for (int i = 0; i < kTempAttempts; ++i) {
+    *tmp = base + std::to_string(g_temp_serial.fetch_add_relaxed(1));
+    int fd = open(tmp->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  return -1;  // errno is EEXIST
+}
+
+bool write_all(int fd, const std::string &text) {
   const char *p = text.data();
   std::size_t left = text.size();
   while (left > 0) {
     ssize_t n = write(fd, p, left);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      int saved = errno ? errno : EIO;
-      close(fd);
-      unlink(tmp.c_str());
-      errno = saved;
-      return Err::io;
+      if (n == 0) errno = EIO;
+      return false;
     }
     p += n;
     left -= static_cast<std::size_t>(n);
   }
-  if (close(fd) != 0 || rename(tmp.c_str(), path) != 0) {
-    int saved = errno;
-    unlink(tmp.c_str());
-    errno = saved;
-    return Err::io;
+  return true;
+}
+
+}  // namespace
+
+Err write_file_atomic(const char *path, const std::string &text) {
+  // The temporary file sits beside the target so rename(2) stays atomic
+  // (same file system).
+  struct stat st;
+  const bool exists = lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+  // A new target gets 0644 less the umask, applied by open(2) itself (the
+  // umask cannot be read without changing it for every thread). An existing
+  // one keeps its permission bits: the file starts 0600, so the new content
+  // is never readable by more than the old was, and gets the target's bits
+  // before the rename (set-id bits are not carried over).
+  std::string tmp;
+  int fd = create_temp(path, exists ? 0600 : 0644, &tmp);
+  if (fd < 0) return Err::io;
+  bool ok = write_all(fd, text);
+  // fchmod may fail on a file system without modes: the file stays 0600,
+  // never more open than asked.
+  if (ok && exists) (void)fchmod(fd, st.st_mode & 0777);
+  int saved = errno;
+  if (close(fd) != 0 && ok) {
+    ok = false;
+    saved = errno;
   }
-  return Err::ok;
+  if (ok && rename(tmp.c_str(), path) != 0) {
+    ok = false;
+    saved = errno;
+  }
+  if (ok) return Err::ok;
+  unlink(tmp.c_str());
+  errno = saved;
+  return Err::io;
 }
 
 }  // namespace bt

@@ -34,7 +34,10 @@ std::string render(const Snapshot &s, Format f);
 Format format_for_path(const char *path);
 
 // Writes `text` to `path` through a temporary file in the same directory and
-// rename(2). Err::ok or Err::io (errno set; the temporary file is removed).
+// rename(2). The temporary file is created exclusively at a name of its own
+// (pid and a serial number), so no planted link is followed and concurrent
+// writers never share one; an existing target's permission bits are kept.
+// Err::ok or Err::io (errno set; the temporary file is removed).
 Err write_file_atomic(const char *path, const std::string &text);
 
 // JSON string literal of `s` (quotes included), escaping what JSON requires;
