@@ -62,7 +62,9 @@ void write_at_exit() {
     if (!f.path) continue;
     if (getpid() == g_pid) {
       try {
-        if (write_file_atomic(f.path, f.render(f.path)) != Err::ok) report(f, std::strerror(errno));
+        const char *refused = nullptr;
+        if (write_file_atomic(f.path, f.render(f.path), &refused) != Err::ok)
+          report(f, refused ? refused : std::strerror(errno));
       } catch (const std::bad_alloc &) {
         report(f, "out of memory");
       }
@@ -95,16 +97,16 @@ std::size_t trace_capacity() {
   return n;
 }
 
-// Why `path` cannot be a file target, or nullptr: an existing directory or
-// other non-regular file (a device, a pipe), or a name ending in '/'.
+// Why `path` cannot be a file target, or nullptr: a name ending in '/', or
+// what write_file_atomic would refuse (a link, a directory, a device, a
+// pipe). The write checks again at exit: the file may change meanwhile.
 const char *odd_target(const char *path) {
   struct stat st;
   std::size_t n = std::strlen(path);
   if (n > 0 && path[n - 1] == '/') return "names a directory";
-  if (stat(path, &st) != 0) return nullptr;  // not there yet: made at exit
-  if (S_ISDIR(st.st_mode)) return "is a directory";
-  if (!S_ISREG(st.st_mode)) return "is not a regular file";
-  return nullptr;
+  if (lstat(path, &st) != 0) return nullptr;  // not there yet: made at exit
+  int err = 0;
+  return refusal_of(st, &err);
 }
 
 // The directory part of `path`, resolved ("." when it has none), then its

@@ -5,9 +5,10 @@
 //   BOUNDARYTRACE_TIMELINE_CAPACITY=N     kept operations (default 10000)
 // Written atomically; a failure is said once on stderr and never stops the
 // program; a forked child does not write its parent's files. An odd value is
-// said once at load: a directory or other non-regular file as a target (not
-// written), the timeline naming the dump's file (not kept), a capacity that
-// is not 1..16777216 (the default is used) or that comes without
+// said once at load: a link, directory or other non-regular file as a target
+// (not written; one that turns up by exit is refused then, and said), the
+// timeline naming the dump's file (not kept), a capacity that is not
+// 1..16777216 (the default is used) or that comes without
 // BOUNDARYTRACE_TIMELINE (ignored).
 #pragma once
 

@@ -83,11 +83,30 @@ bool write_all(int fd, const std::string &text) {
 
 }  // namespace
 
-Err write_file_atomic(const char *path, const std::string &text) {
+const char *refusal_of(const struct stat &st, int *err) {
+  if (S_ISREG(st.st_mode)) return nullptr;
+  if (S_ISLNK(st.st_mode)) {
+    *err = ELOOP;  // what open(2) says for a link with O_NOFOLLOW
+    return "is a symbolic link (not followed)";
+  }
+  *err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+  return S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file";
+}
+
+Err write_file_atomic(const char *path, const std::string &text, const char **refused) {
   // The temporary file sits beside the target so rename(2) stays atomic
-  // (same file system).
+  // (same file system). The rename would replace a link, a FIFO or a device
+  // node by a regular file: refuse them first, with lstat (opening a FIFO
+  // would block). Missing is fine; any other lstat failure is left to the
+  // open below to report.
   struct stat st;
-  const bool exists = lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+  const bool exists = lstat(path, &st) == 0;
+  int err = 0;
+  if (const char *why = exists ? refusal_of(st, &err) : nullptr) {
+    if (refused) *refused = why;
+    errno = err;
+    return Err::io;
+  }
   // A new target gets 0644 less the umask, applied by open(2) itself (the
   // umask cannot be read without changing it for every thread). An existing
   // one keeps its permission bits: the file starts 0600, so the new content

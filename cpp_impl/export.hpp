@@ -1,6 +1,8 @@
 // Machine-readable renderings of a snapshot, and writing them to files.
 // Formats are described for users in docs/formats.md.
 #pragma once
+#include <sys/stat.h>
+
 #include <string>
 
 #include "cpp_impl/snapshot.hpp"
@@ -33,12 +35,20 @@ std::string render(const Snapshot &s, Format f);
 // The format a path's suffix asks for; text when none matches.
 Format format_for_path(const char *path);
 
+// Why an existing file (lstat'ed as `st`) cannot be a target, or nullptr
+// for a regular file; *err gets the errno a refused write leaves: ELOOP for
+// a symbolic link (never followed), EISDIR for a directory, EINVAL for any
+// other file that is not regular (a FIFO, a device, a socket).
+const char *refusal_of(const struct stat &st, int *err);
+
 // Writes `text` to `path` through a temporary file in the same directory and
-// rename(2). The temporary file is created exclusively at a name of its own
-// (pid and a serial number), so no planted link is followed and concurrent
-// writers never share one; an existing target's permission bits are kept.
-// Err::ok or Err::io (errno set; the temporary file is removed).
-Err write_file_atomic(const char *path, const std::string &text);
+// rename(2). A target that exists and is not a regular file is refused before
+// anything is opened, and left as it is (*refused, when given, gets
+// refusal_of's reason). The temporary file is created exclusively at a name
+// of its own (pid and a serial number), so no planted link is followed and
+// concurrent writers never share one; an existing target's permission bits
+// are kept. Err::ok or Err::io (errno set; the temporary file is removed).
+Err write_file_atomic(const char *path, const std::string &text, const char **refused = nullptr);
 
 // JSON string literal of `s` (quotes included), escaping what JSON requires;
 // bytes that are not UTF-8 become U+FFFD, so the literal is always valid.

@@ -1,11 +1,14 @@
 /* Helper of test_exit_dump: records one operation, then ends the way argv[1]
  * says. BOUNDARYTRACE_DUMP is set by the driver. Exit codes for the fork
  * modes: 0 when the child wrote no dump, 3 when it did. Mode "exit_busy"
- * calls exit() while other threads trace, scrape and register names. */
+ * calls exit() while other threads trace, scrape and register names; mode
+ * "mkfifo" puts a FIFO where the dump goes, after the library checked the
+ * path at load, and returns. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +75,7 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "exit") == 0) exit(0);
   if (strcmp(mode, "exit_busy") == 0) return exit_busy();
   if (strcmp(mode, "return") == 0) return 0;
+  if (strcmp(mode, "mkfifo") == 0) return path && mkfifo(path, 0600) == 0 ? 0 : 15;
   if (strcmp(mode, "fork_exit") == 0 || strcmp(mode, "fork__exit") == 0) {
     int status = 0;
     pid_t pid = fork();

@@ -1,12 +1,14 @@
 /* bt_snapshot_write's file safety: the temporary file is created exclusively
  * (a link planted at a guessable name is never followed), the target's mode
- * is kept, and two writers of one path never tear it or fail each other.
+ * is kept, a target that is a link or not a regular file is refused and left
+ * as it is, and two writers of one path never tear it or fail each other.
  * (test_export.c checks the content and the ordinary failures.) */
 #include "bt_test.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* A private sink with one operation recorded `count` times. */
@@ -129,6 +131,105 @@ static void test_write_file__target_mode_is_kept(void **state) {
   bt_snapshot_free(s);
 }
 
+/* BT_E_IO with `want_errno`, and no temporary file left in `dir`
+ * (`entries` is what it held before). */
+static void refused(const bt_snapshot *s, const char *path, int want_errno, const char *dir,
+                    int entries) {
+  errno = 0;
+  assert_status(BT_E_IO, bt_snapshot_write(s, BT_FORMAT_JSON, path));
+  if (errno != want_errno) fail_msg("%s: errno %d (%s), want %d (%s)", path, errno, strerror(errno),
+                                    want_errno, strerror(want_errno));
+  if (dir) assert_int_equal(count_entries(dir), entries);
+}
+
+/* A FIFO was replaced by a regular file; now it is refused before anything
+ * opens it (an open would block: the ctest timeout would catch a hang). */
+static void test_write_file__fifo_target_is_refused_untouched(void **state) {
+  char dir[] = "/tmp/bt_write_XXXXXX", path[128];
+  bt_snapshot *s = snapshot_of("op", 1);
+  struct stat st;
+  (void)state;
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/pipe.json", dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  refused(s, path, EINVAL, dir, 1);
+  assert_int_equal(lstat(path, &st), 0);
+  assert_true(S_ISFIFO(st.st_mode));
+  /* a directory: refused as well, with the errno that says so */
+  snprintf(path, sizeof path, "%s/adir", dir);
+  assert_int_equal(mkdir(path, 0700), 0);
+  refused(s, path, EISDIR, dir, 2);
+  rmdir(path);
+  snprintf(path, sizeof path, "%s/pipe.json", dir);
+  unlink(path);
+  rmdir(dir);
+  bt_snapshot_free(s);
+}
+
+/* A link as target was replaced by a regular file; now it is refused
+ * (ELOOP, as open(2) says with O_NOFOLLOW), whether it dangles or not. */
+static void test_write_file__link_target_is_refused_untouched(void **state) {
+  char dir[] = "/tmp/bt_write_XXXXXX", path[128], victim[128], nowhere[128], got[128];
+  bt_snapshot *s = snapshot_of("op", 1);
+  struct stat st;
+  char *text;
+  ssize_t n;
+  (void)state;
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/link.json", dir);
+  snprintf(victim, sizeof victim, "%s/victim", dir);
+  snprintf(nowhere, sizeof nowhere, "%s/nowhere", dir);
+  put(victim, "victim\n", 0644);
+  assert_int_equal(symlink(victim, path), 0);
+  refused(s, path, ELOOP, dir, 2);
+  assert_int_equal(lstat(path, &st), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  n = readlink(path, got, sizeof got - 1);
+  assert_true(n > 0);
+  got[n] = '\0';
+  assert_string_equal(got, victim);
+  text = slurp(victim, NULL);
+  assert_string_equal(text, "victim\n");
+  free(text);
+  unlink(path);
+  assert_int_equal(symlink(nowhere, path), 0); /* dangling */
+  refused(s, path, ELOOP, dir, 2);
+  assert_int_equal(access(nowhere, F_OK), -1);
+  unlink(path);
+  unlink(victim);
+  rmdir(dir);
+  bt_snapshot_free(s);
+}
+
+/* A device node: a private copy of /dev/null first, then /dev/null itself.
+ * As root a write that is not refused would replace /dev/null for the whole
+ * machine, so root tests /dev/null only after its copy was refused. */
+static void test_write_file__device_target_is_refused_untouched(void **state) {
+  char dir[] = "/tmp/bt_write_XXXXXX", path[128];
+  bt_snapshot *s = snapshot_of("op", 1);
+  struct stat st;
+  int copy;
+  (void)state;
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/null", dir);
+  copy = mknod(path, S_IFCHR | 0666, makedev(1, 3)) == 0;
+  if (copy) {
+    refused(s, path, EINVAL, dir, 1);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+    unlink(path);
+  }
+  rmdir(dir);
+  if (copy || geteuid() != 0) {
+    refused(s, "/dev/null", EINVAL, NULL, 0);
+    assert_int_equal(lstat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+  } else {
+    print_message("root without mknod: /dev/null itself not tried\n");
+  }
+  bt_snapshot_free(s);
+}
+
 /* Two threads write one path 2000 times each, two different snapshots, while
  * a third reads it: every read is one whole version, no write fails. (They
  * shared the temporary name: a reader saw torn files, and a writer whose
@@ -232,6 +333,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_write_file__planted_link_at_the_temporary_name_is_not_followed),
       cmocka_unit_test(test_write_file__target_mode_is_kept),
+      cmocka_unit_test(test_write_file__fifo_target_is_refused_untouched),
+      cmocka_unit_test(test_write_file__link_target_is_refused_untouched),
+      cmocka_unit_test(test_write_file__device_target_is_refused_untouched),
       cmocka_unit_test(test_write_file__two_writers_never_tear_or_fail),
   };
   return cmocka_run_group_tests_name("write_file", tests, NULL, NULL);

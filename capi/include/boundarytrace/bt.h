@@ -754,7 +754,18 @@ BT_API bt_status bt_snapshot_export(char *buf, size_t cap, size_t *needed,
 /**
  * Writes a snapshot in `format` to the file `path`, atomically: the text goes
  * to a temporary file beside it, which is then renamed over `path`, so a
- * reader sees the old file or the new one, never a part.
+ * reader sees the old file or the new one, never a part, however many
+ * threads or processes write `path` at once (the last rename wins).
+ * The temporary file, `<path>.tmp.<pid>.<n>`, is created exclusively
+ * (O_EXCL | O_NOFOLLOW) at a name no other write uses: a file or link
+ * already there is never opened. An existing `path` keeps its permission
+ * bits; a new one gets 0644 less the umask.
+ * Refused and left untouched, checked (lstat) before anything is opened, so
+ * a FIFO never blocks: a `path` that is a symbolic link (BT_E_IO, errno
+ * ELOOP: name the link's target instead), a directory (BT_E_IO, EISDIR), or
+ * any other file that is not regular, such as a FIFO, a socket or a device
+ * like /dev/null (BT_E_IO, EINVAL). A file put at `path` after that check
+ * is replaced by the rename.
  * @return BT_OK; BT_E_NULL; BT_E_INVALID (unknown format or empty path);
  *         BT_E_IO (errno tells why; no temporary file is left); BT_E_NOMEM.
  */
@@ -815,7 +826,8 @@ BT_API bt_status bt_timeline_get_info(bt_timeline_info *out);
 BT_API bt_status bt_timeline_export(char *buf, size_t cap, size_t *needed);
 
 /**
- * Writes bt_timeline_export()'s JSON to `path` atomically (as bt_snapshot_write).
+ * Writes bt_timeline_export()'s JSON to `path` atomically, with the same
+ * temporary file, modes and refused targets as bt_snapshot_write.
  * @return BT_OK; BT_E_NULL; BT_E_INVALID (empty path); BT_E_IO; BT_E_NOMEM.
  */
 BT_API bt_status bt_timeline_write(const char *path);
