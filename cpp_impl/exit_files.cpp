@@ -29,9 +29,10 @@ constexpr std::size_t kDefaultTraceCapacity = 10000;
 struct ExitFile {
   const char *variable;
   const char *refused;            // what a refused value means, for the message
-  char *path;                     // strdup'ed; nullptr when off
+  char *path;                     // strdup'ed, %p and %% unexpanded; nullptr when off
   std::string (*render)(const char *path);  // may throw bad_alloc
   bool said;                      // a failure was reported
+  bool per_process;               // the path has %p: a forked child writes its own
 };
 
 std::string render_snapshot(const char *path) {
@@ -44,29 +45,63 @@ std::string render_snapshot(const char *path) {
 std::string render_trace(const char *) { return timeline::format_chrome(timeline::copy()); }
 
 ExitFile g_files[] = {
-    {"BOUNDARYTRACE_DUMP", "no snapshot is written at exit", nullptr, render_snapshot, false},
-    {"BOUNDARYTRACE_TIMELINE", "no timeline is kept or written", nullptr, render_trace, false},
+    {"BOUNDARYTRACE_DUMP", "no snapshot is written at exit", nullptr, render_snapshot, false, false},
+    {"BOUNDARYTRACE_TIMELINE", "no timeline is kept or written", nullptr, render_trace, false, false},
 };
 ExitFile &g_dump = g_files[0];
 ExitFile &g_timeline = g_files[1];
 pid_t g_pid = 0;  // the process that armed the files
 
-void report(ExitFile &f, const char *what) {
+void report(ExitFile &f, const char *path, const char *what) {
   if (f.said) return;
   f.said = true;
-  std::fprintf(stderr, "boundarytrace: could not write %s=%s: %s\n", f.variable, f.path, what);
+  std::fprintf(stderr, "boundarytrace: could not write %s=%s: %s\n", f.variable, path, what);
 }
 
+// The first '%' of a path not followed by 'p' or '%', or nullptr.
+const char *bad_percent(const char *path) {
+  for (const char *p = path; (p = std::strchr(p, '%')) != nullptr; p += 2) {
+    if (p[1] != 'p' && p[1] != '%') return p;  // a '%' that ends the path too
+  }
+  return nullptr;
+}
+
+// Whether a path (without a bad_percent) has a %p: "%%p" is a '%' and a 'p'.
+bool has_pid(const char *path) {
+  for (const char *p = path; (p = std::strchr(p, '%')) != nullptr; p += 2) {
+    if (p[1] == 'p') return true;
+  }
+  return false;
+}
+
+// `path` with %p replaced by `pid` and %% by %. May throw bad_alloc.
+std::string expand(const char *path, pid_t pid) {
+  std::string out;
+  for (const char *p = path; *p; ++p) {
+    if (p[0] == '%' && p[1] == 'p') {
+      out += std::to_string(pid);
+      ++p;
+    } else {
+      if (p[0] == '%' && p[1] == '%') ++p;
+      out += *p;
+    }
+  }
+  return out;
+}
+
+// Without %p only the process that read the variable writes: a forked child
+// would overwrite its parent's file with a copy of its figures.
 void write_at_exit() {
   for (ExitFile &f : g_files) {
     if (!f.path) continue;
-    if (getpid() == g_pid) {
+    if (getpid() == g_pid || f.per_process) {
       try {
+        const std::string path = expand(f.path, getpid());
         const char *refused = nullptr;
-        if (write_file_atomic(f.path, f.render(f.path), &refused) != Err::ok)
-          report(f, refused ? refused : std::strerror(errno));
+        if (write_file_atomic(path.c_str(), f.render(path.c_str()), &refused) != Err::ok)
+          report(f, path.c_str(), refused ? refused : std::strerror(errno));
       } catch (const std::bad_alloc &) {
-        report(f, "out of memory");
+        report(f, f.path, "out of memory");
       }
     }
     std::free(f.path);
@@ -120,21 +155,35 @@ std::string resolved(const char *path) {
   return out + "/" + (slash ? slash + 1 : path);
 }
 
+// Why the path `v` asks for cannot be a target, or nullptr; a path with %p
+// is checked as this process would write it.
+const char *odd_value(const char *v) {
+  if (bad_percent(v)) return "has a % followed by neither p (the process id) nor %";
+  try {
+    return odd_target(expand(v, getpid()).c_str());
+  } catch (const std::bad_alloc &) {
+    return nullptr;  // checked again when written
+  }
+}
+
 // Reads the variables; a refused value is said once, here, and not tried at exit.
 void read_targets() {
   for (ExitFile &f : g_files) {
     const char *v = std::getenv(f.variable);
     if (!v || !*v) continue;
-    if (const char *why = odd_target(v)) {
+    if (const char *why = odd_value(v)) {
       config::report_env(f.variable, v, why, f.refused);
       continue;
     }
     f.path = strdup(v);
+    f.per_process = has_pid(v);
   }
   if (g_dump.path && g_timeline.path) {
     bool same = false;
     try {
-      same = std::strcmp(g_dump.path, g_timeline.path) == 0 || resolved(g_dump.path) == resolved(g_timeline.path);
+      const pid_t pid = getpid();
+      same = std::strcmp(g_dump.path, g_timeline.path) == 0 ||
+             resolved(expand(g_dump.path, pid).c_str()) == resolved(expand(g_timeline.path, pid).c_str());
     } catch (const std::bad_alloc &) {
     }
     if (same) {
@@ -158,7 +207,8 @@ void arm_exit_files() {
   read_targets();
   if (!g_dump.path && !g_timeline.path) return;
   g_pid = getpid();
-  if (g_timeline.path && timeline::start(trace_capacity()) != Err::ok) report(g_timeline, "out of memory");
+  if (g_timeline.path && timeline::start(trace_capacity()) != Err::ok)
+    report(g_timeline, g_timeline.path, "out of memory");
   // Exit handlers run in reverse order of registration: building the name
   // pool, the global metrics and the trace ring first makes the files get
   // written before those are destroyed, at exit() and at unload alike.

@@ -3,7 +3,8 @@
  * modes: 0 when the child wrote no dump, 3 when it did. Mode "exit_busy"
  * calls exit() while other threads trace, scrape and register names; mode
  * "mkfifo" puts a FIFO where the dump goes, after the library checked the
- * path at load, and returns. */
+ * path at load, and returns; mode "fork3" forks three children, each of which
+ * records "child_<its pid>" and calls exit(), waits for them and calls exit(). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,24 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "exit_busy") == 0) return exit_busy();
   if (strcmp(mode, "return") == 0) return 0;
   if (strcmp(mode, "mkfifo") == 0) return path && mkfifo(path, 0600) == 0 ? 0 : 15;
+  if (strcmp(mode, "fork3") == 0) {
+    pid_t kids[3];
+    int i, status = 0;
+    for (i = 0; i < 3; i++) {
+      kids[i] = fork();
+      if (kids[i] < 0) _exit(12);
+      if (kids[i] == 0) {
+        char name[32];
+        snprintf(name, sizeof name, "child_%ld", (long)getpid());
+        record(name);
+        exit(0);
+      }
+    }
+    for (i = 0; i < 3; i++) {
+      if (waitpid(kids[i], &status, 0) != kids[i] || !WIFEXITED(status) || WEXITSTATUS(status) != 0) _exit(13);
+    }
+    exit(0);
+  }
   if (strcmp(mode, "fork_exit") == 0 || strcmp(mode, "fork__exit") == 0) {
     int status = 0;
     pid_t pid = fork();

@@ -221,6 +221,36 @@ static void test_env_values__link_or_fifo_target_is_refused(void **state) {
   unlink(path);
 }
 
+/* In BOUNDARYTRACE_DUMP and _TIMELINE, %p is the pid and %% a %; any other
+ * % is refused at load (it was taken literally), and nothing is written. */
+static void test_env_values__percent_in_file_targets(void **state) {
+  static const char *const bad[] = {"d-%d.json", "d-%.json", "d%", "d-%P.json"};
+  char var[512], value[256], literal[256];
+  const char *env[2];
+  size_t i;
+  (void)state;
+  env[1] = NULL;
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(value, sizeof value, "%s/%s", g_dir, bad[i]);
+    snprintf(var, sizeof var, "BOUNDARYTRACE_DUMP=%s", value);
+    env[0] = var;
+    expect_one_message(env, "BOUNDARYTRACE_DUMP", value, "no snapshot is written");
+    assert_int_equal(access(value, F_OK), -1);
+  }
+  snprintf(value, sizeof value, "%s/t-%%x.json", g_dir);
+  snprintf(var, sizeof var, "BOUNDARYTRACE_TIMELINE=%s", value);
+  expect_one_message(env, "BOUNDARYTRACE_TIMELINE", value, "no timeline is kept");
+  assert_int_equal(access(value, F_OK), -1);
+  /* %% is one % */
+  snprintf(value, sizeof value, "%s/a%%%%b.json", g_dir);
+  snprintf(literal, sizeof literal, "%s/a%%b.json", g_dir);
+  snprintf(var, sizeof var, "BOUNDARYTRACE_DUMP=%s", value);
+  expect_no_message(env);
+  assert_int_equal(access(value, F_OK), -1);
+  assert_int_equal(access(literal, F_OK), 0);
+  unlink(literal);
+}
+
 static void test_env_values__good_values_say_nothing(void **state) {
   char dump[256], timeline[256];
   const char *env[7];
@@ -255,6 +285,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_env_values__timeline_capacity),
       cmocka_unit_test(test_env_values__file_targets),
       cmocka_unit_test(test_env_values__link_or_fifo_target_is_refused),
+      cmocka_unit_test(test_env_values__percent_in_file_targets),
       cmocka_unit_test(test_env_values__good_values_say_nothing),
   };
   if (argc < 2) {
