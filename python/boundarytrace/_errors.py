@@ -31,7 +31,9 @@ ctypes backend raise exactly the same classes and messages.
 
 from __future__ import annotations
 
+import errno as _errno
 import os
+import stat
 from typing import Any, Callable, ClassVar, Dict, Optional, Tuple, Type, Union
 
 __all__ = [
@@ -242,18 +244,44 @@ def error_from_status(status: int, call: str, status_name: str, text: str,
 
     The message reads ``"<NAME>: <sentence> (in <call>)"``, or
     ``"<NAME>: <sentence> (in <call>: <detail>)"`` with a detail; a file
-    error's detail is ``"<path>: <strerror>"``, and the exception carries
-    ``errno``, ``strerror`` and ``filename`` as an OSError does.
+    error's detail is ``"<path>: <strerror>"`` (followed by ``" (refused:
+    not a regular file)"`` or ``" (refused: a symbolic link is not
+    followed)"`` for a target the library refuses), and the exception
+    carries ``errno``, ``strerror`` and ``filename`` as an OSError does.
     """
     cls = error_class(status_name)
     if cls is FileIOError and (errno or filename is not None):
         name = os.fsdecode(filename) if filename is not None else None
         reason = os.strerror(errno) if errno else "unknown reason"
+        refused = _refusal(name, errno)
+        if refused:
+            reason = f"{reason} (refused: {refused})"
         io_detail = f"{name}: {reason}" if name is not None else reason
         detail = f"{detail}; {io_detail}" if detail else io_detail
         return FileIOError(_message(status_name, text, call, detail), status, status_name, call,
                            errno or None, name)
     return cls(_message(status_name, text, call, detail), status, status_name, call)
+
+
+def _refusal(name: Optional[str], err: Optional[int]) -> Optional[str]:
+    """Why the library refused to write `name`, when it did, else None.
+
+    A target that is a symbolic link or not a regular file is refused with
+    ELOOP or EINVAL (bt.h, bt_snapshot_write), whose sentences alone ("Invalid
+    argument") do not say it. Those errnos have other, rare causes, so the
+    target is looked at before the message says so.
+    """
+    if name is None or err not in (_errno.ELOOP, _errno.EINVAL):
+        return None
+    try:
+        mode = os.lstat(name).st_mode
+    except OSError:
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link is not followed" if err == _errno.ELOOP else None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or err != _errno.EINVAL:
+        return None
+    return "not a regular file"
 
 
 def _message(status_name: str, text: str, call: str, detail: Optional[str]) -> str:

@@ -284,8 +284,11 @@ class Snapshot:
             The format written.
 
         Raises FileIOError (an OSError carrying ``errno``, ``strerror`` and
-        ``filename``) when the file cannot be written; InvalidArgumentError
-        for an empty path or an unknown format; TypeError for wrong types.
+        ``filename``) when the file cannot be written, or when ``path`` is a
+        symbolic link (``ELOOP``), a directory (``EISDIR``) or another file
+        that is not regular, such as a FIFO or ``/dev/null`` (``EINVAL``):
+        those are refused and left as they are. InvalidArgumentError for an
+        empty path or an unknown format; TypeError for wrong types.
         """
         call = "Snapshot.write"
         data = encode_path(path, call)

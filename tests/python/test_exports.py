@@ -310,6 +310,31 @@ def test_exports__io_error_is_a_file_error_with_errno(snap, tmp_path):
         (bt.FileIOError, err.errno, err.filename, str(err))
 
 
+
+def test_exports__refused_targets_are_file_errors_that_say_why(snap, tmp_path):
+    """A link, a FIFO or a device as target is refused and left as it is
+    (bt.h, bt_snapshot_write); the message says so, not only "Invalid
+    argument"."""
+    victim = tmp_path / "victim"
+    victim.write_text("victim\n")
+    link = tmp_path / "link.json"
+    link.symlink_to(victim)
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    status = bt._state.b.status_str(-14)
+    for target, code, why in ((link, errno.ELOOP, "a symbolic link is not followed"),
+                              (fifo, errno.EINVAL, "not a regular file"),
+                              ("/dev/null", errno.EINVAL, "not a regular file")):
+        with pytest.raises(bt.FileIOError) as info:
+            snap.write(target)
+        err = info.value
+        assert (err.errno, err.filename) == (code, str(target))
+        assert str(err) == (f"BT_E_IO: {status} (in bt_snapshot_write: {target}: "
+                            f"{os.strerror(code)} (refused: {why}))")
+    assert link.is_symlink() and victim.read_text() == "victim\n"
+    assert fifo.is_fifo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.json", "link.json", "victim"]
+
 def test_exports__write_checks_its_arguments(snap, tmp_path):
     with pytest.raises(bt.InvalidArgumentError):
         snap.write("")
