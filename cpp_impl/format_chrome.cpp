@@ -74,7 +74,8 @@ void metadata(std::string &out, const char *what, int pid, int tid, const std::s
 }  // namespace
 
 std::string format_chrome(const Contents &c) {
-  const int pid = static_cast<int>(getpid());
+  const int pid = c.pid ? c.pid : static_cast<int>(getpid());
+  const std::string program = c.pid ? c.program : program_invocation_short_name;
   uint64_t base = 0;
   if (!c.ops.empty()) {
     base = c.ops.front().begin_ns;
@@ -87,7 +88,7 @@ std::string format_chrome(const Contents &c) {
   std::sort(tids.begin(), tids.end());
 
   std::string out = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
-  metadata(out, "process_name", pid, 0, std::string("boundarytrace: ") + program_invocation_short_name);
+  metadata(out, "process_name", pid, 0, std::string("boundarytrace: ") + program);
   for (int tid : tids) {
     std::vector<const KeptOp *> mine;
     for (const auto &op : c.ops) {

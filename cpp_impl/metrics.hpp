@@ -27,6 +27,9 @@ namespace shared {
 class Slot;
 struct OpRec;
 }  // namespace shared
+namespace timeline {
+struct Finished;
+}  // namespace timeline
 
 struct alignas(kCacheLine) Shard {
   SpinLock lock;
@@ -79,6 +82,11 @@ class Metrics {
   // takes a slot of its own.
   static void leave_parent_slots_in_child();
   bool is_shared() const { return dirfd_ >= 0; }
+  // While the timeline is on: keeps `f`, an operation of `op` (of a shared
+  // sink), in the flight ring of the process's slot too, where it outlives
+  // a crash. Not from a signal handler (it takes the sink's mutex): then the
+  // operation is only in the timeline.
+  static void keep_in_flight(Op *op, const timeline::Finished &f);
 
   // fork_guard.cpp: takes every Metrics' lock and every shard's lock, so a
   // forked child never inherits a lock held by a thread it does not have,

@@ -1,6 +1,8 @@
 // The shared sink's side of Metrics: records into this process's slot file
 // (shared_slot.hpp), opening and taking slots (shared_dir.hpp), and the
 // child's side of a fork.
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,7 +15,9 @@
 #include "cpp_impl/config.hpp"
 #include "cpp_impl/metrics.hpp"
 #include "cpp_impl/phase_table.hpp"
+#include "cpp_impl/clock.hpp"
 #include "cpp_impl/shared_dir.hpp"
+#include "cpp_impl/timeline.hpp"
 
 namespace bt {
 
@@ -144,6 +148,43 @@ Err Metrics::prepare_shared(Op *op, int slot, const int *d, const int *b, int n,
     return Err::nomem;
   }
   return Err::ok;
+}
+
+void Metrics::keep_in_flight(Op *op, const timeline::Finished &f) {
+  if (reentry::inside()) return;
+  Metrics *m = op->owner;
+  reentry::Guard inside;
+  std::lock_guard<std::mutex> lock(m->mutex_);
+  if (m->attach_shared(op) != Err::ok) return;
+  shared::FlightRing *ring = m->slot_->flight();
+  if (!ring) return;
+  const uint64_t n = ring->written.load_relaxed();
+  shared::FlightEntry &e = ring->entry[n % ring->capacity];
+  const uint64_t seq = e.seq.load_relaxed();
+  e.seq.store_release(seq + 1);  // odd: being written
+  e.op_off = static_cast<uint64_t>(reinterpret_cast<char *>(op->srec.load()) - m->slot_->base());
+  e.tid = static_cast<uint64_t>(syscall(SYS_gettid));
+  char name[17] = {0};
+  prctl(PR_GET_NAME, name, 0, 0, 0);
+  std::memcpy(e.thread_name, name, sizeof e.thread_name);
+  e.begin_ns = clock::ticks_to_time_ns(f.start);
+  e.end_ns = clock::ticks_to_time_ns(f.end);
+  e.items = f.items;
+  e.gil_wait_ns = f.gil_wait_ns;
+  e.gil_releases = f.gil_releases;
+  e.workers = f.workers;
+  e.flags = f.flags;
+  const uint32_t kept = f.nslices < shared::kFlightSlices ? f.nslices : shared::kFlightSlices;
+  e.slices_lost = f.slices_lost + (f.nslices - kept);
+  e.nslices = kept;
+  for (uint32_t i = 0; i < kept; ++i) {
+    const timeline::Slice &s = f.slices[i];
+    m->slot_->publish_phase(s.phase);
+    e.slice[i] = shared::FlightSlice{static_cast<uint64_t>(s.phase), clock::ticks_to_time_ns(s.begin),
+                                     clock::ticks_to_time_ns(s.end)};
+  }
+  e.seq.store_release(seq + 2);  // even: whole
+  ring->written.store_release(n + 1);
 }
 
 Err Metrics::open_shared(const char *dir, Metrics **out, int *err_no) {

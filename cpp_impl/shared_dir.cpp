@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <map>
 #include <new>
 #include <vector>
@@ -96,6 +97,47 @@ uint64_t incarnation_of(const Mapped &m) {
   if (m.n < sizeof(FileHeader)) return 0;
   const auto *h = static_cast<const FileHeader *>(m.p);
   return std::memcmp(h->magic, kMagic, sizeof kMagic) == 0 ? h->incarnation : 0;
+}
+
+// True when a mapped slot holds a flight recorder with operations in it.
+bool has_flight(const Mapped &m) {
+  if (m.n < sizeof(FileHeader)) return false;
+  const auto *h = static_cast<const FileHeader *>(m.p);
+  const uint64_t off = h->flight_off.load_acquire();
+  if (!off || off % kAlign || off > m.n || m.n - off < sizeof(FlightRing)) return false;
+  return reinterpret_cast<const FlightRing *>(static_cast<const char *>(m.p) + off)->written.load_acquire() > 0;
+}
+
+// "flight-<pid>.bt" names in the directory.
+std::vector<std::string> list_flights(int dirfd) {
+  std::vector<std::string> out;
+  int dup_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return out;
+  DIR *d = fdopendir(dup_fd);
+  if (!d) {
+    close(dup_fd);
+    return out;
+  }
+  rewinddir(d);  // the duplicate shares the offset of every earlier listing
+  while (dirent *e = readdir(d)) {
+    const std::size_t n = std::strlen(e->d_name);
+    if (n > 10 && std::strncmp(e->d_name, "flight-", 7) == 0 && std::strcmp(e->d_name + n - 3, ".bt") == 0)
+      out.push_back(e->d_name);
+  }
+  closedir(d);
+  return out;
+}
+
+// Keeps the kFlightFilesKept newest flight files (by modification time).
+void prune_flights(int dirfd) {
+  std::vector<std::pair<int64_t, std::string>> files;
+  for (const std::string &name : list_flights(dirfd)) {
+    struct stat st {};
+    if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    files.emplace_back(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, name);
+  }
+  std::sort(files.begin(), files.end());
+  for (std::size_t i = 0; i + kFlightFilesKept < files.size(); ++i) unlinkat(dirfd, files[i].second.c_str(), 0);
 }
 
 // The slot files of the directory, by index.
@@ -297,7 +339,7 @@ Slot *take_slot(int dirfd, int *err_no) {
     const std::map<uint64_t, uint64_t> was_folded = r.folded();
     std::map<uint64_t, uint64_t> folded;  // what the archive will list
     std::map<uint64_t, Fd> free_slots;    // dead, their figures in the archive; locked by us
-    bool changed = false;
+    bool changed = false, kept_flight = false;
     const std::map<uint64_t, std::string> names = list_slots(dirfd);
     for (const auto &kv : names) {
       Fd fd(openat(dirfd, kv.second.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
@@ -316,8 +358,18 @@ Slot *take_slot(int dirfd, int *err_no) {
         changed = true;
       }
       if (inc) folded[kv.first] = inc;
+      if (has_flight(m)) {
+        // Its last operations may be what someone debugs: kept aside, not reused.
+        const auto *h = static_cast<const FileHeader *>(m.p);
+        const std::string keep = "flight-" + std::to_string(h->pid) + ".bt";
+        if (renameat(dirfd, kv.second.c_str(), dirfd, keep.c_str()) == 0) {
+          kept_flight = true;
+          continue;
+        }
+      }
       free_slots.emplace(kv.first, std::move(fd));
     }
+    if (kept_flight) prune_flights(dirfd);
     if (changed) {
       Builder b = build_archive(r, folded);
       if (!write_archive(dirfd, b, mode)) return *err_no = errno, nullptr;
@@ -388,6 +440,33 @@ Err merge(int dirfd, const std::string &path, Snapshot **out, int *err_no) {
       r.add(m.p, m.n, kSlot, name);
     }
     return r.finish(out);
+  } catch (const std::bad_alloc &) {
+    return Err::nomem;
+  }
+}
+
+Err find_flight(int dirfd, int64_t pid, Flight *out) {
+  try {
+    std::vector<std::string> names;
+    for (const auto &kv : list_slots(dirfd)) names.push_back(kv.second);
+    for (std::string &f : list_flights(dirfd)) names.push_back(std::move(f));
+    bool found = false;
+    for (const std::string &name : names) {
+      Fd fd(openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (fd.fd < 0) continue;
+      Mapped m;
+      std::string why;
+      if (!map_file(fd.fd, &m, &why) || m.n < sizeof(FileHeader)) continue;
+      if (static_cast<const FileHeader *>(m.p)->pid != pid) continue;
+      Flight got;
+      if (!read_flight(m.p, m.n, &got, &why)) continue;
+      if (found && got.unix_start_ns <= out->unix_start_ns) continue;
+      *out = std::move(got);
+      found = true;
+    }
+    if (!found) return Err::not_found;
+    out->contents.pid = static_cast<int>(out->pid);
+    return Err::ok;
   } catch (const std::bad_alloc &) {
     return Err::nomem;
   }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cpp_impl/shared_read.hpp"
 #include "cpp_impl/shared_slot.hpp"
 #include "cpp_impl/snapshot.hpp"
 #include "cpp_impl/status.hpp"
@@ -38,6 +39,12 @@ Slot *take_slot(int dirfd, int *err_no);
 // `path` names files in the skipped list. Err::io with `*err_no` when the
 // directory cannot be read at all; Err::nomem.
 Err merge(int dirfd, const std::string &path, Snapshot **out, int *err_no);
+
+// The flight recorder of process `pid` in the directory: from its slot
+// (live, or gone and not yet taken over) or from the flight-<pid>.bt file a
+// taker kept of it. With several (the pid came back), the newest. Err::not_found
+// when none holds one.
+Err find_flight(int dirfd, int64_t pid, Flight *out);
 
 #if defined(BT_ALLOC_HOOKS)
 // Test-only: when not 0, a taker exits with this code right after writing

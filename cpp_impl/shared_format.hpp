@@ -47,7 +47,9 @@ struct FileHeader {
   AtomicWord phase_mask;  // bit p: phases[p] is written
   AtomicWord folded_off;  // archive: a FoldedTable
   uint64_t processes;     // slot: 1; archive: the slot contents folded into it
-  uint64_t reserved[7];
+  AtomicWord flight_off;  // slot: a FlightRing while the timeline is on
+  char program[16];       // slot: the process's short name, NUL-padded
+  uint64_t reserved[4];
   PhaseName phases[kMaxPhases];  // the writer's own phase ids
   AtomicWord op_off[kMaxOps];    // OpRec, in the order the writer met them
 };
@@ -83,6 +85,35 @@ struct FoldedTable {
   uint64_t count;
   FoldedEntry entry[1];  // `count` of them
 };
+
+// The flight recorder: while the timeline is on (bt_timeline_start), each
+// process also keeps its last kFlightCapacity operations in its slot, so
+// they outlive a crash (bt_timeline_export_shared). An entry is written
+// between two stores of its `seq`: odd while being written, even after, so a
+// reader (or a crash) never mixes two operations; the one a crash
+// interrupted stays odd and is left out.
+constexpr uint32_t kFlightCapacity = 1024;
+constexpr uint32_t kFlightSlices = 8;  // phases kept per operation; more are counted as lost
+struct FlightSlice {
+  uint64_t phase, begin_ns, end_ns;  // the writer's phase id; CLOCK_MONOTONIC time line
+};
+struct FlightEntry {
+  AtomicWord seq;
+  uint64_t op_off;  // the operation's OpRec (its name)
+  uint64_t tid;
+  char thread_name[16];
+  uint64_t begin_ns, end_ns, items, gil_wait_ns;
+  uint64_t gil_releases, workers, flags, slices_lost, nslices;
+  FlightSlice slice[kFlightSlices];
+};
+struct FlightRing {
+  uint64_t capacity;
+  AtomicWord written;  // operations ever written; the newest is at (written - 1) % capacity
+  FlightEntry entry[1];  // `capacity` of them
+};
+// Flight recorders of processes that have gone are kept this many at most,
+// newest first, as flight-<pid>.bt.
+constexpr int kFlightFilesKept = 4;
 
 constexpr uint64_t kAlign = 8;
 // A slot file starts this big and grows by whole steps (tmpfs pages).

@@ -106,8 +106,12 @@ bool Reader::add(const void *data, std::size_t size, Kind kind, const std::strin
   return false;
 }
 
-bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, std::string *why) {
-  const Image im{base, size};
+namespace {
+
+// The checks every image passes before anything in it is read.
+bool check_header(const Image &im, Kind kind, std::string *why) {
+  const uint8_t *base = im.first;
+  const std::size_t size = im.second;
   if (size < sizeof kMagic || std::memcmp(base, kMagic, sizeof kMagic) != 0)
     return *why = "not a boundarytrace shared file (no magic)", false;
   if (size < offsetof(FileHeader, header_size))
@@ -127,11 +131,14 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, std::
     return *why = "corrupted (header size " + std::to_string(h.header_size) + ")", false;
   if (h.kind != kind) return *why = "a " + kind_name(h.kind) + " file where a " + kind_name(kind) + " was expected", false;
   if (h.incarnation == 0) return *why = "corrupted (no incarnation)", false;
+  if (word(h.phase_mask) >> kMaxPhases) return *why = "corrupted (phase mask)", false;
+  return true;
+}
 
-  // The writer's phase ids, mapped by name onto this process's.
+// The writer's phase ids, mapped by name onto this process's (registered
+// here when new).
+bool map_phases(const FileHeader &h, int32_t *local, std::string *why) {
   const uint64_t mask = word(h.phase_mask);
-  if (mask >> kMaxPhases) return *why = "corrupted (phase mask)", false;
-  int32_t local[kMaxPhases] = {};
   for (int p = 0; p < kMaxPhases; ++p) {
     if (!(mask >> p & 1)) continue;
     std::size_t len = 0;
@@ -144,6 +151,18 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, std::
     if (e == Err::full) return *why = std::string("no room for phase '") + ph.name + "' (BT_MAX_PHASES)", false;
     if (e != Err::ok) throw std::bad_alloc();
   }
+  return true;
+}
+
+}  // namespace
+
+bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, std::string *why) {
+  const Image im{base, size};
+  if (!check_header(im, kind, why)) return false;
+  const FileHeader &h = *reinterpret_cast<const FileHeader *>(base);
+  const uint64_t mask = word(h.phase_mask);
+  int32_t local[kMaxPhases] = {};
+  if (!map_phases(h, local, why)) return false;
 
   std::vector<std::pair<std::string, std::unique_ptr<OpAgg>>> got;
   for (std::size_t i = 0; i < kMaxOps; ++i) {
@@ -214,6 +233,73 @@ Err Reader::finish(Snapshot **out) {
   } catch (const std::bad_alloc &) {
     return Err::nomem;
   }
+}
+
+}  // namespace shared
+}  // namespace bt
+
+namespace bt {
+namespace shared {
+
+bool read_flight(const void *data, std::size_t size, Flight *out, std::string *why) {
+  const Image im{static_cast<const uint8_t *>(data), size};
+  if (!check_header(im, kSlot, why)) return false;
+  const FileHeader &h = *reinterpret_cast<const FileHeader *>(data);
+  const uint64_t off = word(h.flight_off);
+  if (!off) return *why = "no flight recorder (the timeline was off)", false;
+  const FlightRing *ring = at<FlightRing>(im, off);
+  if (!ring || ring->capacity == 0 || ring->capacity > kFlightCapacity ||
+      (size - off - offsetof(FlightRing, entry)) / sizeof(FlightEntry) < ring->capacity)
+    return *why = "corrupted (the flight recorder lies outside the file)", false;
+  int32_t local[kMaxPhases] = {};
+  if (!map_phases(h, local, why)) return false;
+  const uint64_t mask = word(h.phase_mask);
+  out->pid = h.pid;
+  out->unix_start_ns = h.unix_start_ns;
+  out->program.assign(h.program, strnlen(h.program, sizeof h.program));
+  const uint64_t written = word(ring->written);
+  const uint64_t n = written < ring->capacity ? written : ring->capacity;
+  out->contents.capacity = ring->capacity;
+  out->contents.dropped = written - n;
+  for (uint64_t k = written - n; k < written; ++k) {
+    const FlightEntry &e = ring->entry[k % ring->capacity];
+    const uint64_t seq = word(e.seq);
+    if (seq == 0 || seq & 1) {  // never whole, or cut by a crash
+      ++out->contents.dropped;
+      continue;
+    }
+    timeline::KeptOp op;
+    const OpRec *rec = at<OpRec>(im, e.op_off);
+    std::size_t len = 0;
+    if (!rec || !stored_name(rec->name, &len) || e.nslices > kFlightSlices || e.end_ns < e.begin_ns)
+      return *why = "corrupted (a flight recorder entry)", false;
+    op.name = intern(rec->name, len);
+    if (!op.name) throw std::bad_alloc();
+    op.tid = static_cast<int>(e.tid);
+    std::memcpy(op.thread_name, e.thread_name, sizeof op.thread_name);
+    op.thread_name[sizeof op.thread_name - 1] = '\0';
+    op.begin_ns = e.begin_ns;
+    op.end_ns = e.end_ns;
+    op.items = e.items;
+    op.gil_wait_ns = e.gil_wait_ns;
+    op.gil_releases = static_cast<uint32_t>(e.gil_releases);
+    op.workers = static_cast<uint32_t>(e.workers);
+    op.flags = static_cast<uint32_t>(e.flags);
+    op.slices_lost = static_cast<uint32_t>(e.slices_lost);
+    for (uint64_t i = 0; i < e.nslices; ++i) {
+      const FlightSlice &sl = e.slice[i];
+      if (sl.phase >= static_cast<uint64_t>(kMaxPhases) || !(mask >> sl.phase & 1) || sl.end_ns < sl.begin_ns)
+        return *why = "corrupted (a flight recorder phase)", false;
+      op.slices.push_back(timeline::KeptSlice{local[sl.phase], sl.begin_ns, sl.end_ns});
+    }
+    // A whole entry may still be overwritten while it is copied: checked again.
+    if (word(e.seq) != seq) {
+      ++out->contents.dropped;
+      continue;
+    }
+    out->contents.ops.push_back(std::move(op));
+  }
+  return true;
 }
 
 }  // namespace shared

@@ -15,6 +15,7 @@
 #include "cpp_impl/shared_format.hpp"
 #include "cpp_impl/snapshot.hpp"
 #include "cpp_impl/status.hpp"
+#include "cpp_impl/timeline.hpp"
 
 namespace bt {
 namespace shared {
@@ -51,6 +52,19 @@ class Reader {
   uint64_t processes_ = 0, dropped_ = 0, last_incarnation_ = 0;
   uint64_t earliest_unix_ns_ = UINT64_MAX;
 };
+
+// A process's flight recorder, read from its slot file.
+struct Flight {
+  int64_t pid = 0;
+  uint64_t unix_start_ns = 0;
+  std::string program;
+  timeline::Contents contents;  // whole operations, oldest first
+};
+
+// Reads the flight recorder of a slot image (phases mapped by name onto this
+// process's). False with `*why` when the image fails a check or has none.
+// May throw bad_alloc.
+bool read_flight(const void *data, std::size_t size, Flight *out, std::string *why);
 
 }  // namespace shared
 }  // namespace bt

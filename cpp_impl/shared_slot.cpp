@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -62,6 +63,7 @@ Slot *Slot::create(int fd, uint64_t index, int *err_no) {
   clock_gettime(CLOCK_REALTIME, &ts);
   h->unix_start_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000u + ts.tv_nsec;
   h->processes = 1;
+  std::strncpy(h->program, program_invocation_short_name, sizeof h->program - 1);
   h->used.store_release(round_up(sizeof(FileHeader), kAlign));
   return s;
 }
@@ -132,6 +134,16 @@ ShardRec *Slot::shard(OpRec *rec, int s) {
   new (at<ShardRec>(fresh)) ShardRec();
   rec->shard_off[s].store_release(fresh);
   return at<ShardRec>(fresh);
+}
+
+FlightRing *Slot::flight() {
+  FileHeader *h = header();
+  if (const uint64_t off = h->flight_off.load_relaxed()) return at<FlightRing>(off);
+  const uint64_t off = alloc(sizeof(FlightRing) + (kFlightCapacity - 1) * sizeof(FlightEntry));
+  if (!off) return nullptr;
+  at<FlightRing>(off)->capacity = kFlightCapacity;
+  h->flight_off.store_release(off);
+  return at<FlightRing>(off);
 }
 
 bool Slot::reserve(ShardRec *shard, int d, int b) {

@@ -49,6 +49,9 @@ class Slot {
   // chunk for bucket `b` exist. False when out of room.
   bool reserve(ShardRec *shard, int d, int b);
 
+  // The flight ring, added on first use; nullptr when out of room.
+  FlightRing *flight();
+
   void count_dropped() { header()->dropped.fetch_add_relaxed(1); }
   uint64_t index() const { return index_; }
 

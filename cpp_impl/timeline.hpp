@@ -56,6 +56,10 @@ struct KeptOp {
 struct Contents {
   std::vector<KeptOp> ops;
   uint64_t capacity = 0, dropped = 0;
+  // Whose operations: 0 and empty for this process; another one's when read
+  // from a shared directory's flight recorder.
+  int pid = 0;
+  std::string program;
 };
 
 struct Info {

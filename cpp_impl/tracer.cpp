@@ -149,6 +149,7 @@ void keep_in_timeline(const Tracer *tr) {
   f.slices = tr->slices;
   f.nslices = tr->nslices;
   timeline::keep(f);
+  if (tr->op->shared) Metrics::keep_in_flight(tr->op, f);
 }
 
 // The record a nested finish left for later (outside any guarded region).

@@ -159,6 +159,10 @@ static void test_noop__snapshot_and_format_calls(void **state) {
     assert_int_equal(bt_timeline_export(buf, sizeof buf, &needed), BT_OK);
     assert_int_equal(needed, 0);
     assert_int_equal(bt_timeline_write("/nonexistent/dir/t.json"), BT_OK);
+    needed = 77;
+    assert_int_equal(bt_timeline_export_shared(buf, sizeof buf, &needed, "/nonexistent/shared", 1),
+                     BT_E_NOT_FOUND);
+    assert_int_equal(needed, 0);
     assert_int_equal(bt_timeline_stop(), BT_OK);
   }
 }

@@ -593,6 +593,111 @@ static void test_shared__full_file_system_drops_and_counts(void **state) {
   remove_dir(dir);
 }
 
+/* ---- the flight recorder ------------------------------------------------------- */
+
+static char *flight_of(const char *dir, int64_t pid, bt_status *st) {
+  size_t needed = 0;
+  char *buf;
+  *st = bt_timeline_export_shared(NULL, 0, &needed, dir, pid);
+  if (*st != BT_OK) return NULL;
+  buf = malloc(needed + 1);
+  assert_non_null(buf);
+  assert_status(BT_OK, bt_timeline_export_shared(buf, needed + 1, &needed, dir, pid));
+  return buf;
+}
+
+/* A worker killed with SIGKILL while recording leaves its last operations
+ * in its slot; when the next process takes the slot over, they are kept
+ * aside (flight-<pid>.bt), and the newest four such files only. */
+static void test_shared__flight_recorder_outlives_a_kill(void **state) {
+  char dir[256], name[512];
+  bt_metrics *m = NULL;
+  struct progress *pr;
+  pid_t kid;
+  int i;
+  bt_status st;
+  char *json;
+  (void)state;
+  make_dir(dir, sizeof dir);
+  assert_status(BT_OK, bt_metrics_open_shared(&m, dir));
+  assert_status(BT_OK, bt_timeline_start(64));
+  pr = mmap(NULL, sizeof *pr, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  assert_true(pr != MAP_FAILED);
+  memset((void *)pr, 0, sizeof *pr);
+  kid = fork();
+  if (kid == 0) {
+    record_one(m, "last_words");
+    run_writers(m, pr->done[0], -1); /* "work" until killed */
+    _exit(0);
+  }
+  while (total_done(pr) < 2000) bt_test_sleep_ns(BT_TEST_MS);
+  assert_int_equal(0, kill(kid, SIGKILL));
+  waitpid(kid, NULL, 0);
+
+  json = flight_of(dir, kid, &st);
+  assert_status(BT_OK, st);
+  assert_non_null(strstr(json, "\"name\":\"work\""));
+  assert_non_null(strstr(json, "\"name\":\"convert\""));
+  snprintf(name, sizeof name, "\"pid\":%d", (int)kid);
+  assert_non_null(strstr(json, name));
+  assert_null(strstr(json, "last_words")); /* the oldest were overwritten */
+  free(json);
+
+  /* Taken over: the recorder moves aside, the figures into the archive. */
+  {
+    pid_t next = fork();
+    if (next == 0) {
+      record_one(m, "next");
+      _exit(0);
+    }
+    waitpid(next, NULL, 0);
+  }
+  snprintf(name, sizeof name, "%s/flight-%d.bt", dir, (int)kid);
+  assert_int_equal(0, access(name, F_OK));
+  json = flight_of(dir, kid, &st);
+  assert_status(BT_OK, st);
+  assert_non_null(strstr(json, "\"name\":\"work\""));
+  free(json);
+  {
+    bt_snapshot *s = read_dir(dir);
+    assert_u64_ge(count_in(s, "work"), total_done(pr));
+    assert_u64_le(count_in(s, "work"), total_done(pr) + kThreads);
+    bt_snapshot_free(s);
+  }
+
+  /* Ten more processes that recorded: four flight files stay. */
+  for (i = 0; i < 10; i++) {
+    pid_t k = fork();
+    if (k == 0) {
+      record_one(m, "more");
+      _exit(0);
+    }
+    waitpid(k, NULL, 0);
+  }
+  {
+    size_t flights = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) flights += strncmp(e->d_name, "flight-", 7) == 0;
+    closedir(d);
+    assert_int_equal(flights, 4);
+  }
+  json = flight_of(dir, 999999999, &st);
+  assert_status(BT_E_NOT_FOUND, st);
+  assert_null(json);
+  {
+    size_t needed = 0;
+    assert_status(BT_E_INVALID, bt_timeline_export_shared(NULL, 0, &needed, dir, 0));
+    assert_status(BT_E_INVALID, bt_timeline_export_shared(NULL, 0, &needed, "", 1));
+    assert_status(BT_E_NULL, bt_timeline_export_shared(NULL, 0, NULL, dir, 1));
+    assert_status(BT_E_NULL, bt_timeline_export_shared(NULL, 0, &needed, NULL, 1));
+  }
+  assert_status(BT_OK, bt_timeline_stop());
+  munmap((void *)pr, sizeof *pr);
+  bt_metrics_free(m);
+  remove_dir(dir);
+}
+
 /* ---- the environment variable ------------------------------------------------ */
 
 static int run_self(const char *mode, const char *dir, char *err, size_t cap) {
@@ -656,6 +761,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_shared__concurrent_readers),
       cmocka_unit_test(test_shared__damaged_files_are_skipped),
       cmocka_unit_test(test_shared__full_file_system_drops_and_counts),
+      cmocka_unit_test(test_shared__flight_recorder_outlives_a_kill),
       cmocka_unit_test(test_shared__environment_variable),
   };
   ssize_t n = readlink("/proc/self/exe", g_self, sizeof g_self - 1);

@@ -832,6 +832,23 @@ BT_API bt_status bt_timeline_export(char *buf, size_t cap, size_t *needed);
  */
 BT_API bt_status bt_timeline_write(const char *path);
 
+/**
+ * The flight recorder of process `pid` in the shared directory `dir`, as
+ * bt_timeline_export()'s JSON (the process's pid and name in it). While the
+ * timeline is on, a process recording into a shared sink (bt_metrics_open_shared,
+ * BOUNDARYTRACE_SHARED_DIR) also keeps its last 1024 operations (8 phases
+ * each) in its slot file, where they outlive the process: a process killed
+ * by a signal leaves its last operations readable, all but the one it was
+ * writing. When a later process takes the slot over, the recorder is kept
+ * aside as flight-<pid>.bt (the newest four). snprintf semantics. Since 0.1.0.
+ * @return BT_OK; BT_E_NULL; BT_E_INVALID (empty dir, pid <= 0); BT_E_IO
+ *         (the directory cannot be opened or is refused, see
+ *         bt_snapshot_read_shared); BT_E_NOT_FOUND (no recorder of that pid);
+ *         BT_E_NOMEM. Thread-safe.
+ */
+BT_API bt_status bt_timeline_export_shared(char *buf, size_t cap, size_t *needed, const char *dir,
+                                           int64_t pid);
+
 #else /* BT_DISABLE_TRACING */
 #include "bt_noop.h"
 #endif /* BT_DISABLE_TRACING */

@@ -243,6 +243,14 @@ BT_NOOP_ bt_status bt_timeline_write(const char *path) {
   (void)path;
   return BT_OK;
 }
+BT_NOOP_ bt_status bt_timeline_export_shared(char *buf, size_t cap, size_t *needed, const char *dir,
+                                             int64_t pid) {
+  (void)dir;
+  (void)pid;
+  if (buf && cap) buf[0] = '\0';
+  if (needed) *needed = 0;
+  return BT_E_NOT_FOUND;
+}
 
 #undef BT_NOOP_
 #endif /* BOUNDARYTRACE_BT_NOOP_H */
