@@ -3,7 +3,8 @@
 // (its first byte chooses), then merged with bt_snapshot_read_shared. Any
 // input must give BT_OK (a bad file is skipped with a reason, never
 // trusted), and the snapshot must be whole: every distribution's count is
-// the sum of its buckets and min <= p50 <= max.
+// the sum of its buckets and min <= p50 <= max. A slot's flight recorder is
+// exported too (BT_OK or BT_E_NOT_FOUND, JSON closed).
 #include <boundarytrace/bt.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -85,5 +87,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   check_whole(s);
   bt_snapshot_free(s);
+  // A slot's flight recorder, by the pid its header names (FileHeader.pid
+  // is the word at byte 32).
+  if (!archive && size >= 1 + 40) {
+    int64_t pid = 0;
+    std::memcpy(&pid, data + 1 + 32, sizeof pid);
+    if (pid > 0) {
+      size_t needed = 0;
+      const bt_status st = bt_timeline_export_shared(nullptr, 0, &needed, dir().c_str(), pid);
+      if (st != BT_OK && st != BT_E_NOT_FOUND) broken("timeline_export_shared");
+      if (st == BT_OK) {
+        std::vector<char> json(needed + 1);
+        if (bt_timeline_export_shared(json.data(), json.size(), &needed, dir().c_str(), pid) != BT_OK)
+          broken("timeline_export_shared (second call)");
+        if (needed < 2 || json[needed - 2] != '}') broken("flight JSON not closed");
+      }
+    }
+  }
   return 0;
 }
