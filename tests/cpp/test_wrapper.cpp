@@ -463,6 +463,36 @@ void test_wrapper__take_and_reset() {
   CHECK_EQ(count_of(m, "take.op"), 1u);
 }
 
+void test_wrapper__shared_sink() {
+  char dir[] = "/tmp/bt-cpp-shared-XXXXXX";
+  CHECK(mkdtemp(dir) != nullptr);
+  {
+    bt::Metrics m = bt::Metrics::open_shared(dir);
+    bt::Op op = m.op("shared.op");
+    for (int i = 0; i < 4; ++i) bt::Tracer t(op);
+    bt::Snapshot s = bt::Snapshot::read_shared(dir);
+    CHECK_EQ(s.op(*s.find("shared.op")).count, 4u);
+    CHECK_EQ(s.info().processes, 1u);
+    CHECK_EQ(count_of(m, "shared.op"), 4u);  // the sink's own snapshot is the merge
+    bool threw = false;
+    try {
+      (void)m.take();
+    } catch (const bt::error &e) {
+      threw = e.status() == BT_E_INVALID;
+    }
+    CHECK(threw);
+  }
+  bool refused = false;
+  try {
+    (void)bt::Metrics::open_shared("");
+  } catch (const bt::error &e) {
+    refused = e.status() == BT_E_INVALID;
+  }
+  CHECK(refused);
+  std::string cleanup = std::string("rm -rf ") + dir;
+  CHECK_EQ(std::system(cleanup.c_str()), 0);
+}
+
 void test_wrapper__record_timing_measured_elsewhere() {
   bt::Metrics m;
   bt::Timing tm("rec.op");
@@ -753,6 +783,7 @@ const TestCase kTests[] = {
     TEST(test_wrapper__custom_phase),
     TEST(test_wrapper__snapshot_accessors),
     TEST(test_wrapper__take_and_reset),
+    TEST(test_wrapper__shared_sink),
     TEST(test_wrapper__record_timing_measured_elsewhere),
     TEST(test_wrapper__timing_accessors),
     TEST(test_wrapper__move_semantics),

@@ -334,6 +334,16 @@ class Snapshot {
   /** Gives up ownership: the caller must bt_snapshot_free() the result. */
   bt_snapshot *release() noexcept { return std::exchange(s_, nullptr); }
 
+  /**
+   * The merge of the shared directory `dir` (bt_snapshot_read_shared).
+   * Throws bt::error: BT_E_NULL, BT_E_INVALID, BT_E_IO, BT_E_NOMEM.
+   */
+  static Snapshot read_shared(const char *dir) {
+    bt_snapshot *s = nullptr;
+    check(bt_snapshot_read_shared(&s, dir), "bt_snapshot_read_shared");
+    return Snapshot(s);
+  }
+
   /** Facts about the snapshot as a whole. Throws bt::error(BT_E_NULL). */
   bt_snapshot_info info() const {
     bt_snapshot_info out = BT_SNAPSHOT_INFO_INIT;
@@ -489,6 +499,18 @@ class Metrics {
 
   /** A non-owning view of the process-wide sink (bt_metrics_global()). */
   static Metrics global() noexcept { return Metrics(bt_metrics_global(), false); }
+
+  /**
+   * A sink in the shared directory `dir`, owned (bt_metrics_open_shared):
+   * many processes record into it, snapshot() merges them all.
+   * Throws bt::error: BT_E_NULL, BT_E_INVALID, BT_E_IO (errno tells why;
+   * EACCES for a directory others may write into), BT_E_NOMEM.
+   */
+  static Metrics open_shared(const char *dir) {
+    bt_metrics *m = nullptr;
+    check(bt_metrics_open_shared(&m, dir), "bt_metrics_open_shared");
+    return Metrics(m, true);
+  }
 
   /**
    * A non-owning view of `m` (NULL = the global sink). The caller keeps `m`
