@@ -437,7 +437,7 @@ Err merge(int dirfd, const std::string &path, Snapshot **out, int *err_no) {
       if (m.n == 0) continue;  // taken by a process that died before writing its header
       auto f = folded.find(kv.first);
       if (f != folded.end() && f->second == incarnation_of(m)) continue;  // in the archive
-      r.add(m.p, m.n, kSlot, name);
+      r.add(m.p, m.n, kSlot, name, fd.fd);  // live, it may grow while read
     }
     return r.finish(out);
   } catch (const std::bad_alloc &) {
@@ -459,7 +459,7 @@ Err find_flight(int dirfd, int64_t pid, Flight *out) {
       if (!map_file(fd.fd, &m, &why) || m.n < sizeof(FileHeader)) continue;
       if (static_cast<const FileHeader *>(m.p)->pid != pid) continue;
       Flight got;
-      if (!read_flight(m.p, m.n, &got, &why)) continue;
+      if (!read_flight(m.p, m.n, &got, &why, fd.fd)) continue;
       if (found && got.unix_start_ns <= out->unix_start_ns) continue;
       *out = std::move(got);
       found = true;

@@ -1,5 +1,7 @@
 #include "cpp_impl/shared_read.hpp"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <cstring>
@@ -15,13 +17,50 @@ namespace shared {
 
 namespace {
 
-using Image = std::pair<const uint8_t *, std::size_t>;
+// A file image. One mapped from a live slot grows on demand: its writer
+// extends the file before it publishes an offset into the new part, so an
+// offset past the mapped end that the file now covers is read through a
+// fresh mapping of the whole file (earlier ones stay mapped: pointers into
+// them remain valid).
+class Image {
+ public:
+  Image(const uint8_t *base, std::size_t size, int fd) : base_(base), size_(size), fd_(fd) {}
+  ~Image() {
+    for (auto &m : extra_) munmap(m.first, m.second);
+  }
+  Image(const Image &) = delete;
+  Image &operator=(const Image &) = delete;
+  const uint8_t *base() const { return base_; }
+  std::size_t size() const { return size_; }
+  // True when [off, off + n) lies in the file (mapping more of it if needed).
+  bool covers(uint64_t off, uint64_t n) {
+    if (off <= size_ && size_ - off >= n) return true;
+    return fd_ >= 0 && off <= kMaxFileBytes && n <= kMaxFileBytes && extend(off + n) && size_ - off >= n;
+  }
 
-// The structure at `off`, or nullptr when it does not lie whole in the image.
+ private:
+  bool extend(uint64_t need) {
+    struct stat st {};
+    if (fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) < need) return false;
+    const std::size_t n = static_cast<std::size_t>(st.st_size);
+    void *p = mmap(nullptr, n, PROT_READ, MAP_SHARED, fd_, 0);
+    if (p == MAP_FAILED) return false;
+    extra_.emplace_back(p, n);
+    base_ = static_cast<const uint8_t *>(p);
+    size_ = n;
+    return true;
+  }
+  const uint8_t *base_;
+  std::size_t size_;
+  int fd_;
+  std::vector<std::pair<void *, std::size_t>> extra_;
+};
+
+// The structure at `off`, or nullptr when it does not lie whole in the file.
 template <typename T>
-const T *at(const Image &im, uint64_t off) {
-  if (off == 0 || off % kAlign != 0 || off > im.second || im.second - off < sizeof(T)) return nullptr;
-  return reinterpret_cast<const T *>(im.first + off);
+const T *at(Image &im, uint64_t off) {
+  if (off == 0 || off % kAlign != 0 || !im.covers(off, sizeof(T))) return nullptr;
+  return reinterpret_cast<const T *>(im.base() + off);
 }
 
 uint64_t word(const AtomicWord &w) { return w.load_acquire(); }
@@ -39,7 +78,7 @@ std::string kind_name(uint64_t k) {
 // One distribution: buckets first (acquire), then the scalars, so a sample
 // a writer is adding right now is either wholly visible or missing its
 // bucket only (shared_format.hpp).
-bool read_dist(const Image &im, const DistRec &rec, Dist *d, std::string *why) {
+bool read_dist(Image &im, const DistRec &rec, Dist *d, std::string *why) {
   Dist got;
   for (int c = 0; c < Histogram::kChunks; ++c) {
     const uint64_t off = word(rec.chunk_off[c]);
@@ -68,7 +107,7 @@ bool read_dist(const Image &im, const DistRec &rec, Dist *d, std::string *why) {
   return true;
 }
 
-bool read_shard(const Image &im, const ShardRec &rec, uint64_t phase_mask, const int32_t *local,
+bool read_shard(Image &im, const ShardRec &rec, uint64_t phase_mask, const int32_t *local,
                 OpAgg *agg, std::string *why) {
   for (int d = 0; d <= kMaxPhases; ++d) {
     const uint64_t off = word(rec.dist_off[d]);
@@ -99,9 +138,9 @@ void Reader::skip(const std::string &path, const std::string &reason) {
   skipped_.push_back(Skipped{path, reason});
 }
 
-bool Reader::add(const void *data, std::size_t size, Kind kind, const std::string &path) {
+bool Reader::add(const void *data, std::size_t size, Kind kind, const std::string &path, int fd) {
   std::string why;
-  if (add_checked(static_cast<const uint8_t *>(data), size, kind, &why)) return true;
+  if (add_checked(static_cast<const uint8_t *>(data), size, kind, fd, &why)) return true;
   skip(path, why);
   return false;
 }
@@ -109,9 +148,9 @@ bool Reader::add(const void *data, std::size_t size, Kind kind, const std::strin
 namespace {
 
 // The checks every image passes before anything in it is read.
-bool check_header(const Image &im, Kind kind, std::string *why) {
-  const uint8_t *base = im.first;
-  const std::size_t size = im.second;
+bool check_header(Image &im, Kind kind, std::string *why) {
+  const uint8_t *base = im.base();
+  const std::size_t size = im.size();
   if (size < sizeof kMagic || std::memcmp(base, kMagic, sizeof kMagic) != 0)
     return *why = "not a boundarytrace shared file (no magic)", false;
   if (size < offsetof(FileHeader, header_size))
@@ -156,8 +195,8 @@ bool map_phases(const FileHeader &h, int32_t *local, std::string *why) {
 
 }  // namespace
 
-bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, std::string *why) {
-  const Image im{base, size};
+bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, int fd, std::string *why) {
+  Image im(base, size, fd);
   if (!check_header(im, kind, why)) return false;
   const FileHeader &h = *reinterpret_cast<const FileHeader *>(base);
   const uint64_t mask = word(h.phase_mask);
@@ -187,7 +226,7 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, std::
   if (kind == kArchive) {
     if (const uint64_t off = word(h.folded_off)) {
       const FoldedTable *t = at<FoldedTable>(im, off);
-      if (!t || t->count > (size - off - sizeof(uint64_t)) / sizeof(FoldedEntry))
+      if (!t || t->count > (im.size() - off - sizeof(uint64_t)) / sizeof(FoldedEntry))
         return *why = "corrupted (the folded table lies outside the file)", false;
       for (uint64_t i = 0; i < t->count; ++i) folded[t->entry[i].slot] = t->entry[i].incarnation;
     }
@@ -241,15 +280,15 @@ Err Reader::finish(Snapshot **out) {
 namespace bt {
 namespace shared {
 
-bool read_flight(const void *data, std::size_t size, Flight *out, std::string *why) {
-  const Image im{static_cast<const uint8_t *>(data), size};
+bool read_flight(const void *data, std::size_t size, Flight *out, std::string *why, int fd) {
+  Image im(static_cast<const uint8_t *>(data), size, fd);
   if (!check_header(im, kSlot, why)) return false;
   const FileHeader &h = *reinterpret_cast<const FileHeader *>(data);
   const uint64_t off = word(h.flight_off);
   if (!off) return *why = "no flight recorder (the timeline was off)", false;
   const FlightRing *ring = at<FlightRing>(im, off);
   if (!ring || ring->capacity == 0 || ring->capacity > kFlightCapacity ||
-      (size - off - offsetof(FlightRing, entry)) / sizeof(FlightEntry) < ring->capacity)
+      (im.size() - off - offsetof(FlightRing, entry)) / sizeof(FlightEntry) < ring->capacity)
     return *why = "corrupted (the flight recorder lies outside the file)", false;
   int32_t local[kMaxPhases] = {};
   if (!map_phases(h, local, why)) return false;

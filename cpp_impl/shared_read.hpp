@@ -26,7 +26,9 @@ class Reader {
   // aligned) of `kind`, if it passes every check; else adds nothing and
   // lists `path` with the reason among the skipped files. True when added.
   // An archive's folded table is kept (folded()). May throw bad_alloc.
-  bool add(const void *data, std::size_t size, Kind kind, const std::string &path);
+  // `fd`, when not -1, is the file the image maps: a live slot, whose
+  // writer may extend it while it is read (then more of it is mapped).
+  bool add(const void *data, std::size_t size, Kind kind, const std::string &path, int fd = -1);
   // Lists a file left out for a reason found outside its image.
   void skip(const std::string &path, const std::string &reason);
 
@@ -45,7 +47,7 @@ class Reader {
   uint64_t dropped() const { return dropped_; }
 
  private:
-  bool add_checked(const uint8_t *base, std::size_t size, Kind kind, std::string *why);
+  bool add_checked(const uint8_t *base, std::size_t size, Kind kind, int fd, std::string *why);
   std::map<std::string, std::unique_ptr<OpAgg>> ops_;
   std::map<uint64_t, uint64_t> folded_;
   std::vector<Skipped> skipped_;
@@ -63,8 +65,8 @@ struct Flight {
 
 // Reads the flight recorder of a slot image (phases mapped by name onto this
 // process's). False with `*why` when the image fails a check or has none.
-// May throw bad_alloc.
-bool read_flight(const void *data, std::size_t size, Flight *out, std::string *why);
+// `fd` as for Reader::add. May throw bad_alloc.
+bool read_flight(const void *data, std::size_t size, Flight *out, std::string *why, int fd = -1);
 
 }  // namespace shared
 }  // namespace bt

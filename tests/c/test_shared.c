@@ -432,6 +432,53 @@ static void test_shared__concurrent_readers(void **state) {
   remove_dir(dir);
 }
 
+/* A reader merging while a writer's slot grows (every new operation takes
+ * room; the file is extended in steps): the live slot is never skipped and
+ * the counts only grow. */
+static void test_shared__reader_meets_a_growing_slot(void **state) {
+  char dir[256];
+  bt_metrics *m = NULL;
+  pid_t writer;
+  int n, ops = 3000 / bt_test_slowdown();
+  uint64_t last = 0;
+  (void)state;
+  make_dir(dir, sizeof dir);
+  assert_status(BT_OK, bt_metrics_open_shared(&m, dir));
+  record_one(m, "op0");
+  writer = fork();
+  if (writer == 0) {
+    char name[32];
+    int i;
+    for (i = 1; i < ops; i++) {
+      snprintf(name, sizeof name, "op%d", i % 1000);
+      record_one(m, name);
+    }
+    _exit(0);
+  }
+  for (n = 0; n < 300; n++) {
+    bt_snapshot *s = read_dir(dir);
+    size_t count = 0, i;
+    uint64_t total = 0;
+    if (info_of(s).skipped) {
+      const char *p = NULL, *r = NULL;
+      bt_snapshot_get_skipped(&p, &r, s, 0);
+      fail_msg("skipped %s: %s", p, r);
+    }
+    assert_status(BT_OK, bt_snapshot_op_count(&count, s));
+    for (i = 0; i < count; i++) {
+      bt_op_stats st = BT_OP_STATS_INIT;
+      assert_status(BT_OK, bt_snapshot_op_stats(&st, s, i));
+      total += st.count;
+    }
+    assert_u64_ge(total, last);
+    last = total;
+    bt_snapshot_free(s);
+  }
+  waitpid(writer, NULL, 0);
+  bt_metrics_free(m);
+  remove_dir(dir);
+}
+
 /* ---- damaged files ---------------------------------------------------------- */
 
 static void *read_file(const char *path, size_t *n) {
@@ -759,6 +806,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_shared__processes_threads_forks_kills),
       cmocka_unit_test(test_shared__churn_keeps_counts_and_few_files),
       cmocka_unit_test(test_shared__concurrent_readers),
+      cmocka_unit_test(test_shared__reader_meets_a_growing_slot),
       cmocka_unit_test(test_shared__damaged_files_are_skipped),
       cmocka_unit_test(test_shared__full_file_system_drops_and_counts),
       cmocka_unit_test(test_shared__flight_recorder_outlives_a_kill),
