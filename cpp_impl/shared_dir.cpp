@@ -229,11 +229,23 @@ Builder build_archive(const Reader &r, const std::map<uint64_t, uint64_t> &folde
   }
   uint64_t mask = 0;
   std::size_t i = 0;
+  const std::size_t more = r.ops().size() > kMaxOps ? r.ops().size() - kMaxOps : 0;
+  uint64_t list = 0;
+  if (more) {
+    list = b.alloc(sizeof(uint64_t) * (1 + more));
+    b.at<OpList>(list)->count = more;
+    b.at<FileHeader>(0)->more_ops_off.store_relaxed(list);
+  }
   for (const auto &kv : r.ops()) {
     const OpAgg &agg = *kv.second;
     const uint64_t rec = b.alloc(sizeof(OpRec));
     std::memcpy(b.at<OpRec>(rec)->name, kv.first.data(), kv.first.size());
-    b.at<FileHeader>(0)->op_off[i++].store_relaxed(rec);
+    if (i < kMaxOps) {
+      b.at<FileHeader>(0)->op_off[i].store_relaxed(rec);
+    } else {
+      b.at<OpList>(list)->off[i - kMaxOps] = rec;
+    }
+    ++i;
     const uint64_t shard = b.alloc(sizeof(ShardRec));
     b.at<OpRec>(rec)->shard_off[0].store_relaxed(shard);
     ShardRec *s = b.at<ShardRec>(shard);
@@ -252,7 +264,6 @@ Builder build_archive(const Reader &r, const std::map<uint64_t, uint64_t> &folde
         mask |= 1ull << p;
       }
     }
-    if (i == kMaxOps) break;
   }
   const uint64_t t = b.alloc(sizeof(uint64_t) + folded.size() * sizeof(FoldedEntry));
   b.at<FoldedTable>(t)->count = folded.size();

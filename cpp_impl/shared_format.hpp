@@ -49,7 +49,8 @@ struct FileHeader {
   uint64_t processes;     // slot: 1; archive: the slot contents folded into it
   AtomicWord flight_off;  // slot: a FlightRing while the timeline is on
   char program[16];       // slot: the process's short name, NUL-padded
-  uint64_t reserved[4];
+  AtomicWord more_ops_off;  // archive: an OpList of the operations past op_off's 1024
+  uint64_t reserved[3];
   PhaseName phases[kMaxPhases];  // the writer's own phase ids
   AtomicWord op_off[kMaxOps];    // OpRec, in the order the writer met them
 };
@@ -74,6 +75,13 @@ struct DistRec {
 
 struct Chunk {
   AtomicWord count[Histogram::kSub];
+};
+
+// Operations past the header's table (an archive merges many processes,
+// whose names together may pass BT_MAX_OPS).
+struct OpList {
+  uint64_t count;
+  uint64_t off[1];  // `count` OpRec offsets
 };
 
 // The archive's record of which slot contents it holds: a slot whose

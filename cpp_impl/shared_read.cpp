@@ -203,10 +203,21 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, int f
   int32_t local[kMaxPhases] = {};
   if (!map_phases(h, local, why)) return false;
 
-  std::vector<std::pair<std::string, std::unique_ptr<OpAgg>>> got;
+  // The header's table, then (an archive's) the list of the rest.
+  std::vector<uint64_t> offs;
   for (std::size_t i = 0; i < kMaxOps; ++i) {
     const uint64_t off = word(h.op_off[i]);
     if (!off) break;
+    offs.push_back(off);
+  }
+  if (const uint64_t list_off = kind == kArchive ? word(h.more_ops_off) : 0) {
+    const OpList *list = at<OpList>(im, list_off);
+    if (!list || list->count > (im.size() - list_off - sizeof(uint64_t)) / sizeof(uint64_t))
+      return *why = "corrupted (the list of operations lies outside the file)", false;
+    for (uint64_t i = 0; i < list->count; ++i) offs.push_back(list->off[i]);
+  }
+  std::vector<std::pair<std::string, std::unique_ptr<OpAgg>>> got;
+  for (const uint64_t off : offs) {
     const OpRec *rec = at<OpRec>(im, off);
     std::size_t len = 0;
     if (!rec) return *why = "corrupted (an operation lies outside the file)", false;

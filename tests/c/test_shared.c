@@ -432,6 +432,48 @@ static void test_shared__concurrent_readers(void **state) {
   remove_dir(dir);
 }
 
+/* Processes that met different names: together more than BT_MAX_OPS, which
+ * bounds one process, not the archive. Nothing is lost in the folds. */
+static void test_shared__archive_holds_more_than_max_ops(void **state) {
+  char dir[256];
+  bt_metrics *m = NULL;
+  int k;
+  bt_snapshot *s;
+  size_t n = 0;
+  (void)state;
+  make_dir(dir, sizeof dir);
+  assert_status(BT_OK, bt_metrics_open_shared(&m, dir));
+  for (k = 0; k < 4; k++) { /* each child folds the one before */
+    pid_t kid = fork();
+    if (kid == 0) {
+      char name[32];
+      int i;
+      for (i = 0; i < 600; i++) {
+        bt_timing t;
+        snprintf(name, sizeof name, "p%d_op%d", k, i);
+        t = bt_test_timing(name, 1000 + (uint64_t)i);
+        if (bt_metrics_record(m, &t) != BT_OK || bt_metrics_record(m, &t) != BT_OK) _exit(1);
+      }
+      _exit(0);
+    }
+    {
+      int status = 0;
+      waitpid(kid, &status, 0);
+      assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+  }
+  s = read_dir(dir);
+  assert_status(BT_OK, bt_snapshot_op_count(&n, s));
+  assert_int_equal(n, 4 * 600);
+  assert_u64_eq(count_in(s, "p0_op0"), 2);
+  assert_u64_eq(count_in(s, "p2_op599"), 2);
+  assert_u64_eq(bt_test_phase_stats(s, "p1_op17", BT_PHASE_TOTAL).max_ns, 1017);
+  assert_int_equal(info_of(s).processes, 1 + 4);
+  bt_snapshot_free(s);
+  bt_metrics_free(m);
+  remove_dir(dir);
+}
+
 /* A reader merging while a writer's slot grows (every new operation takes
  * room; the file is extended in steps): the live slot is never skipped and
  * the counts only grow. */
@@ -807,6 +849,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_shared__churn_keeps_counts_and_few_files),
       cmocka_unit_test(test_shared__concurrent_readers),
       cmocka_unit_test(test_shared__reader_meets_a_growing_slot),
+      cmocka_unit_test(test_shared__archive_holds_more_than_max_ops),
       cmocka_unit_test(test_shared__damaged_files_are_skipped),
       cmocka_unit_test(test_shared__full_file_system_drops_and_counts),
       cmocka_unit_test(test_shared__flight_recorder_outlives_a_kill),
