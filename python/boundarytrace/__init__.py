@@ -25,6 +25,11 @@ process-wide and thread-safe::
     ...
     bt.timeline_write("run.trace.json")
 
+Many processes (a pre-fork server's workers, a pool): run each with
+``BOUNDARYTRACE_SHARED_DIR=/dev/shm/myapp-bt`` (or open a sink with
+``bt.Metrics.open_shared(dir)``), and read them all, from any process, with
+``bt.read_shared(dir)``: one snapshot, ``.processes`` merged.
+
 The command line tool ``boundarytrace`` (also ``python -m boundarytrace``)
 reads the JSON: ``report`` (text or ``--html``), ``diff`` (a regression gate)
 and ``check`` (a budget of red flags); see docs/cli.md.
@@ -64,7 +69,7 @@ from ._otlp import OTLPExporter, otlp_push
 from ._otlp import start_from_environment as _otlp_from_environment
 from ._serve import Endpoint, serve
 from ._serve import start_from_environment as _serve_from_environment
-from ._snapshot import Bucket, OpStats, PhaseStats, Snapshot
+from ._snapshot import Bucket, OpStats, PhaseStats, Snapshot, read_shared
 from ._tracing import (Metrics, PhaseTiming, Timing, Tracer, global_metrics, record, reset,
                        snapshot, take, trace, traced)
 
@@ -77,6 +82,8 @@ __all__ = [
     # sinks and results
     "Metrics", "global_metrics", "record", "snapshot", "take", "reset", "Snapshot", "OpStats",
     "PhaseStats", "Bucket",
+    # many processes: a shared directory
+    "read_shared",
     # exports and the timeline
     "Format", "format_for_path", "timeline_start", "timeline_stop", "timeline_info",
     "TimelineInfo", "timeline_export", "timeline_write",

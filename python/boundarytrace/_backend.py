@@ -20,7 +20,8 @@ Module functions
     ``library_path() -> str | None``,
     ``phase_register(name, gil_held) -> int``, ``phase_lookup(name) -> int``,
     ``phase_info(id) -> (name, gil_held)``, ``phase_count() -> int``,
-    ``metrics_global() -> Metrics``,
+    ``metrics_global() -> Metrics``, ``read_shared(path) -> Snapshot``
+    (``bt_snapshot_read_shared``; ``path`` bytes without NUL),
     ``timing_format(op_name|None, total, unattributed, held, released, wait,
     items, releases, workers, flags, phase_ns, phase_entries) -> str``,
     ``format_for_path(path) -> int`` (a bt_format value),
@@ -28,7 +29,8 @@ Module functions
     ``timeline_info() -> (capacity, kept, dropped, active)``,
     ``timeline_export() -> str``, ``timeline_write(path)``.
 ``Metrics()``
-    a private sink; ``.is_global``, ``.op(name) -> Op``,
+    a private sink; ``Metrics.open_shared(path) -> Metrics`` a shared one
+    (``bt_metrics_open_shared``); ``.is_global``, ``.op(name) -> Op``,
     ``.record(op_name, total, wait, items, releases, workers, flags, phase_ns,
     phase_entries)``, ``.snapshot() -> Snapshot``,
     ``.take() -> (Snapshot, Snapshot)``, ``.reset()``.
@@ -45,7 +47,8 @@ Module functions
     exception is in flight, a failure to end it is ignored). The native
     backend implements it in plain CPython, without pybind11's dispatcher.
 ``Snapshot``
-    ``.info() -> (op_count, start_ns, end_ns, phase_count)``,
+    ``.info() -> (op_count, start_ns, end_ns, phase_count, dropped, processes,
+    skipped)``, ``.skipped() -> [(path bytes, reason)]``,
     ``.find(name) -> int | None``,
     ``.op_stats(i) -> (name, count, errors, left_open, items, total, held,
     released, wait, unattributed, releases, parallel_ops, workers_max, saturated)``,
@@ -55,9 +58,10 @@ Module functions
     ``.export(fmt) -> str``, ``.write(fmt, path)`` (``fmt`` a bt_format value
     the Pythonic layer has checked; ``path`` bytes without NUL).
 
-Calls that write files (``Snapshot.write``, ``timeline_write``) release the GIL
-while they run; their BT_E_IO raises FileIOError with the ``errno`` the call
-left and the path.
+Calls that write files (``Snapshot.write``, ``timeline_write``) or open a
+shared directory (``Metrics.open_shared``, ``read_shared``: they may wait for
+its lock) release the GIL while they run; their BT_E_IO raises FileIOError
+with the ``errno`` the call left and the path.
 
 Handles are freed when their Python object goes; a Tracer keeps its Op and
 sink alive, so nothing is ever used after it was freed. Failures raise the

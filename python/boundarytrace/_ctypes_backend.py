@@ -121,6 +121,10 @@ class BtSnapshotInfo(Structure):
         ("end_ns", c_uint64),
         ("phase_count", c_uint32),
         ("reserved_", c_uint32),
+        # since 0.1.0 (the shared sink)
+        ("dropped", c_uint64),
+        ("processes", c_uint32),
+        ("skipped", c_uint32),
     ]
 
 
@@ -220,6 +224,8 @@ _SIGNATURES = {
     "bt_snapshot_get_info": (c_int, [POINTER(BtSnapshotInfo), _c_snapshot_p]),
     "bt_snapshot_op_count": (c_int, [POINTER(c_size_t), _c_snapshot_p]),
     "bt_snapshot_find": (c_int, [POINTER(c_size_t), _c_snapshot_p, c_char_p]),
+    "bt_snapshot_get_skipped": (c_int, [POINTER(c_char_p), POINTER(c_char_p), _c_snapshot_p,
+                                        c_size_t]),
     "bt_snapshot_op_stats": (c_int, [POINTER(BtOpStats), _c_snapshot_p, c_size_t]),
     "bt_snapshot_phase_stats": (c_int, [POINTER(BtPhaseStats), _c_snapshot_p, c_size_t, c_int32]),
     "bt_snapshot_quantile": (c_int, [POINTER(c_uint64), _c_snapshot_p, c_size_t, c_int32,
@@ -237,10 +243,13 @@ _SIGNATURES = {
     "bt_timeline_export": (c_int, [POINTER(c_char), c_size_t, POINTER(c_size_t)]),
 }
 
-# Through _io_lib (see above): they write files.
+# Through _io_lib (see above): they write files, or open a shared directory
+# (its lock may make them wait for another process).
 _IO_SIGNATURES = {
     "bt_snapshot_write": (c_int, [_c_snapshot_p, c_int, c_char_p]),
     "bt_timeline_write": (c_int, [c_char_p]),
+    "bt_metrics_open_shared": (c_int, [POINTER(_c_metrics_p), c_char_p]),
+    "bt_snapshot_read_shared": (c_int, [POINTER(_c_snapshot_p), c_char_p]),
 }
 
 for _name, (_restype, _argtypes) in _SIGNATURES.items():
@@ -504,14 +513,30 @@ class Snapshot:
         if h and _lib is not None:
             _lib.bt_snapshot_free(h)
 
-    def info(self) -> Tuple[int, int, int, int]:
-        """(op_count, start_ns, end_ns, phase_count)."""
+    def _info(self) -> BtSnapshotInfo:
         out = BtSnapshotInfo()
         out.struct_size = ctypes.sizeof(BtSnapshotInfo)
         st = _lib.bt_snapshot_get_info(byref(out), self._h)
         if st:
             _fail(st, "bt_snapshot_get_info")
-        return out.op_count, out.start_ns, out.end_ns, out.phase_count
+        return out
+
+    def info(self) -> Tuple[int, int, int, int, int, int, int]:
+        """(op_count, start_ns, end_ns, phase_count, dropped, processes, skipped)."""
+        out = self._info()
+        return (out.op_count, out.start_ns, out.end_ns, out.phase_count, out.dropped,
+                out.processes, out.skipped)
+
+    def skipped(self) -> List[Tuple[bytes, str]]:
+        """bt_snapshot_get_skipped for each file a merge left out: [(path, reason)]."""
+        out = []
+        for i in range(self._info().skipped):
+            path, reason = c_char_p(), c_char_p()
+            st = _lib.bt_snapshot_get_skipped(byref(path), byref(reason), self._h, i)
+            if st:
+                _fail(st, "bt_snapshot_get_skipped")
+            out.append((path.value or b"", _str(reason.value)))
+        return out
 
     def find(self, name: bytes) -> Optional[int]:
         """Index of operation `name`, or None."""
@@ -791,6 +816,18 @@ class Metrics:
         if h and self._owned and _lib is not None:
             _lib.bt_metrics_free(h)
 
+    @classmethod
+    def open_shared(cls, path: bytes) -> "Metrics":
+        """bt_metrics_open_shared: a sink kept in the shared directory `path`."""
+        h = c_void_p()
+        ctypes.set_errno(0)
+        st = _io_lib.bt_metrics_open_shared(byref(h), path)
+        if st:
+            _fail_io(st, "bt_metrics_open_shared", path)
+        self = cls.__new__(cls)
+        self._h, self._owned = h, True
+        return self
+
     @property
     def is_global(self) -> bool:
         """True for the process-wide sink."""
@@ -839,6 +876,16 @@ class Metrics:
 
 
 _global = Metrics(c_void_p(_lib.bt_metrics_global()))
+
+
+def read_shared(path: bytes) -> Snapshot:
+    """bt_snapshot_read_shared: every slot and the archive of the directory `path`, merged."""
+    h = c_void_p()
+    ctypes.set_errno(0)
+    st = _io_lib.bt_snapshot_read_shared(byref(h), path)
+    if st:
+        _fail_io(st, "bt_snapshot_read_shared", path)
+    return Snapshot(h)
 
 
 def metrics_global() -> Metrics:

@@ -248,6 +248,8 @@ def error_from_status(status: int, call: str, status_name: str, text: str,
     not a regular file)"`` or ``" (refused: a symbolic link is not
     followed)"`` for a target the library refuses), and the exception
     carries ``errno``, ``strerror`` and ``filename`` as an OSError does.
+    A shared directory refused with EACCES (bt_metrics_open_shared,
+    bt_snapshot_read_shared) adds the rule it broke after a semicolon.
     """
     cls = error_class(status_name)
     if cls is FileIOError and (errno or filename is not None):
@@ -258,6 +260,9 @@ def error_from_status(status: int, call: str, status_name: str, text: str,
             reason = f"{reason} (refused: {refused})"
         io_detail = f"{name}: {reason}" if name is not None else reason
         detail = f"{detail}; {io_detail}" if detail else io_detail
+        unsafe = _shared_dir_refusal(call, name, errno)
+        if unsafe:
+            detail = f"{detail}; {unsafe}"
         return FileIOError(_message(status_name, text, call, detail), status, status_name, call,
                            errno or None, name)
     return cls(_message(status_name, text, call, detail), status, status_name, call)
@@ -282,6 +287,38 @@ def _refusal(name: Optional[str], err: Optional[int]) -> Optional[str]:
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or err != _errno.EINVAL:
         return None
     return "not a regular file"
+
+
+#: The calls that open a shared directory, which refuse one that is not safe
+#: (bt.h: EACCES).
+_SHARED_DIR_CALLS = ("bt_metrics_open_shared", "bt_snapshot_read_shared")
+_SHARED_DIR_RULE = "a shared directory must be your own and not writable by group or others"
+
+
+def _shared_dir_refusal(call: str, name: Optional[str], err: Optional[int]) -> Optional[str]:
+    """The rule a shared directory refused with EACCES broke, and how, else None.
+
+    The library refuses a directory that group or others may write into,
+    or (to write into it) one of another user: EACCES, whose sentence
+    ("Permission denied") reads like a missing permission. The directory is
+    looked at to say which; EACCES for an ordinary reason (a parent that
+    may not be written) gets no rule.
+    """
+    if name is None or err != _errno.EACCES or call not in _SHARED_DIR_CALLS:
+        return None
+    try:
+        st = os.stat(name)
+    except OSError:
+        return None  # mkdir was refused: the system's reason says it all
+    if not stat.S_ISDIR(st.st_mode):
+        return None
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"{_SHARED_DIR_RULE}, and this one is mode {stat.S_IMODE(st.st_mode):04o}"
+    if call == "bt_metrics_open_shared" and st.st_uid != os.geteuid():
+        return f"{_SHARED_DIR_RULE}, and this one belongs to user id {st.st_uid}"
+    if call == "bt_metrics_open_shared":
+        return f"{_SHARED_DIR_RULE}, writable by you, and its files must be yours too"
+    return None
 
 
 def _message(status_name: str, text: str, call: str, detail: Optional[str]) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from types import MappingProxyType
 from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 
+from ._backend import raise_status, state
 from ._exports import Format, FormatArg, PathArg, encode_path, format_for_path, resolve_format
 from ._phases import _phase_id
 
-__all__ = ["Bucket", "OpStats", "PhaseStats", "Snapshot"]
+__all__ = ["Bucket", "OpStats", "PhaseStats", "Snapshot", "read_shared"]
 
 #: Pseudo-phase id of the whole operation in snapshot queries (BT_PHASE_TOTAL).
 _TOTAL_ID = -1
@@ -197,25 +199,49 @@ class Snapshot:
 
     Attributes:
         start_ns, end_ns: library clock when its interval began and when it
-            was taken (``bt_snapshot_get_info``).
+            was taken (``bt_snapshot_get_info``). For a shared directory,
+            start_ns is when its earliest process started, on this process's
+            clock (0 when that was before the clock's zero).
         phase_count: phases registered when it was taken.
+        processes: for a shared directory (:func:`read_shared`, or a sink
+            opened with :meth:`Metrics.open_shared`): the processes merged,
+            live and gone, each process that took a slot counting once; 0
+            for a snapshot of one process.
+        dropped: for a shared directory: records its processes could not
+            keep, for want of room in their slot files (0 otherwise).
     """
 
-    __slots__ = ("_box", "_ops", "start_ns", "end_ns", "phase_count", "__weakref__")
+    __slots__ = ("_box", "_ops", "start_ns", "end_ns", "phase_count", "dropped", "processes",
+                 "_skipped", "__weakref__")
 
     def __init__(self, box: Any) -> None:
         self._box = box
-        op_count, self.start_ns, self.end_ns, self.phase_count = box.info()
+        (op_count, self.start_ns, self.end_ns, self.phase_count, self.dropped, self.processes,
+         skipped) = box.info()
+        self._skipped: List[Tuple[str, str]] = (
+            [(os.fsdecode(path), reason) for path, reason in box.skipped()] if skipped else [])
         ops = {}
         for i in range(op_count):
             st = OpStats(box, i, box.op_stats(i), self.phase_count)
             ops[st.name] = st
         self._ops: Mapping[str, OpStats] = MappingProxyType(ops)
 
+    @classmethod
+    def read_shared(cls, path: PathArg) -> "Snapshot":
+        """Merges the shared directory ``path`` (see :func:`read_shared`)."""
+        return read_shared(path)
+
     @property
     def ops(self) -> Mapping[str, OpStats]:
         """Read-only mapping: operation name -> OpStats, sorted by name."""
         return self._ops
+
+    @property
+    def skipped(self) -> List[Tuple[str, str]]:
+        """Files of a shared directory the merge left out, as ``(path, reason)``
+        pairs (``bt_snapshot_get_skipped``): truncated, foreign, corrupted, or
+        written by a newer format. Empty for a snapshot of one process."""
+        return list(self._skipped)
 
     @property
     def duration_ns(self) -> int:
@@ -303,9 +329,44 @@ class Snapshot:
         """Every figure as plain dicts and lists (JSON-ready)."""
         return {
             "start_ns": self.start_ns, "end_ns": self.end_ns, "phase_count": self.phase_count,
+            "processes": self.processes, "dropped": self.dropped,
+            "skipped": [list(pair) for pair in self._skipped],
             "ops": {name: op.to_dict() for name, op in self._ops.items()},
         }
 
     def __repr__(self) -> str:
         return f"Snapshot(ops={list(self._ops)!r})"
 
+
+def encode_dir(path: object, call: str) -> bytes:
+    """A shared directory's path as the library wants it (str, bytes or os.PathLike;
+    not empty, no NUL)."""
+    data = encode_path(path, call)
+    if not data:
+        raise_status("BT_E_INVALID", call, "the directory path is empty")
+    return data
+
+
+def read_shared(path: PathArg) -> Snapshot:
+    """Merges every process's figures in the shared directory ``path`` into one
+    cumulative :class:`Snapshot` (``bt_snapshot_read_shared``).
+
+    The directory is the one that processes write into through
+    ``BOUNDARYTRACE_SHARED_DIR`` or :meth:`Metrics.open_shared`: every slot,
+    of live processes and of those that have gone, and the archive of the
+    slots already folded. Reading needs only read access and takes no slot;
+    any process may read, while the writers go on. A record being written
+    during the merge is in it or not, never half.
+
+    The snapshot's :attr:`~Snapshot.processes` counts the processes merged,
+    :attr:`~Snapshot.dropped` the records they could not keep, and
+    :attr:`~Snapshot.skipped` lists the files left out (truncated, foreign,
+    corrupted, a newer format) with the reason.
+
+    Raises FileIOError (an OSError with ``errno``) when the directory cannot
+    be read, or is refused (EACCES: group or others may write into it);
+    InvalidArgumentError for an empty path; TypeError for a path that is not
+    str, bytes or os.PathLike.
+    """
+    data = encode_dir(path, "read_shared")
+    return Snapshot(state.b.read_shared(data))

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from types import MappingProxyType, TracebackType
 from typing import (Any, Callable, ContextManager, Dict, List, Literal, Mapping, NamedTuple, Optional,
                     Tuple, Type, TypeVar, Union, overload)
 
 from ._backend import raise_status, state
-from ._errors import Error
+from ._errors import Error, InvalidArgumentError, error_from_status
+from ._exports import PathArg
 from ._phases import Phase, PhaseArg, _phase_id, describe, encode_name
-from ._snapshot import Snapshot
+from ._snapshot import Snapshot, encode_dir
 
 __all__ = ["Metrics", "PhaseTiming", "Timing", "Tracer", "traced", "trace", "record", "snapshot",
            "take", "reset", "global_metrics"]
@@ -335,19 +337,21 @@ class Metrics:
     """A sink that aggregates finished operations.
 
     ``Metrics()`` is a private sink (for a test or a subsystem); the
-    process-wide one is :func:`global_metrics`, used wherever ``metrics=None``.
-    A private sink is a context manager: leaving the block closes it. Closing
-    drops the sink; the library frees it once no tracer made from it is left.
-    Safe to use from any number of threads.
+    process-wide one is :func:`global_metrics`, used wherever ``metrics=None``;
+    :meth:`open_shared` opens one that many processes share through a
+    directory. A private or shared sink is a context manager: leaving the
+    block closes it. Closing drops the sink; the library frees it once no
+    tracer made from it is left. Safe to use from any number of threads.
     """
 
-    __slots__ = ("_m", "_ops", "_is_global", "_scope", "__weakref__")
+    __slots__ = ("_m", "_ops", "_is_global", "_scope", "_shared_dir", "__weakref__")
 
     def __init__(self) -> None:
         self._m: Any = state.b.Metrics()
         self._ops: Dict[str, Any] = {}
         self._is_global = False
         self._scope = state.b.scope  # tracers of this sink use its backend
+        self._shared_dir: Optional[str] = None
 
     @classmethod
     def _wrap_global(cls, backend: Any) -> "Metrics":
@@ -356,7 +360,48 @@ class Metrics:
         self._ops = {}
         self._is_global = True
         self._scope = backend.scope
+        self._shared_dir = None
         return self
+
+    @classmethod
+    def open_shared(cls, path: PathArg) -> "Metrics":
+        """Opens a sink whose figures live in the directory ``path``, shared by
+        every process that opens it (``bt_metrics_open_shared``): the workers
+        of a pre-fork server record into it, and any process reads the whole
+        directory with :func:`read_shared`.
+
+        Put the directory on a tmpfs (``/dev/shm``, ``$XDG_RUNTIME_DIR``). A
+        missing one is created with mode 0700. This process takes a slot file
+        of its own there, held by a lock the kernel drops when the process
+        dies; a child forked from it takes its own slot at its first record.
+        Slots of processes that are gone are folded into the directory's
+        archive by the next process that opens it, so nothing they recorded
+        is lost and the directory holds the live processes' slots and three
+        files more. ``BOUNDARYTRACE_SHARED_DIR=path`` does the same for the
+        process-wide sink, with no code change.
+
+        :meth:`snapshot` merges the whole directory (every process, live and
+        gone); :meth:`take` and :meth:`reset` raise InvalidArgumentError, as
+        the figures belong to every process.
+
+        Raises FileIOError (an OSError with ``errno``) when the directory
+        cannot be used: EACCES for one that group or others may write into,
+        or that belongs to another user; InvalidArgumentError for an empty
+        path; TypeError for a path that is not str, bytes or os.PathLike.
+        """
+        data = encode_dir(path, "Metrics.open_shared")
+        self = cls.__new__(cls)
+        self._m = state.b.Metrics.open_shared(data)
+        self._ops = {}
+        self._is_global = False
+        self._scope = state.b.scope
+        self._shared_dir = os.fsdecode(data)
+        return self
+
+    @property
+    def shared_dir(self) -> Optional[str]:
+        """The directory of a sink made by :meth:`open_shared`, else None."""
+        return self._shared_dir
 
     # -- lifetime
     @property
@@ -468,15 +513,40 @@ class Metrics:
         cumulative view at the same instant. Every record lands in exactly one
         interval.
         """
-        interval, cumulative = self._box("Metrics.take").take()
+        box = self._box("Metrics.take")
+        try:
+            interval, cumulative = box.take()
+        except InvalidArgumentError as exc:
+            raise self._shared_refusal(exc) from None
         return Snapshot(interval), Snapshot(cumulative)
 
     def reset(self) -> None:
         """Zeroes every aggregate (cumulative and interval)."""
-        self._box("Metrics.reset").reset()
+        box = self._box("Metrics.reset")
+        try:
+            box.reset()
+        except InvalidArgumentError as exc:
+            raise self._shared_refusal(exc) from None
+
+    def _shared_refusal(self, exc: InvalidArgumentError) -> Error:
+        # The library answers BT_E_INVALID to take and reset only on a
+        # shared sink (bt.h): say so.
+        where = (f"the directory {self._shared_dir}" if self._shared_dir is not None
+                 else "BOUNDARYTRACE_SHARED_DIR")
+        return error_from_status(exc.status, exc.call, exc.status_name,
+                                 state.statuses[exc.status_name][1],
+                                 f"this sink is shared through {where}: its figures belong to "
+                                 f"every process writing there; read them with snapshot()")
 
     def __repr__(self) -> str:
-        kind = "global" if self._is_global else ("closed" if self._m is None else "private")
+        if self._m is None:
+            kind = "closed"
+        elif self._is_global:
+            kind = "global"
+        elif self._shared_dir is not None:
+            kind = f"shared {self._shared_dir!r}"
+        else:
+            kind = "private"
         return f"<boundarytrace.Metrics {kind}>"
 
 

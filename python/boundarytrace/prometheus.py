@@ -26,6 +26,28 @@ family                                      type       labels
 ``<ns>_workers_max``                        gauge      op
 ==========================================  =========  ===============================
 
+For a shared directory (``shared_dir=``, or a sink opened with
+``Metrics.open_shared``, or the global sink under
+``BOUNDARYTRACE_SHARED_DIR``), three more say how complete the merge is:
+
+==========================================  =========  ===============================
+``<ns>_shared_processes``                   gauge      processes merged, live and gone
+``<ns>_shared_dropped_records_total``       counter    records a process could not keep
+``<ns>_shared_skipped_files``               gauge      files the merge left out
+==========================================  =========  ===============================
+
+In a pre-fork server (gunicorn, uWSGI) every worker runs with
+``BOUNDARYTRACE_SHARED_DIR`` set, and the ``/metrics`` view reads the whole
+directory, beside prometheus_client's own multiprocess collector::
+
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+    def metrics_view():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)        # PROMETHEUS_MULTIPROC_DIR
+        registry.register(BoundarytraceCollector(shared_dir=os.environ["BOUNDARYTRACE_SHARED_DIR"]))
+        return generate_latest(registry)
+
 ``<ns>`` is the namespace, ``boundarytrace`` by default. Histogram buckets are
 the library's own non-empty exponential buckets (``bt_snapshot_buckets``), made
 cumulative, plus ``+Inf``. The library's bucket ``[lower, upper)`` over integer
@@ -46,7 +68,8 @@ from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
                                     HistogramMetricFamily, Metric)
 from prometheus_client.registry import Collector
 
-from ._snapshot import PhaseStats, Snapshot
+from ._exports import PathArg
+from ._snapshot import PhaseStats, Snapshot, encode_dir, read_shared
 from ._tracing import Metrics, _sink
 
 __all__ = ["BoundarytraceCollector"]
@@ -69,23 +92,59 @@ def _histogram_buckets(ps: PhaseStats) -> List[Tuple[str, float]]:
 
 
 class BoundarytraceCollector(Collector):
-    """A prometheus_client collector over one boundarytrace sink.
+    """A prometheus_client collector over one boundarytrace sink, or over a
+    shared directory that many processes write into.
 
     Args:
         metrics: the sink to publish (None: the process-wide one).
         namespace: prefix of every family name.
+        shared_dir: a shared directory (``BOUNDARYTRACE_SHARED_DIR``,
+            ``Metrics.open_shared``) to publish instead of a sink: each scrape
+            merges it (:func:`boundarytrace.read_shared`), without taking a
+            slot there. The directory need not exist yet; a scrape that
+            cannot read it raises FileIOError.
 
     Register it once: ``REGISTRY.register(BoundarytraceCollector())``.
     """
 
     def __init__(self, metrics: Optional[Metrics] = None,
-                 namespace: str = "boundarytrace") -> None:
+                 namespace: str = "boundarytrace", *,
+                 shared_dir: Optional[PathArg] = None) -> None:
+        call = "BoundarytraceCollector"
         if metrics is not None:
-            _sink(metrics, "BoundarytraceCollector")
+            _sink(metrics, call)
         if not isinstance(namespace, str) or not namespace:
-            raise TypeError("BoundarytraceCollector: namespace must be a non-empty str")
+            raise TypeError(f"{call}: namespace must be a non-empty str")
+        self._shared_dir: Optional[bytes] = None
+        if shared_dir is not None:
+            if metrics is not None:
+                raise TypeError(f"{call}: give metrics or shared_dir, not both")
+            self._shared_dir = encode_dir(shared_dir, call)
         self._metrics = metrics
         self._ns = namespace
+
+    def _shared(self) -> bool:
+        return self._shared_dir is not None or (
+            self._metrics is not None and self._metrics.shared_dir is not None)
+
+    def _shared_families(self) -> Dict[str, Any]:
+        ns = self._ns
+        return {
+            "processes": GaugeMetricFamily(
+                f"{ns}_shared_processes",
+                "Processes merged from the shared directory, live and gone"),
+            "dropped": CounterMetricFamily(
+                f"{ns}_shared_dropped_records",
+                "Records the processes could not keep, for want of room in their slot files"),
+            "skipped": GaugeMetricFamily(
+                f"{ns}_shared_skipped_files",
+                "Files of the shared directory the merge left out (truncated, foreign, corrupted)"),
+        }
+
+    def _snapshot(self) -> Snapshot:
+        if self._shared_dir is not None:
+            return read_shared(self._shared_dir)
+        return _sink(self._metrics, "BoundarytraceCollector").snapshot()
 
     def _families(self) -> Dict[str, Any]:
         ns = self._ns
@@ -121,11 +180,14 @@ class BoundarytraceCollector(Collector):
 
     def describe(self) -> Iterable[Metric]:
         """The families, without samples (so registering does not take a snapshot)."""
-        return list(self._families().values())
+        families = list(self._families().values())
+        if self._shared():
+            families += self._shared_families().values()
+        return families
 
     def collect(self) -> Iterable[Metric]:
         """One cumulative snapshot, published as the families above."""
-        snap: Snapshot = _sink(self._metrics, "BoundarytraceCollector").snapshot()
+        snap = self._snapshot()
         f = self._families()
         for op in snap:
             name = op.name
@@ -143,4 +205,11 @@ class BoundarytraceCollector(Collector):
             f["released"].add_metric([name], op.gil_released_ns * _NS)
             f["unattributed"].add_metric([name], op.unattributed_ns * _NS)
             f["workers"].add_metric([name], op.workers_max)
-        return list(f.values())
+        families = list(f.values())
+        if snap.processes or self._shared():
+            shared = self._shared_families()
+            shared["processes"].add_metric([], snap.processes)
+            shared["dropped"].add_metric([], snap.dropped)
+            shared["skipped"].add_metric([], len(snap.skipped))
+            families += shared.values()
+        return families

@@ -25,6 +25,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -70,10 +71,11 @@ std::string format_with(Fn &&fn, const char *call) {
   throw StatusError{BT_E_INTERNAL, call};
 }
 
-// Runs a call that writes the file `path` without the GIL, and raises with
-// the errno it left when it fails with BT_E_IO.
+// Runs a call on the file or directory `path` (a write, or a shared
+// directory's lock and files) without the GIL, and raises with the errno it
+// left when it fails with BT_E_IO.
 template <class Fn>
-void write_file(Fn &&fn, const std::string &path, const char *call) {
+void io_call(Fn &&fn, const std::string &path, const char *call) {
   bt_status st;
   int err;
   {
@@ -97,6 +99,15 @@ py::object make_error(const StatusError &e) {
 }
 
 py::str utf8(const char *s) { return py::str(s ? s : ""); }
+
+// Text the library made from what it found on disk (a skipped file's reason):
+// bytes that are not UTF-8 become U+FFFD rather than an exception.
+py::str utf8_lenient(const char *s) {
+  if (!s) s = "";
+  PyObject *o = PyUnicode_DecodeUTF8(s, static_cast<Py_ssize_t>(std::strlen(s)), "replace");
+  if (!o) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(o);
+}
 
 // --- sinks, bound operations, tracers ---------------------------------------
 
@@ -378,7 +389,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
         "bt_timeline_export");
   });
   m.def("timeline_write", [](const std::string &path) {
-    write_file([&path] { return bt_timeline_write(path.c_str()); }, path, "bt_timeline_write");
+    io_call([&path] { return bt_timeline_write(path.c_str()); }, path, "bt_timeline_write");
   });
 
   // --- timing text -----------------------------------------------------------
@@ -417,7 +428,20 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
            [](const SnapshotBox &s) {
              bt_snapshot_info info = BT_SNAPSHOT_INFO_INIT;
              check(bt_snapshot_get_info(&info, s.s), "bt_snapshot_get_info");
-             return py::make_tuple(info.op_count, info.start_ns, info.end_ns, info.phase_count);
+             return py::make_tuple(info.op_count, info.start_ns, info.end_ns, info.phase_count,
+                                   info.dropped, info.processes, info.skipped);
+           })
+      .def("skipped",
+           [](const SnapshotBox &s) {
+             bt_snapshot_info info = BT_SNAPSHOT_INFO_INIT;
+             check(bt_snapshot_get_info(&info, s.s), "bt_snapshot_get_info");
+             py::list out;
+             for (std::size_t i = 0; i < info.skipped; ++i) {
+               const char *path = nullptr, *reason = nullptr;
+               check(bt_snapshot_get_skipped(&path, &reason, s.s, i), "bt_snapshot_get_skipped");
+               out.append(py::make_tuple(py::bytes(path ? path : ""), utf8_lenient(reason)));
+             }
+             return out;
            })
       .def("find",
            [](const SnapshotBox &s, const std::string &name) -> py::object {
@@ -491,7 +515,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
                  "bt_snapshot_export"));
            })
       .def("write", [](const SnapshotBox &s, int fmt, const std::string &path) {
-        write_file([&s, fmt, &path] {
+        io_call([&s, fmt, &path] {
           return bt_snapshot_write(s.s, static_cast<bt_format>(fmt), path.c_str());
         }, path, "bt_snapshot_write");
       });
@@ -559,6 +583,13 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
         check(bt_metrics_new(&mt), "bt_metrics_new");
         return std::make_shared<MetricsBox>(mt, true);
       }))
+      .def_static("open_shared",
+                  [](const std::string &dir) {
+                    bt_metrics *mt = nullptr;
+                    io_call([&mt, &dir] { return bt_metrics_open_shared(&mt, dir.c_str()); }, dir,
+                            "bt_metrics_open_shared");
+                    return std::make_shared<MetricsBox>(mt, true);
+                  })
       .def_property_readonly("is_global", [](const MetricsBox &b) { return !b.owned; })
       .def("op",
            [](const MetricsRef &b, const std::string &name) {
@@ -606,6 +637,13 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
                                  reinterpret_cast<PyObject *>(scope_type)));
   m.add_object("scope", py::reinterpret_steal<py::object>(
                             PyCFunction_NewEx(&scope_new_def, nullptr, m.ptr())));
+
+  m.def("read_shared", [](const std::string &dir) {
+    bt_snapshot *s = nullptr;
+    io_call([&s, &dir] { return bt_snapshot_read_shared(&s, dir.c_str()); }, dir,
+            "bt_snapshot_read_shared");
+    return std::unique_ptr<SnapshotBox>(new SnapshotBox(s));
+  });
 
   m.def("metrics_global", [] {
     static MetricsRef global = std::make_shared<MetricsBox>(bt_metrics_global(), false);

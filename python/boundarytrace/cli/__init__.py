@@ -11,7 +11,11 @@ Also ``python -m boundarytrace`` (or ``python -m boundarytrace.cli``), and
 ``Snapshot.write("x.json")``, ``bt_snapshot_write`` or
 ``BOUNDARYTRACE_DUMP=x.json`` wrote (schema ``boundarytrace.snapshot``,
 version 1), with the standard library only: no live library is asked, so a
-snapshot from any process or machine can be read.
+snapshot from any process or machine can be read. Wherever a snapshot file
+is taken, a shared directory (``BOUNDARYTRACE_SHARED_DIR``,
+``Metrics.open_shared``) may be given instead: the library merges every
+process's figures there (``read_shared``), and each file the merge left out
+is named on standard error (``boundarytrace: skipped PATH: REASON``).
 
 Exit codes: 0 fine; 1 a gate failed (``diff``: a p50 or p99 regressed past
 the threshold; ``check``: a rule failed); 2 bad input (a missing or unreadable

@@ -113,8 +113,11 @@ def render_report(snap: SnapshotData, ops: Optional[Sequence[str]] = None) -> st
     """The text report of a snapshot file: the library's report (bt_snapshot_format),
     with the GIL wait also as a share of the time."""
     chosen = _select_ops(snap, ops)
-    out = [f"boundarytrace: {plural(len(chosen), 'operation')} over "
-           f"{format_duration(snap.duration_ns)}"]
+    head = (f"boundarytrace: {plural(len(chosen), 'operation')} over "
+            f"{format_duration(snap.duration_ns)}")
+    if snap.processes:
+        head += f" (shared directory: {plural(snap.processes, 'process', 'processes')})"
+    out = [head]
     for op in chosen:
         out.append("")
         out.extend(render_op(op, snap))
@@ -301,7 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "v1): print or chart them, compare two, check one against a budget.",
         epilog="Exit codes: 0 ok, 1 a gate failed (diff, check), 2 bad input. "
                "A snapshot file comes from Snapshot.write('x.json'), bt_snapshot_write() or "
-               "BOUNDARYTRACE_DUMP=x.json.")
+               "BOUNDARYTRACE_DUMP=x.json. A directory given instead is read as a shared "
+               "directory (BOUNDARYTRACE_SHARED_DIR, Metrics.open_shared): every process's "
+               "figures merged; files left out are named on standard error.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -313,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "p50/p90/p99/p99.9 and max, and the GIL held / released / "
                                    "wait shares. With --html, write a self-contained page with "
                                    "charts instead.")
-    p.add_argument("snapshot", metavar="SNAPSHOT.json", help="snapshot file ('-': standard input)")
+    p.add_argument("snapshot", metavar="SNAPSHOT.json",
+                   help="snapshot file ('-': standard input), or a shared directory")
     p.add_argument("--html", metavar="OUT.html",
                    help="write a self-contained HTML page (no network) with charts")
     p.add_argument("--op", action="append", metavar="NAME",
@@ -325,8 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "between two snapshot files, mark what got slower or faster, "
                                    "and exit 1 when one regressed past --max-regress. Operations "
                                    "and phases in only one file are listed, not failed.")
-    p.add_argument("base", metavar="BASE.json", help="the reference snapshot")
-    p.add_argument("new", metavar="NEW.json", help="the snapshot to judge")
+    p.add_argument("base", metavar="BASE.json",
+                   help="the reference snapshot (a file, or a shared directory)")
+    p.add_argument("new", metavar="NEW.json",
+                   help="the snapshot to judge (a file, or a shared directory)")
     p.add_argument("--max-regress", metavar="PCT", default=0.10,
                    type=_arg(parse_percent, "--max-regress"),
                    help="largest allowed growth of a p50 or p99, e.g. 10%% (the default)")
@@ -343,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the GIL, large batches without parallel workers, phases left "
                                    "open) and print each rule's verdict. Exit 1 when a rule "
                                    "fails. Without --budget the package's default budget is used.")
-    p.add_argument("snapshot", metavar="SNAPSHOT.json", help="snapshot file ('-': standard input)")
+    p.add_argument("snapshot", metavar="SNAPSHOT.json",
+                   help="snapshot file ('-': standard input), or a shared directory")
     p.add_argument("--budget", metavar="BUDGET.toml",
                    help="the rules (default: default_budget.toml shipped with the package)")
     p.add_argument("--strict", action="store_true", help="warnings fail too")
@@ -368,7 +377,10 @@ def _run_without_exit_writers() -> None:
     """
     if not any(os.environ.get(k) for k in _EXIT_WRITERS) or not sys.executable:
         return
-    env = {k: v for k, v in os.environ.items() if k not in _EXIT_WRITERS}
+    # Nor BOUNDARYTRACE_SHARED_DIR: the tool records nothing, and the new
+    # process would take one more slot in that directory.
+    env = {k: v for k, v in os.environ.items()
+           if k not in _EXIT_WRITERS and k != "BOUNDARYTRACE_SHARED_DIR"}
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, "-m", "boundarytrace", *sys.argv[1:]], env)

@@ -1,4 +1,5 @@
-"""Reading snapshot JSON files (schema ``boundarytrace.snapshot``, version 1).
+"""Reading snapshot JSON files (schema ``boundarytrace.snapshot``, version 1),
+and shared directories.
 
 The command line tool works on files, not on a live library: this module
 reads and checks what ``Snapshot.write("x.json")`` / ``bt_snapshot_write`` /
@@ -7,17 +8,23 @@ plain objects. Every figure the tool uses is checked for its type, so a file
 that is not a snapshot fails with one clear message (:class:`SnapshotFileError`)
 instead of a traceback halfway through a report.
 
+A directory is read as a shared directory (``BOUNDARYTRACE_SHARED_DIR``,
+``Metrics.open_shared``): the library merges it (``read_shared``, the one
+place the tool asks the library), and its JSON is read as a file's; the
+files the merge left out are said on standard error, one line each.
+
 docs/formats.md describes the schema.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 __all__ = ["SCHEMA", "VERSION", "SnapshotFileError", "Dist", "OpData", "SnapshotData",
-           "load_snapshot", "parse_snapshot"]
+           "load_snapshot", "load_shared_dir", "parse_snapshot"]
 
 SCHEMA = "boundarytrace.snapshot"
 #: The version this tool reads. Fields may be added within a version.
@@ -132,6 +139,8 @@ class SnapshotData:
 
     def __init__(self, raw: Any, source: str) -> None:
         self.source = source
+        #: Processes merged, for a shared directory (0 for a file).
+        self.processes = 0
         if not isinstance(raw, dict):
             raise SnapshotFileError(f"{source}: not a boundarytrace snapshot: the JSON is a "
                                     f"{type(raw).__name__}, not an object")
@@ -198,7 +207,9 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> SnapshotData:
 
 
 def load_snapshot(path: str) -> SnapshotData:
-    """Reads a snapshot file ("-" reads standard input)."""
+    """Reads a snapshot file ("-" reads standard input), or a shared directory."""
+    if path != "-" and os.path.isdir(path):
+        return load_shared_dir(path)
     try:
         if path == "-":
             text = sys.stdin.read()
@@ -211,6 +222,35 @@ def load_snapshot(path: str) -> SnapshotData:
     except UnicodeDecodeError as exc:
         raise SnapshotFileError(f"{path}: not UTF-8 text ({exc.reason})") from None
     return parse_snapshot(text, "<stdin>" if path == "-" else path)
+
+
+def load_shared_dir(path: str) -> SnapshotData:
+    """Merges a shared directory through the library (``read_shared``).
+
+    Each file the merge left out is printed on standard error as
+    ``boundarytrace: skipped PATH: REASON``. A directory where no process's
+    figures could be read is an error, so a mistyped directory does not pass
+    for an empty snapshot.
+    """
+    import boundarytrace
+    from boundarytrace._errors import _shared_dir_refusal
+
+    try:
+        snap = boundarytrace.read_shared(path)
+    except boundarytrace.FileIOError as exc:
+        reason = exc.strerror or str(exc)
+        rule = _shared_dir_refusal("bt_snapshot_read_shared", path, exc.errno)
+        raise SnapshotFileError(f"cannot read the shared directory {path}: {reason}"
+                                + (f"; {rule}" if rule else "")) from None
+    for skipped, why in snap.skipped:
+        print(f"boundarytrace: skipped {skipped}: {why}", file=sys.stderr)
+    if snap.processes == 0:
+        left_out = f" ({len(snap.skipped)} files skipped)" if snap.skipped else ""
+        raise SnapshotFileError(f"{path}: not a boundarytrace shared directory: no process's "
+                                f"figures in it{left_out}")
+    data = parse_snapshot(str(snap.export("json")), path)
+    data.processes = snap.processes
+    return data
 
 
 # --- checks -----------------------------------------------------------------------
