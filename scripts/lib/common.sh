@@ -48,7 +48,7 @@ bt_configure_and_build() {
 BT_VENV="${BT_VENV:-$BT_ROOT/.venv}"
 BT_PY_REQS=("scikit-build-core>=0.10" "pybind11>=2.13" "pytest>=7" "prometheus_client>=0.17" "gcovr>=8"
             "protobuf>=4.21" "opentelemetry-proto>=1.20" "opentelemetry-sdk>=1.20"
-            "opentelemetry-exporter-otlp-proto-http>=1.20")
+            "opentelemetry-exporter-otlp-proto-http>=1.20" "gunicorn>=22")
 
 bt_ensure_venv() {
   # The extension compiles against Python.h: Debian's python3 needs python3-dev.

@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -50,3 +53,24 @@ def metrics():
     """A private sink, closed after the test."""
     with boundarytrace.Metrics() as m:
         yield m
+
+
+@pytest.fixture(scope="session")
+def docstore_site(tmp_path_factory):
+    """A directory holding the freshly built `docstore` demo package
+    (examples/python_ext), built once for the session with pip (no build
+    isolation: it finds boundarytrace through this interpreter)."""
+    # scripts/test installs all of these; a missing one is a failure, not a skip.
+    import pybind11  # noqa: F401
+    import scikit_build_core  # noqa: F401
+    assert shutil.which("cmake") and shutil.which("pkg-config"), "cmake and pkg-config are needed"
+    assert subprocess.run(["pkg-config", "--exists", "libbson-1.0"]).returncode == 0, \
+        "libbson-1.0 not found (Debian: apt-get install libbson-dev)"
+    site = tmp_path_factory.mktemp("docstore_site")
+    cmd = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation",
+        "--no-deps", "--no-index", "--target", str(site), str(ROOT / "examples" / "python_ext"),
+    ]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.returncode == 0, f"building the example failed:\n{proc.stdout}"
+    return site

@@ -1,9 +1,9 @@
 """The docstore demo (examples/python_ext), end to end, with small batches.
 
 Builds the example with pip (no build isolation: it finds boundarytrace through
-this interpreter) into a temporary directory, runs demo.py --small against its
-own docstore-server (once per backend of the suite), and checks the printed
-report and the JSON snapshot.
+this interpreter) into a temporary directory (conftest's ``docstore_site``, once
+per session), runs demo.py --small against its own docstore-server (once per
+backend of the suite), and checks the printed report and the JSON snapshot.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -21,26 +20,6 @@ import boundarytrace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(ROOT, "examples", "python_ext")
-
-
-@pytest.fixture(scope="module")
-def docstore_site(tmp_path_factory):
-    """A directory holding the freshly built `docstore` package."""
-    # scripts/test installs all of these; a missing one is a failure, not a skip.
-    import pybind11  # noqa: F401
-    import scikit_build_core  # noqa: F401
-    assert shutil.which("cmake") and shutil.which("pkg-config"), "cmake and pkg-config are needed"
-    assert subprocess.run(["pkg-config", "--exists", "libbson-1.0"]).returncode == 0, \
-        "libbson-1.0 not found (Debian: apt-get install libbson-dev)"
-    site = tmp_path_factory.mktemp("docstore_site")
-    cmd = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation",
-        "--no-deps", "--no-index", "--target", str(site), EXAMPLE,
-    ]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.returncode == 0, f"building the example failed:\n{proc.stdout}"
-    return site
-
 
 _RUNS: dict = {}
 
