@@ -188,7 +188,8 @@ Err Metrics::op(const char *name, std::size_t len, Op **out) {
   op->hash = h;
   op->owner = this;
   op->shared = is_shared();
-  if (op->shared) (void)attach_shared(op);  // listed from now on; else on its first record
+  // Listed from now on if the process holds a slot; else from its first record.
+  if (op->shared && slot_) (void)attach_shared(op);
   ops_[nops_++] = op;
   std::size_t i = h & (kTableSize - 1);
   while (table_[i].load()) i = (i + 1) & (kTableSize - 1);

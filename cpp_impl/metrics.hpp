@@ -75,7 +75,7 @@ class Metrics {
   static Err open_shared(const char *dir, Metrics **out, int *err_no);
   // BOUNDARYTRACE_SHARED_DIR: makes the global sink shared, before any
   // record; a directory that cannot be used is reported once on stderr and
-  // the sink stays in the process.
+  // the sink stays in the process. The slot is taken at the first record.
   static void share_global_from_env();
   // fork_guard.cpp, in a forked child: every shared sink gives up the
   // parent's slot (the parent keeps writing it); the child's first record

@@ -125,7 +125,16 @@ Err Metrics::attach_shared(Op *op) {
   if (op->srec.load()) return Err::ok;
   if (!slot_) {
     int err_no = 0;
-    if (!(slot_ = shared::take_slot(dirfd_, &err_no))) return errno = err_no, Err::io;
+    if (!(slot_ = shared::take_slot(dirfd_, &err_no))) {
+      if (this == &global()) {  // BOUNDARYTRACE_SHARED_DIR: no caller sees a status, so say it once
+        static AtomicWord said;
+        if (said.cas(0, 1)) {
+          const std::string why = std::string("cannot take a slot (") + std::strerror(err_no) + ")";
+          config::report_env("BOUNDARYTRACE_SHARED_DIR", dir_path_, why.c_str(), "this process's records are lost");
+        }
+      }
+      return errno = err_no, Err::io;
+    }
   }
   shared::OpRec *rec = slot_->op(op->name, std::strlen(op->name));
   if (!rec) return Err::nomem;
@@ -210,21 +219,20 @@ void Metrics::share_global_from_env() {
   if (!dir || !*dir) return;
   Metrics &g = global();
   std::lock_guard<std::mutex> lock(g.mutex_);
-  int err_no = 0;
+  // The directory is checked now; the slot is taken at the first record, so
+  // a process that only loads the library (a reader, a tool, a pre-fork
+  // master that records nothing) holds none.
   int fd = shared::open_dir(dir, true);
-  shared::Slot *slot = fd >= 0 ? shared::take_slot(fd, &err_no) : nullptr;
-  char *path = slot ? strdup(dir) : nullptr;
+  const int err_no = errno;
+  char *path = fd >= 0 ? strdup(dir) : nullptr;
   if (!path) {
-    if (fd < 0) err_no = errno;
-    std::string why = std::string("cannot be used (") + std::strerror(err_no ? err_no : ENOMEM) + ")";
-    if (err_no == EACCES) why += ": the directory must be yours and not writable by group or others";
+    std::string why = std::string("cannot be used (") + std::strerror(fd >= 0 ? ENOMEM : err_no) + ")";
+    if (fd < 0 && err_no == EACCES) why += ": the directory must be yours and not writable by group or others";
     config::report_env("BOUNDARYTRACE_SHARED_DIR", dir, why.c_str(), "the figures stay in this process");
-    delete slot;
     if (fd >= 0) close(fd);
     return;
   }
   g.dir_path_ = path;
-  g.slot_ = slot;
   g.dirfd_ = fd;
   for (std::size_t i = 0; i < g.nops_; ++i) g.ops_[i]->shared = true;
 }

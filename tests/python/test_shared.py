@@ -258,10 +258,19 @@ def test_shared__processes_through_the_environment_and_a_sigkill(tmp_path, backe
     assert snap["child"].count == 40 and snap["child"].items == 80
     assert snap["child"].phase(bt.NETWORK).count == 40
     assert (snap.processes, snap.dropped, snap.skipped) == (4, 0, [])
-    # the next process folds the dead slots into the archive and reuses one:
-    # nothing counts twice, and the directory stays small
+    # a process that only reads takes no slot
+    reader = run_child("""
+        import boundarytrace as bt
+        s = bt.snapshot()          # the global sink merges the directory
+        print(s["child"].count, s.processes)
+    """, env)
+    assert reader.returncode == 0 and reader.stdout == "40 4\n", reader.stdout + reader.stderr
+    # the next process that records folds the dead slots into the archive and
+    # reuses one: nothing counts twice, and the directory stays small
     check = run_child("""
         import boundarytrace as bt
+        with bt.trace("checker"):
+            pass
         s = bt.snapshot()          # the global sink merges the directory
         print(s["child"].count, s.processes)
         try:
@@ -394,11 +403,13 @@ def test_shared__cli_reads_a_directory_wherever_it_reads_a_file(tmp_path, backen
     r = run_cli("check", d, env=env)
     assert r.returncode in (0, 1) and f"boundarytrace check: {d}" in r.stdout, r.stderr
     assert r.stderr.startswith(skipped)
-    # with the variable exported, the tool itself loads the library into the
-    # directory: it takes a slot (recording nothing) and counts as a process
+    # with the variable exported, the tool loads the library into the
+    # directory too, but records nothing, so it takes no slot
+    before = [p.name for p in d.iterdir()]
     r = run_cli("report", d, env=child_env(backend, d))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[0].endswith("(shared directory: 3 processes)")
+    assert r.stdout.splitlines()[0].endswith("(shared directory: 2 processes)")
+    assert sorted(p.name for p in d.iterdir()) == sorted(before), "the tool took a slot"
     assert re.search(r"^child: 20 ops, ", r.stdout, re.M)
 
 
