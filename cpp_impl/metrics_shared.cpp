@@ -24,23 +24,24 @@ namespace bt {
 namespace {
 
 // One distribution a record adds to: which (0 total, 1 + p phase p), the
-// value, its bucket, and where its bucket and scalars live.
+// value, its bucket, the entries it adds, and where its bucket and scalars
+// live. Unsigned throughout: a bucket splits into block and index by shifts.
 struct Target {
-  int d, b;
-  uint64_t v;
+  uint32_t d, b;
+  uint64_t v, entries;
   shared::DistRec *dist;
   AtomicWord *count;
 };
 
 // Finds every target's storage in `shard`; false when some is missing.
-bool locate(char *base, shared::ShardRec *shard, Target *t, int n) {
+inline bool locate(char *base, shared::ShardRec *shard, Target *t, int n) {
   for (int i = 0; i < n; ++i) {
     const uint64_t doff = shard->dist_off[t[i].d].load_acquire();
     if (__builtin_expect(!doff, 0)) return false;
     t[i].dist = reinterpret_cast<shared::DistRec *>(base + doff);
-    const uint64_t coff = t[i].dist->chunk_off[t[i].b / Histogram::kSub].load_acquire();
+    const uint64_t coff = t[i].dist->chunk_off[t[i].b >> Histogram::kSubBits].load_acquire();
     if (__builtin_expect(!coff, 0)) return false;
-    t[i].count = &reinterpret_cast<shared::Chunk *>(base + coff)->count[t[i].b % Histogram::kSub];
+    t[i].count = &reinterpret_cast<shared::Chunk *>(base + coff)->count[t[i].b & (Histogram::kSub - 1)];
   }
   return true;
 }
@@ -60,13 +61,15 @@ Err Metrics::record_shared(Op *op, const Timing &t, uint64_t mult) {
   int n = 0;
   tg[n].d = 0;
   tg[n].v = scale_to_ns(t.total_ns, mult);
-  tg[n].b = Histogram::bucket_of(tg[n].v);
+  tg[n].b = static_cast<uint32_t>(Histogram::bucket_of(tg[n].v));
+  tg[n].entries = 0;  // the total's entries follow from its count
   ++n;
   for (uint32_t m = t.touched; m; m &= m - 1, ++n) {
-    const int p = __builtin_ctz(m);
+    const uint32_t p = static_cast<uint32_t>(__builtin_ctz(m));
     tg[n].d = 1 + p;
     tg[n].v = scale_to_ns(t.phase_ns[p], mult);
-    tg[n].b = Histogram::bucket_of(tg[n].v);
+    tg[n].b = static_cast<uint32_t>(Histogram::bucket_of(tg[n].v));
+    tg[n].entries = t.phase_entries[p];
   }
   // A nested call may not take a slot: acquiring one takes a lock.
   const int slot = nested ? slots::t_slot : slots::current();
@@ -88,7 +91,7 @@ Err Metrics::record_shared(Op *op, const Timing &t, uint64_t mult) {
     // hold the mutex); the caller keeps the record for later then.
     if (nested || attempt > 0) return Err::nomem;
     int d[kMaxPhases + 1], b[kMaxPhases + 1];
-    for (int i = 0; i < n; ++i) d[i] = tg[i].d, b[i] = tg[i].b;
+    for (int i = 0; i < n; ++i) d[i] = static_cast<int>(tg[i].d), b[i] = static_cast<int>(tg[i].b);
     const Err e = op->owner->prepare_shared(op, slot, d, b, n, t.touched);
     if (e != Err::ok) return e;
   }
@@ -114,7 +117,7 @@ Err Metrics::record_shared(Op *op, const Timing &t, uint64_t mult) {
     add_sat(dr.sum, tg[i].v, dr.saturated);
     if (tg[i].v < dr.min.load_relaxed()) dr.min.store_relaxed(tg[i].v);
     if (tg[i].v > dr.max.load_relaxed()) dr.max.store_relaxed(tg[i].v);
-    if (tg[i].d > 0) dr.entries.store_relaxed(dr.entries.load_relaxed() + t.phase_entries[tg[i].d - 1]);
+    dr.entries.store_relaxed(dr.entries.load_relaxed() + tg[i].entries);
   }
   for (int i = 0; i < n; ++i) tg[i].count->store_release(tg[i].count->load_relaxed() + 1);
   shard->lock.unlock();
