@@ -16,7 +16,12 @@
  *  - result structs become Perl hashes and Tcl dicts (Java: SWIG proxy classes
  *    that the hand-written layer copies into records);
  *  - the snprintf-style text calls are rendered whole into a string (the
- *    btw_* helpers below, which use bt.h only).
+ *    btw_* helpers below, which use bt.h only);
+ *  - a call on a shared directory (bt_metrics_open_shared,
+ *    bt_snapshot_read_shared, bt_timeline_export_shared) that fails with
+ *    BT_E_IO names the directory and errno's text, and the rule an unsafe
+ *    directory broke (btw_shared_detail); bt_snapshot_get_skipped gives the
+ *    (path, reason) pair of one file a merge left out.
  *
  * Per-language typemaps live beside their layer: java/bt_java.swg,
  * perl/bt_perl.swg, tcl/bt_tcl.swg.
@@ -36,6 +41,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "boundarytrace/bt.h"
 
@@ -50,7 +57,8 @@
   X(gil_releases) X(parallel_ops) X(workers_max)
 #define BTW_PHASE_STATS_U64(X) X(count) X(entries) X(sum_ns) X(min_ns) X(max_ns) \
   X(p50_ns) X(p90_ns) X(p99_ns) X(p999_ns)
-#define BTW_SNAPSHOT_INFO_U64(X) X(op_count) X(start_ns) X(end_ns) X(phase_count)
+#define BTW_SNAPSHOT_INFO_U64(X) X(op_count) X(start_ns) X(end_ns) X(phase_count) \
+  X(dropped) X(processes) X(skipped)
 #define BTW_TIMELINE_INFO_U64(X) X(capacity) X(kept) X(dropped)
 
 /*
@@ -106,6 +114,52 @@ static bt_status btw_render_timeline(char *b, size_t c, size_t *n, const void *o
   (void)o;
   (void)a;
   return bt_timeline_export(b, c, n);
+}
+
+/* bt_timeline_export_shared's inputs, the object its renderer is given. */
+typedef struct btw_flight {
+  const char *dir;
+  int64_t pid;
+} btw_flight;
+
+/* The flight recorder of a live process may grow between passes: the bound
+   of btw_render covers it, as for the timeline. */
+static bt_status btw_render_timeline_shared(char *b, size_t c, size_t *n, const void *o, int a) {
+  const btw_flight *f = (const btw_flight *)o;
+  (void)a;
+  return bt_timeline_export_shared(b, c, n, f->dir, f->pid);
+}
+
+/*
+ * The detail of a failed call on a shared directory (bt_metrics_open_shared,
+ * bt_snapshot_read_shared, bt_timeline_export_shared), into buf; NULL (the
+ * error's usual detail) for any status but BT_E_IO. BT_E_IO: "<dir>:
+ * <strerror(err)>", and for EACCES the rule the directory broke, when a look
+ * at it says which: the library refuses a directory that group or others may
+ * write into, or (to write into it) one of another user, with EACCES, whose
+ * sentence ("Permission denied") reads like a missing permission. An EACCES
+ * for an ordinary reason (a parent that may not be searched) gets no rule.
+ */
+static const char *btw_shared_detail(char *buf, size_t cap, int status, int err,
+                                     const char *call, const char *dir) {
+  static const char rule[] =
+      "a shared directory must be your own and not writable by group or others";
+  struct stat st;
+  int opening = strcmp(call, "bt_metrics_open_shared") == 0;
+  size_t len;
+  if (status != BT_E_IO || dir == NULL) return NULL;
+  snprintf(buf, cap, "%.400s: %s", dir, err != 0 ? strerror(err) : "unknown reason");
+  if (err != EACCES || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return buf;
+  len = strlen(buf);
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    snprintf(buf + len, cap - len, "; %s, and this one is mode %04o", rule,
+             (unsigned)(st.st_mode & 07777));
+  else if (opening && st.st_uid != geteuid())
+    snprintf(buf + len, cap - len, "; %s, and this one belongs to user id %lu", rule,
+             (unsigned long)st.st_uid);
+  else if (opening)
+    snprintf(buf + len, cap - len, "; %s, writable by you, and its files must be yours too", rule);
+  return buf;
 }
 
 /* The non-empty buckets of one distribution, copied whole. */
@@ -165,6 +219,14 @@ static bt_status btw_timing_format(char **text_out, const bt_timing *timing) {
 static bt_status btw_timeline_export(char **text_out) {
   return btw_render(text_out, btw_render_timeline, NULL, 0);
 }
+/** bt_timeline_export_shared, rendered whole. */
+static bt_status btw_timeline_export_shared(char **text_out, const char *dir, int64_t pid) {
+  btw_flight f;
+  if (dir == NULL) return BT_E_NULL;
+  f.dir = dir;
+  f.pid = pid;
+  return btw_render(text_out, btw_render_timeline_shared, &f, 0);
+}
 /** bt_snapshot_buckets, copied whole. */
 static bt_status btw_snapshot_buckets(btw_buckets *buckets_out, const bt_snapshot *snapshot,
                                       size_t index, bt_phase_id phase) {
@@ -191,11 +253,13 @@ static bt_status btw_snapshot_buckets(btw_buckets *buckets_out, const bt_snapsho
 %ignore bt_snapshot_export;
 %ignore bt_timing_format;
 %ignore bt_timeline_export;
+%ignore bt_timeline_export_shared;
 %ignore bt_snapshot_buckets;
 %rename(bt_snapshot_format) btw_snapshot_format;
 %rename(bt_snapshot_export) btw_snapshot_export;
 %rename(bt_timing_format) btw_timing_format;
 %rename(bt_timeline_export) btw_timeline_export;
+%rename(bt_timeline_export_shared) btw_timeline_export_shared;
 %rename(bt_snapshot_buckets) btw_snapshot_buckets;
 %ignore bt_bucket;
 %ignore btw_buckets;
@@ -213,6 +277,7 @@ bt_status btw_snapshot_export(char **text_out, const bt_snapshot *snapshot, bt_f
 bt_status btw_timing_format(char **text_out, const bt_timing *timing);
 #endif
 bt_status btw_timeline_export(char **text_out);
+bt_status btw_timeline_export_shared(char **text_out, const char *dir, int64_t pid);
 bt_status btw_snapshot_buckets(btw_buckets *buckets_out, const bt_snapshot *snapshot, size_t index,
                                bt_phase_id phase);
 #if defined(SWIGJAVA)

@@ -25,8 +25,8 @@ package require boundarytrace_raw 0.1.0
 
 namespace eval ::boundarytrace {
     namespace export version version_string enabled clock_now clock_source \
-        phase format_for_path format_timing metrics tracer record snapshot timeline \
-        Tracer Metrics Snapshot Op
+        phase format_for_path format_timing metrics tracer record snapshot read_shared \
+        timeline Tracer Metrics Snapshot Op
 
     # Built-in phase ids.
     variable EXTRACT 0
@@ -135,7 +135,7 @@ proc ::boundarytrace::format_timing {timing} { bt_timing_format $timing }
 # ---- sinks -----------------------------------------------------------------------
 
 namespace eval ::boundarytrace::metrics {
-    namespace export global new
+    namespace export global new open_shared
     namespace ensemble create
 }
 # The global sink object (one per interpreter).
@@ -148,6 +148,13 @@ proc ::boundarytrace::metrics::global {} {
 }
 # A new private sink object.
 proc ::boundarytrace::metrics::new {} { ::boundarytrace::Metrics new }
+# open_shared DIR: a sink object whose figures live in the directory DIR, shared
+# by every process that opens it (bt_metrics_open_shared). A missing DIR is
+# created with mode 0700; one that group or others may write into, or of
+# another user, fails with BT_E_IO (EACCES). Each sink takes a slot of its own
+# there; snapshot merges the whole directory; take and reset fail with
+# BT_E_INVALID (the figures belong to every process).
+proc ::boundarytrace::metrics::open_shared {dir} { ::boundarytrace::Metrics new -shared $dir }
 
 # tracer OP ?METRICS?: a new tracer.
 proc ::boundarytrace::tracer {op {metrics ""}} { Tracer new $op $metrics }
@@ -158,10 +165,16 @@ proc ::boundarytrace::record {timing} { [metrics global] record $timing }
 # A snapshot of the global sink.
 proc ::boundarytrace::snapshot {} { [metrics global] snapshot }
 
+# read_shared DIR: a Snapshot object of every slot of the shared directory DIR,
+# live and gone, and its archive merged (bt_snapshot_read_shared). Its info
+# counts the processes merged, the records dropped and the files skipped;
+# its skipped method names those files.
+proc ::boundarytrace::read_shared {dir} { Snapshot new [bt_snapshot_read_shared $dir] }
+
 # ---- timeline: the ring of individual operations (Chrome Trace Event JSON) ------
 
 namespace eval ::boundarytrace::timeline {
-    namespace export start stop info export write
+    namespace export start stop info export write export_shared
     namespace ensemble create
     namespace path ::boundarytrace_raw
 }
@@ -171,22 +184,31 @@ proc ::boundarytrace::timeline::stop {} { bt_timeline_stop; return }
 proc ::boundarytrace::timeline::info {} { bt_timeline_get_info }
 proc ::boundarytrace::timeline::export {} { bt_timeline_export }
 proc ::boundarytrace::timeline::write {path} { bt_timeline_write $path; return }
+# export_shared DIR PID: the flight recorder of process PID in the shared
+# directory DIR, as export's JSON.
+proc ::boundarytrace::timeline::export_shared {dir pid} { bt_timeline_export_shared $dir $pid }
 
 # ---- classes ---------------------------------------------------------------------
 
-# A sink: `Metrics new` (private) or `metrics global`.
+# A sink: `Metrics new` (private), `Metrics new -shared DIR` (shared through a
+# directory, as `metrics open_shared DIR`) or `metrics global`.
 oo::class create ::boundarytrace::Metrics {
-    variable h global
+    variable h global shared_dir
     constructor {args} {
         namespace path [list {*}[namespace path] ::boundarytrace ::boundarytrace_raw]
+        set shared_dir ""
+        set h ""
+        set global 0
         if {$args eq "-global"} {
             set global 1
             set h [bt_metrics_global]
         } elseif {[llength $args] == 0} {
-            set global 0
             set h [bt_metrics_new]
+        } elseif {[llength $args] == 2 && [lindex $args 0] eq "-shared"} {
+            set h [bt_metrics_open_shared [lindex $args 1]]
+            set shared_dir [lindex $args 1]
         } else {
-            return -code error "wrong # args: should be \"Metrics new\""
+            return -code error "wrong # args: should be \"Metrics new ?-shared dir?\""
         }
         Retain $h
     }
@@ -199,6 +221,23 @@ oo::class create ::boundarytrace::Metrics {
         return $h
     }
     method is_global {} { return $global }
+    # The directory of a sink made by open_shared, else "".
+    method shared_dir {} { return $shared_dir }
+
+    # The library answers BT_E_INVALID to take and reset only on a shared sink
+    # (open_shared, or the global sink under BOUNDARYTRACE_SHARED_DIR): say so.
+    method SharedRefusal {call result opts} {
+        if {[lindex [dict get $opts -errorcode] 1] ne "BT_E_INVALID" || ($shared_dir eq "" && !$global)} {
+            return -options $opts $result
+        }
+        if {$shared_dir ne ""} {
+            set where "the directory $shared_dir"
+        } else {
+            set where BOUNDARYTRACE_SHARED_DIR
+        }
+        Fail -2 $call "this sink is shared through $where: its figures belong to every process\
+            writing there; read them with snapshot"
+    }
 
     # A tracer recording into this sink.
     method tracer {op} { ::boundarytrace::Tracer new $op [self] }
@@ -210,14 +249,24 @@ oo::class create ::boundarytrace::Metrics {
     # items gil_releases gil_wait_ns workers error (the keys finish returns).
     method record {timing} { bt_metrics_record [my handle bt_metrics_record] $timing; return }
 
-    method reset {} { bt_metrics_reset [my handle bt_metrics_reset]; return }
+    method reset {} {
+        set mh [my handle bt_metrics_reset]
+        if {[catch {bt_metrics_reset $mh} result opts]} {
+            my SharedRefusal bt_metrics_reset $result $opts
+        }
+        return
+    }
 
     # A Snapshot object; destroy it when done.
     method snapshot {} { ::boundarytrace::Snapshot new [bt_metrics_snapshot [my handle bt_metrics_snapshot]] }
 
     # {interval cumulative}: two Snapshot objects.
     method take {} {
-        lassign [bt_metrics_take [my handle bt_metrics_take]] interval cumulative
+        set mh [my handle bt_metrics_take]
+        if {[catch {bt_metrics_take $mh} pair opts]} {
+            my SharedRefusal bt_metrics_take $pair $opts
+        }
+        lassign $pair interval cumulative
         list [::boundarytrace::Snapshot new $interval] [::boundarytrace::Snapshot new $cumulative]
     }
 
@@ -350,7 +399,18 @@ oo::class create ::boundarytrace::Snapshot {
     # Non-empty histogram buckets: {{lower_ns upper_ns count} ...}
     method buckets {op phase} { bt_snapshot_buckets $s [my Index $op] [PhaseId $phase] }
 
+    # A dict: op_count start_ns end_ns phase_count, and for a shared directory
+    # dropped processes skipped (0 otherwise).
     method info {} { bt_snapshot_get_info $s }
+
+    # The files a merge of a shared directory left out: {{path reason} ...}
+    method skipped {} {
+        set files {}
+        for {set i 0} {$i < [dict get [bt_snapshot_get_info $s] skipped]} {incr i} {
+            lappend files [bt_snapshot_get_skipped $s $i]
+        }
+        return $files
+    }
     method format {} { bt_snapshot_format $s }
 
     # export json|prometheus|openmetrics|folded|text

@@ -100,6 +100,11 @@ sub record { Boundarytrace::Metrics->global->record(@_) }
 
 sub snapshot { Boundarytrace::Metrics->global->snapshot }
 
+# Many processes, one picture: a sink shared through a directory, and the
+# directory merged (see Boundarytrace::Metrics->open_shared).
+sub open_shared { Boundarytrace::Metrics->open_shared(@_) }
+sub read_shared { Boundarytrace::Snapshot->read_shared(@_) }
+
 # ---- timeline: the ring of individual operations (Chrome Trace Event JSON) -------
 
 sub timeline_start  { Boundarytrace::Raw::bt_timeline_start($_[0]); return }
@@ -107,6 +112,10 @@ sub timeline_stop   { Boundarytrace::Raw::bt_timeline_stop(); return }
 sub timeline_info   { Boundarytrace::Raw::bt_timeline_get_info() }
 sub timeline_export { Boundarytrace::Raw::bt_timeline_export() }
 sub timeline_write  { Boundarytrace::Raw::bt_timeline_write($_[0]); return }
+
+# timeline_export_shared(DIR, PID): the flight recorder of process PID in the
+# shared directory DIR, as timeline_export's JSON.
+sub timeline_export_shared { Boundarytrace::Raw::bt_timeline_export_shared($_[0], $_[1]) }
 
 # =====================================================================================
 package Boundarytrace::Error;
@@ -169,6 +178,34 @@ sub new {
         $class;
 }
 
+# open_shared(DIR): a sink whose figures live in the directory DIR, shared by
+# every process that opens it (bt_metrics_open_shared). A missing DIR is
+# created with mode 0700; one that group or others may write into, or of
+# another user, dies with BT_E_IO (EACCES). Each sink takes a slot of its own
+# there; snapshot merges the whole directory; take and reset die with
+# BT_E_INVALID (the figures belong to every process).
+sub open_shared {
+    my ($class, $dir) = @_;
+    my $ptr = Boundarytrace::Raw::bt_metrics_open_shared($dir);
+    return bless { h => Boundarytrace::_Handle->new($ptr, \&Boundarytrace::Raw::bt_metrics_free),
+                   shared_dir => $dir }, $class;
+}
+
+# The directory of a sink made by open_shared, else undef.
+sub shared_dir { $_[0]->{shared_dir} }
+
+# The library answers BT_E_INVALID to take and reset only on a shared sink
+# (open_shared, or the global sink under BOUNDARYTRACE_SHARED_DIR): say so.
+sub _shared_refusal {
+    my ($self, $call, $err) = @_;
+    return $err unless ref $err && eval { $err->isa('Boundarytrace::Error') }
+        && $err->name eq 'BT_E_INVALID' && (defined $self->{shared_dir} || $self->{global});
+    my $where = defined $self->{shared_dir} ? "the directory $self->{shared_dir}" : 'BOUNDARYTRACE_SHARED_DIR';
+    return Boundarytrace::Error->new($err->status, $call,
+        "this sink is shared through $where: its figures belong to every process writing there; "
+        . 'read them with snapshot');
+}
+
 # The sink's handle for `call`. A closed sink must not become NULL in a call
 # (NULL means the global sink): it dies with BT_E_NULL (in CALL: the sink is closed).
 sub _handle {
@@ -198,7 +235,12 @@ sub record {
     return;
 }
 
-sub reset { Boundarytrace::Raw::bt_metrics_reset($_[0]->_ptr('bt_metrics_reset')); return }
+sub reset {
+    my ($self) = @_;
+    my $ptr = $self->_ptr('bt_metrics_reset');
+    eval { Boundarytrace::Raw::bt_metrics_reset($ptr); 1 } or die $self->_shared_refusal('bt_metrics_reset', $@);
+    return;
+}
 
 sub snapshot {
     my ($self) = @_;
@@ -209,7 +251,10 @@ sub snapshot {
 # (interval snapshot, cumulative snapshot)
 sub take {
     my ($self) = @_;
-    my ($interval, $cumulative) = Boundarytrace::Raw::bt_metrics_take($self->_ptr('bt_metrics_take'));
+    my $ptr = $self->_ptr('bt_metrics_take');
+    my ($interval, $cumulative);
+    eval { ($interval, $cumulative) = Boundarytrace::Raw::bt_metrics_take($ptr); 1 }
+        or die $self->_shared_refusal('bt_metrics_take', $@);
     return (Boundarytrace::Snapshot->_new($interval), Boundarytrace::Snapshot->_new($cumulative));
 }
 
@@ -377,6 +422,15 @@ sub CLONE_SKIP { 1 }    # see Boundarytrace::_Handle
 
 sub _new { my ($class, $ptr) = @_; bless { ptr => $ptr }, $class }
 
+# read_shared(DIR): every slot of the shared directory DIR, live and gone, and
+# its archive merged into a new cumulative snapshot (bt_snapshot_read_shared).
+# info counts the processes merged, the records dropped and the files
+# skipped; skipped names those files.
+sub read_shared {
+    my ($class, $dir) = @_;
+    return $class->_new(Boundarytrace::Raw::bt_snapshot_read_shared($dir));
+}
+
 sub _index {
     my ($self, $op) = @_;
     return Boundarytrace::Raw::bt_snapshot_find($self->{ptr}, $op);
@@ -424,7 +478,16 @@ sub buckets {
         Boundarytrace::_phase_id($phase));
 }
 
+# {op_count, start_ns, end_ns, phase_count, dropped, processes, skipped}: the
+# last three for a shared directory (0 otherwise).
 sub info   { Boundarytrace::Raw::bt_snapshot_get_info($_[0]->{ptr}) }
+
+# The files a merge of a shared directory left out: [[PATH, REASON], ...].
+sub skipped {
+    my ($self) = @_;
+    my $n = $self->info->{skipped};
+    return [ map { [ Boundarytrace::Raw::bt_snapshot_get_skipped($self->{ptr}, $_) ] } 0 .. $n - 1 ];
+}
 sub format { Boundarytrace::Raw::bt_snapshot_format($_[0]->{ptr}) }
 
 # export('json' | 'prometheus' | 'openmetrics' | 'folded' | 'text')
@@ -496,6 +559,15 @@ C<set_workers(N)>, C<set_error> (each returns the tracer, so they chain);
 C<finish> returns the timing. The timeline keeps individual operations for
 Chrome Trace Event JSON: C<timeline_start(CAPACITY)>, C<timeline_stop>,
 C<timeline_info>, C<timeline_export>, C<timeline_write(PATH)>.
+
+Many processes (the workers of a pre-fork server) share one picture through
+a directory: C<< Boundarytrace::Metrics->open_shared(DIR) >> opens a sink
+recording into it (each sink a slot of its own; C<take> and C<reset> die with
+C<BT_E_INVALID>), C<< Boundarytrace::Snapshot->read_shared(DIR) >> merges
+every slot, live and gone (C<< ->info >> gains C<processes>, C<dropped> and
+C<skipped>; C<< ->skipped >> lists C<[PATH, REASON]> of the files left out),
+and C<timeline_export_shared(DIR, PID)> gives the flight recorder a process
+left there. A directory refused dies with C<BT_E_IO>, naming it and why.
 
 Every failed call dies with a C<Boundarytrace::Error> object: C<< ->name >>
 (e.g. C<BT_E_UNKNOWN_PHASE>), C<< ->status >> (the negative code) and

@@ -23,6 +23,29 @@ public final class Snapshot implements AutoCloseable {
     cleanable = Native.CLEANER.register(this, ref);
   }
 
+  /**
+   * Merges every slot of the shared directory {@code dir}, live and gone, and its
+   * archive into a new cumulative snapshot (bt_snapshot_read_shared): what every
+   * process that recorded into a sink of {@link Metrics#openShared(Path)} (or under
+   * BOUNDARYTRACE_SHARED_DIR) counted there. Needs only read access.
+   * {@link #info()} counts the processes merged, the files skipped and the records
+   * dropped; {@link #skipped()} names the files left out.
+   *
+   * @throws IllegalArgumentException BT_E_INVALID (an empty path)
+   * @throws java.io.UncheckedIOException BT_E_IO, its message naming the directory
+   *     and why (EACCES: group or others may write into it)
+   */
+  public static Snapshot readShared(Path dir) {
+    return readShared(dir.toString());
+  }
+
+  /** {@link #readShared(Path)} with the directory as a string. */
+  public static Snapshot readShared(String dir) {
+    long[] out = new long[1];
+    BtNative.bt_snapshot_read_shared(out, dir);
+    return new Snapshot(out[0]);
+  }
+
   private static long index(long p, String operation) {
     long[] out = new long[1];
     BtNative.bt_snapshot_find(out, p, operation);
@@ -158,12 +181,41 @@ public final class Snapshot implements AutoCloseable {
     try {
       BtNative.bt_snapshot_get_info(raw, p);
       return new SnapshotInfo(raw.getOp_count(), raw.getStart_ns(), raw.getEnd_ns(),
-          (int) raw.getPhase_count());
+          (int) raw.getPhase_count(), raw.getDropped(), (int) raw.getProcesses(),
+          (int) raw.getSkipped());
     } finally {
       raw.delete();
       ref.release();
     }
   }
+
+  /**
+   * The files a merge of a shared directory left out (truncated, foreign,
+   * corrupted, or written in a newer major format), each with why
+   * (bt_snapshot_get_skipped); empty for any other snapshot.
+   */
+  public List<Skipped> skipped() {
+    long p = ref.acquire();
+    bt_snapshot_info raw = new bt_snapshot_info();
+    try {
+      BtNative.bt_snapshot_get_info(raw, p);
+      long n = raw.getSkipped();
+      List<Skipped> all = new ArrayList<>((int) n);
+      String[] path = new String[1];
+      String[] reason = new String[1];
+      for (long i = 0; i < n; i++) {
+        BtNative.bt_snapshot_get_skipped(path, reason, p, i);
+        all.add(new Skipped(path[0], reason[0]));
+      }
+      return all;
+    } finally {
+      raw.delete();
+      ref.release();
+    }
+  }
+
+  /** One file a merge of a shared directory left out, and why. */
+  public record Skipped(String path, String reason) {}
 
   /** The human report (bt_snapshot_format). */
   public String format() {

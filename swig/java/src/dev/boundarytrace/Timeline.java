@@ -49,6 +49,27 @@ public final class Timeline {
   }
 
   /**
+   * The flight recorder of process {@code pid} in the shared directory {@code dir},
+   * as {@link #export()}'s JSON (bt_timeline_export_shared): while the timeline is
+   * on, a process recording into a shared sink keeps its last 1024 operations in
+   * its slot file, where they outlive the process.
+   *
+   * @throws IllegalArgumentException BT_E_INVALID (an empty path, pid &lt;= 0),
+   *     BT_E_NOT_FOUND (no recorder of that pid)
+   * @throws java.io.UncheckedIOException BT_E_IO, its message naming the directory and why
+   */
+  public static String exportShared(Path dir, long pid) {
+    return exportShared(dir.toString(), pid);
+  }
+
+  /** {@link #exportShared(Path, long)} with the directory as a string. */
+  public static String exportShared(String dir, long pid) {
+    String[] out = new String[1];
+    BtNative.bt_timeline_export_shared(out, dir, pid);
+    return out[0];
+  }
+
+  /**
    * Writes the JSON to {@code path} atomically.
    *
    * @throws java.io.UncheckedIOException BT_E_IO
