@@ -28,11 +28,15 @@ process-wide and thread-safe::
 Many processes (a pre-fork server's workers, a pool): run each with
 ``BOUNDARYTRACE_SHARED_DIR=/dev/shm/myapp-bt`` (or open a sink with
 ``bt.Metrics.open_shared(dir)``), and read them all, from any process, with
-``bt.read_shared(dir)``: one snapshot, ``.processes`` merged.
+``bt.read_shared(dir)``: one snapshot, ``.processes`` merged. With the
+timeline on, each keeps its last operations in the directory, readable after
+it died: ``bt.timeline_export_shared(dir, pid)``.
 
 The command line tool ``boundarytrace`` (also ``python -m boundarytrace``)
 reads the JSON: ``report`` (text or ``--html``), ``diff`` (a regression gate)
-and ``check`` (a budget of red flags); see docs/cli.md.
+and ``check`` (a budget of red flags); for a shared directory also ``trace``
+(a process's flight recorder) and ``serve`` (a /metrics sidecar); see
+docs/cli.md.
 
 Backends: the pybind11 extension ``boundarytrace._native`` (default) or a
 ctypes backend that needs only ``libboundarytrace.so``; set
@@ -60,8 +64,9 @@ from ._errors import (Error, FileIOError, InternalError, InvalidArgumentError, I
                       NotFoundError, NullArgumentError, OutOfMemoryError, PhaseConflictError,
                       PhaseNotOpenError, PhaseOpenError, StructSizeError, TableFullError,
                       TracerFinishedError, UnknownPhaseError)
-from ._exports import (Format, TimelineInfo, format_for_path, timeline_export, timeline_info,
-                       timeline_start, timeline_stop, timeline_write)
+from ._exports import (Format, TimelineInfo, format_for_path, timeline_export,
+                       timeline_export_shared, timeline_info, timeline_start, timeline_stop,
+                       timeline_write)
 from ._phases import (CONVERT, EXTRACT, MATERIALIZE, NETWORK, TOTAL, Phase, lookup_phase,
                       phases, register_phase)
 from ._phases import clear_caches as _clear_phase_caches
@@ -82,8 +87,8 @@ __all__ = [
     # sinks and results
     "Metrics", "global_metrics", "record", "snapshot", "take", "reset", "Snapshot", "OpStats",
     "PhaseStats", "Bucket",
-    # many processes: a shared directory
-    "read_shared",
+    # many processes: a shared directory, and its flight recorders
+    "read_shared", "timeline_export_shared",
     # exports and the timeline
     "Format", "format_for_path", "timeline_start", "timeline_stop", "timeline_info",
     "TimelineInfo", "timeline_export", "timeline_write",

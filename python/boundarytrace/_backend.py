@@ -27,7 +27,9 @@ Module functions
     ``format_for_path(path) -> int`` (a bt_format value),
     ``timeline_start(capacity)``, ``timeline_stop()``,
     ``timeline_info() -> (capacity, kept, dropped, active)``,
-    ``timeline_export() -> str``, ``timeline_write(path)``.
+    ``timeline_export() -> str``, ``timeline_write(path)``,
+    ``timeline_export_shared(path, pid) -> str`` (``bt_timeline_export_shared``;
+    ``pid`` in 1..2**63-1).
 ``Metrics()``
     a private sink; ``Metrics.open_shared(path) -> Metrics`` a shared one
     (``bt_metrics_open_shared``); ``.is_global``, ``.op(name) -> Op``,
@@ -60,7 +62,7 @@ Module functions
 
 Calls that write files (``Snapshot.write``, ``timeline_write``) or open a
 shared directory (``Metrics.open_shared``, ``read_shared``: they may wait for
-its lock) release the GIL while they run; their BT_E_IO raises FileIOError
+its lock; ``timeline_export_shared``) release the GIL while they run; their BT_E_IO raises FileIOError
 with the ``errno`` the call left and the path.
 
 Handles are freed when their Python object goes; a Tracer keeps its Op and

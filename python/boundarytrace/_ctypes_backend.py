@@ -30,7 +30,7 @@ import os
 import sys
 import threading
 from ctypes import (POINTER, Structure, byref, c_char, c_char_p, c_double, c_int,
-                    c_int32, c_size_t, c_uint, c_uint32, c_uint64, c_void_p)
+                    c_int32, c_int64, c_size_t, c_uint, c_uint32, c_uint64, c_void_p)
 from typing import Any, List, Literal, Optional, Sequence, Tuple
 
 from ._errors import error_from_status, library_statuses
@@ -250,6 +250,8 @@ _IO_SIGNATURES = {
     "bt_timeline_write": (c_int, [c_char_p]),
     "bt_metrics_open_shared": (c_int, [POINTER(_c_metrics_p), c_char_p]),
     "bt_snapshot_read_shared": (c_int, [POINTER(_c_snapshot_p), c_char_p]),
+    "bt_timeline_export_shared": (c_int, [POINTER(c_char), c_size_t, POINTER(c_size_t), c_char_p,
+                                          c_int64]),
 }
 
 for _name, (_restype, _argtypes) in _SIGNATURES.items():
@@ -302,18 +304,24 @@ def _text(fn: Any, call: str, *args: Any) -> str:
     return _bytes(fn, call, *args).decode("utf-8", "replace")
 
 
-def _bytes(fn: Any, call: str, *args: Any) -> bytes:
+def _bytes(fn: Any, call: str, *args: Any, io_path: Optional[bytes] = None) -> bytes:
     """Runs an snprintf-style formatter `fn(buf, cap, &needed, *args)`; its bytes.
 
     The text may grow between two calls (the timeline fills while it is
-    exported), so a retry asks for some room beyond what was needed.
+    exported), so a retry asks for some room beyond what was needed. With
+    `io_path`, `fn` is an _io_lib function reading that path: a BT_E_IO
+    carries its errno.
     """
     needed = c_size_t(0)
     cap = 2048
     for _ in range(4):
         buf = ctypes.create_string_buffer(cap)
+        if io_path is not None:
+            ctypes.set_errno(0)
         st = fn(buf, cap, byref(needed), *args)
         if st:
+            if io_path is not None:
+                _fail_io(st, call, io_path)
             _fail(st, call)
         if needed.value < cap:
             return buf.raw[:needed.value]
@@ -444,6 +452,13 @@ def timeline_info() -> Tuple[int, int, int, bool]:
 def timeline_export() -> str:
     """bt_timeline_export."""
     return _text(_lib.bt_timeline_export, "bt_timeline_export")
+
+
+def timeline_export_shared(path: bytes, pid: int) -> str:
+    """bt_timeline_export_shared: the flight recorder of process `pid` in the
+    shared directory `path` (read without the GIL)."""
+    return _bytes(_io_lib.bt_timeline_export_shared, "bt_timeline_export_shared", path, pid,
+                  io_path=path).decode("utf-8", "replace")
 
 
 def timeline_write(path: bytes) -> None:

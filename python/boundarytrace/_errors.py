@@ -249,7 +249,8 @@ def error_from_status(status: int, call: str, status_name: str, text: str,
     followed)"`` for a target the library refuses), and the exception
     carries ``errno``, ``strerror`` and ``filename`` as an OSError does.
     A shared directory refused with EACCES (bt_metrics_open_shared,
-    bt_snapshot_read_shared) adds the rule it broke after a semicolon.
+    bt_snapshot_read_shared, bt_timeline_export_shared) adds the rule it
+    broke after a semicolon.
     """
     cls = error_class(status_name)
     if cls is FileIOError and (errno or filename is not None):
@@ -291,7 +292,8 @@ def _refusal(name: Optional[str], err: Optional[int]) -> Optional[str]:
 
 #: The calls that open a shared directory, which refuse one that is not safe
 #: (bt.h: EACCES).
-_SHARED_DIR_CALLS = ("bt_metrics_open_shared", "bt_snapshot_read_shared")
+_SHARED_DIR_CALLS = ("bt_metrics_open_shared", "bt_snapshot_read_shared",
+                     "bt_timeline_export_shared")
 _SHARED_DIR_RULE = "a shared directory must be your own and not writable by group or others"
 
 

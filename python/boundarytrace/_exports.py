@@ -13,11 +13,14 @@ import os
 from typing import NamedTuple, Union
 
 from ._backend import raise_status, state
+from ._errors import NotFoundError, error_from_status
 
 __all__ = ["Format", "TimelineInfo", "format_for_path", "timeline_start", "timeline_stop",
-           "timeline_info", "timeline_export", "timeline_write", "PathArg", "FormatArg"]
+           "timeline_info", "timeline_export", "timeline_write", "timeline_export_shared",
+           "PathArg", "FormatArg"]
 
 _SIZE_MAX = 2 ** 64 - 1
+_INT64_MAX = 2 ** 63 - 1
 
 PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
@@ -90,6 +93,15 @@ def encode_path(path: object, call: str) -> bytes:
     return data
 
 
+def encode_dir(path: object, call: str) -> bytes:
+    """A shared directory's path as the library wants it (str, bytes or os.PathLike;
+    not empty, no NUL)."""
+    data = encode_path(path, call)
+    if not data:
+        raise_status("BT_E_INVALID", call, "the directory path is empty")
+    return data
+
+
 def format_for_path(path: PathArg) -> Format:
     """The format a file name asks for by its suffix (``bt_format_for_path``):
     ``.json`` JSON, ``.prom`` Prometheus, ``.om`` / ``.openmetrics``
@@ -158,3 +170,39 @@ def timeline_write(path: PathArg) -> None:
     written, InvalidArgumentError for an empty path.
     """
     state.b.timeline_write(encode_path(path, "timeline_write"))
+
+
+def timeline_export_shared(path: PathArg, pid: int) -> str:
+    """The flight recorder of process ``pid`` in the shared directory ``path``
+    as Chrome Trace Event JSON (``bt_timeline_export_shared``): the JSON of
+    :func:`timeline_export`, with that process's pid and name in it.
+
+    While the timeline is on (:func:`timeline_start`, ``BOUNDARYTRACE_TIMELINE``),
+    a process recording into a shared directory (``BOUNDARYTRACE_SHARED_DIR``,
+    :meth:`Metrics.open_shared`) also keeps its last 1024 operations (8 phases
+    each) in its slot file, where they outlive it: the last operations of a
+    worker killed by a signal stay readable, all but the one it was writing.
+    When a later process takes the slot over, the recorder is kept aside as
+    ``flight-<pid>.bt`` (the newest four). Reading takes no slot; the process
+    may be live or gone.
+
+    Raises NotFoundError when the directory holds no recorder of ``pid``,
+    FileIOError (an OSError with ``errno``) when the directory cannot be
+    read or is refused (EACCES: group or others may write into it),
+    InvalidArgumentError for an empty path or a pid that is not a process id
+    (0, negative, above 2**63 - 1), TypeError for a pid that is not an int.
+    """
+    call = "timeline_export_shared"
+    if isinstance(pid, bool) or not isinstance(pid, int):
+        raise TypeError(f"{call}: pid must be an int, not {type(pid).__name__}")
+    data = encode_dir(path, call)
+    if not 0 < pid <= _INT64_MAX:
+        raise_status("BT_E_INVALID", call, f"pid = {pid} is not a process id (1 .. 2**63 - 1)")
+    try:
+        return state.b.timeline_export_shared(data, int(pid))  # type: ignore[no-any-return]
+    except NotFoundError as exc:
+        raise error_from_status(exc.status, exc.call, exc.status_name,
+                                state.statuses[exc.status_name][1],
+                                f"no flight recorder of process {pid} in {os.fsdecode(data)}: "
+                                "it recorded nothing there with the timeline on, or its "
+                                "recorder was older than the four kept") from None

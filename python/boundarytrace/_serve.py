@@ -5,6 +5,11 @@ It runs in a daemon thread of the traced process, reads a snapshot per
 scrape (the record path never waits for it), and binds to loopback unless
 told otherwise. ``BOUNDARYTRACE_LISTEN=[host:]port`` starts one when the
 package is imported, so a traced Python program needs no code change.
+
+The snapshot comes from a source: a sink (the process's own figures), a
+shared directory merged at each scrape (``serve(shared_dir=...)``, and the
+``boundarytrace serve DIR`` sidecar), or any callable that returns a
+Snapshot.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ import http.server
 import os as _os
 import sys as _sys
 import threading
-from typing import Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Set, Tuple
 
-from ._exports import Format
+from ._exports import Format, PathArg, encode_dir
+
+if TYPE_CHECKING:
+    from ._snapshot import Snapshot
 
 #: Content types of the three expositions (what the response says it is).
 CONTENT_TYPES = {
@@ -86,7 +94,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         fmt = negotiate(self.headers.get("Accept"))
         try:
-            body = self.server.render(fmt)  # type: ignore[attr-defined]
+            body = self.server.source().export(fmt)  # type: ignore[attr-defined]
         except Exception as exc:  # a scrape must get an answer, not a dropped connection
             self._reply(500, "text/plain; charset=utf-8", f"{type(exc).__name__}: {exc}\n".encode())
             return
@@ -106,12 +114,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class Endpoint:
-    """A running /metrics endpoint (see :func:`serve`). ``close()`` stops it."""
+    """A running /metrics endpoint (see :func:`serve`). ``close()`` stops it.
 
-    def __init__(self, render: Callable[[Format], object], host: str, port: int) -> None:
+    ``source`` is called once per scrape, from the server's threads (so
+    perhaps by several at once), and returns the Snapshot to render in the
+    format the scraper asked for; an exception it raises answers that
+    scrape with 500 and its message.
+    """
+
+    def __init__(self, source: "Callable[[], Snapshot]", host: str, port: int) -> None:
+        if not callable(source):
+            raise TypeError(f"Endpoint: source must be a callable returning a Snapshot, "
+                            f"not {type(source).__name__}")
         self._httpd = http.server.ThreadingHTTPServer((host, port), _Handler)
         self._httpd.daemon_threads = True
-        self._httpd.render = render  # type: ignore[attr-defined]
+        self._httpd.source = source  # type: ignore[attr-defined]
         self.host, self.port = self._httpd.server_address[:2]
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="boundarytrace-serve",
                                         daemon=True)
@@ -139,24 +156,58 @@ class Endpoint:
         return f"<boundarytrace.Endpoint {self.url}>"
 
 
-def serve(address: str = "127.0.0.1:9464", metrics: Optional[object] = None) -> Endpoint:
+def serve(address: str = "127.0.0.1:9464", metrics: Optional[object] = None, *,
+          shared_dir: Optional[PathArg] = None) -> Endpoint:
     """Serves ``/metrics`` for ``metrics`` (default: the process-wide sink) in
     a daemon thread, each scrape a fresh cumulative snapshot in the format the
     scraper asks for: Prometheus text, OpenMetrics, or the protobuf exposition
     with native histograms.
 
+    ``shared_dir`` instead serves a shared directory, every process's figures
+    merged at each scrape (:func:`read_shared`; this process takes no slot):
+    a sidecar beside a pre-fork server. The directory is read once before
+    the server starts, so a missing or refused one raises here.
+
     ``address`` is ``"port"``, ``"host:port"`` or ``"[v6]:port"``; the host
     defaults to loopback, and port 0 picks a free one (see ``Endpoint.port``).
-    Raises ValueError for a malformed address, OSError when it cannot bind.
+    Raises ValueError for a malformed address, OSError when it cannot bind
+    (FileIOError, an OSError, when ``shared_dir`` cannot be read), TypeError
+    when both ``metrics`` and ``shared_dir`` are given.
     """
-    from . import _tracing
     host, port = parse_address(str(address))
+    if shared_dir is not None:
+        if metrics is not None:
+            raise TypeError("serve: give metrics or shared_dir, not both")
+        return Endpoint(shared_source(shared_dir, "serve"), host, port)
+    from . import _tracing
     sink = metrics if metrics is not None else _tracing.global_metrics()
+    return Endpoint(sink.snapshot, host, port)  # type: ignore[attr-defined]
 
-    def render(fmt: Format) -> object:
-        return sink.snapshot().export(fmt)  # type: ignore[attr-defined]
 
-    return Endpoint(render, host, port)
+def shared_source(path: PathArg, call: str,
+                  on_skipped: Optional[Callable[[str, str], None]] = None
+                  ) -> "Callable[[], Snapshot]":
+    """A snapshot source that merges the shared directory ``path`` at each
+    call (``read_shared``), after one read now that raises what the
+    directory's trouble is. ``on_skipped(path, reason)`` is called once per
+    distinct file and reason the merges leave out."""
+    from ._snapshot import read_shared
+    data = encode_dir(path, call)
+    seen: Set[Tuple[str, str]] = set()
+    lock = threading.Lock()
+
+    def source() -> "Snapshot":
+        snap = read_shared(data)
+        if on_skipped is not None and snap.skipped:
+            with lock:
+                new = [s for s in snap.skipped if s not in seen]
+                seen.update(new)
+            for skipped, reason in new:
+                on_skipped(skipped, reason)
+        return snap
+
+    source()
+    return source
 
 
 _started: List[Endpoint] = []

@@ -6,8 +6,9 @@ import os
 from types import MappingProxyType
 from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 
-from ._backend import raise_status, state
-from ._exports import Format, FormatArg, PathArg, encode_path, format_for_path, resolve_format
+from ._backend import state
+from ._exports import (Format, FormatArg, PathArg, encode_dir, encode_path, format_for_path,
+                       resolve_format)
 from ._phases import _phase_id
 
 __all__ = ["Bucket", "OpStats", "PhaseStats", "Snapshot", "read_shared"]
@@ -336,15 +337,6 @@ class Snapshot:
 
     def __repr__(self) -> str:
         return f"Snapshot(ops={list(self._ops)!r})"
-
-
-def encode_dir(path: object, call: str) -> bytes:
-    """A shared directory's path as the library wants it (str, bytes or os.PathLike;
-    not empty, no NUL)."""
-    data = encode_path(path, call)
-    if not data:
-        raise_status("BT_E_INVALID", call, "the directory path is empty")
-    return data
 
 
 def read_shared(path: PathArg) -> Snapshot:

@@ -391,6 +391,17 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
   m.def("timeline_write", [](const std::string &path) {
     io_call([&path] { return bt_timeline_write(path.c_str()); }, path, "bt_timeline_write");
   });
+  // A shared directory's flight recorder: read from files (the GIL released,
+  // the errno of a BT_E_IO kept), then rendered like timeline_export.
+  m.def("timeline_export_shared", [](const std::string &dir, std::int64_t pid) {
+    return format_with(
+        [&dir, pid](char *buf, std::size_t cap, std::size_t *needed) {
+          io_call([&] { return bt_timeline_export_shared(buf, cap, needed, dir.c_str(), pid); },
+                  dir, "bt_timeline_export_shared");
+          return BT_OK;
+        },
+        "bt_timeline_export_shared");
+  });
 
   // --- timing text -----------------------------------------------------------
   m.def(

@@ -119,6 +119,7 @@ def _ctypes_of(c_type, cty):
         return {"*": C.c_void_p, "**": C.POINTER(C.c_void_p)}[stars]
     scalar = {"int": C.c_int, "unsigned": C.c_uint, "bt_status": C.c_int, "bt_format": C.c_int,
               "bt_phase_id": C.c_int32, "size_t": C.c_size_t, "uint64_t": C.c_uint64,
+              "int64_t": C.c_int64,
               "uint32_t": C.c_uint32, "double": C.c_double, "void": None,
               "bt_timing": cty.BtTiming, "bt_op_stats": cty.BtOpStats,
               "bt_phase_stats": cty.BtPhaseStats, "bt_bucket": cty.BtBucket,

@@ -1,9 +1,12 @@
 """The live /metrics endpoint: content negotiation, addresses, the three
-expositions over a real socket, and BOUNDARYTRACE_LISTEN."""
+expositions over a real socket, BOUNDARYTRACE_LISTEN, a shared directory
+served (``serve(shared_dir=...)``), and the ``boundarytrace serve`` sidecar
+as a subprocess stopped by its pid."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -118,3 +121,187 @@ def test_serve__odd_listen_value_gets_one_message(value):
     assert r.returncode == 0 and r.stdout.strip() == "0"
     lines = [ln for ln in r.stderr.splitlines() if "BOUNDARYTRACE_LISTEN" in ln]
     assert len(lines) == 1 and value in lines[0] and "not serving" in lines[0]
+
+
+# --- a shared directory: bt.serve(shared_dir=...) and the `boundarytrace serve` sidecar ---------
+
+def test_serve__a_shared_directory_merged_at_each_scrape(tmp_path):
+    d = tmp_path / "bt"
+    with bt.Metrics.open_shared(d) as m:
+        m.record("shared_served", 5000)
+        with bt.serve("127.0.0.1:0", shared_dir=d) as ep:
+            _, _, body = _get(ep.url)
+            assert b'boundarytrace_operations_total{op="shared_served"} 1\n' in body
+            m.record("shared_served", 5000)
+            _, _, body = _get(ep.url, PROM_NATIVE)
+            fam = {f.name: f for f in families(body)}["boundarytrace_operations_total"]
+            assert [mm.counter.value for mm in fam.metric] == [2]
+    with pytest.raises(TypeError, match="not both"):
+        bt.serve("127.0.0.1:0", metrics=bt.global_metrics(), shared_dir=d)
+    with pytest.raises(bt.FileIOError) as info:  # read once before serving
+        bt.serve("127.0.0.1:0", shared_dir=tmp_path / "missing")
+    assert "(in bt_snapshot_read_shared: " in str(info.value)
+    with pytest.raises(TypeError, match="source must be a callable"):
+        bt.Endpoint(bt.global_metrics(), "127.0.0.1", 0)
+
+
+def test_serve__a_failing_source_answers_500(tmp_path):
+    def source():
+        raise RuntimeError("no figures today")
+    with bt.Endpoint(source, "127.0.0.1", 0) as ep:
+        with pytest.raises(urllib.error.HTTPError) as err:
+            _get(ep.url)
+        assert err.value.code == 500 and err.value.read() == b"RuntimeError: no figures today\n"
+        err.value.close()
+
+
+def sidecar_env(shared_dir=None):
+    """The environment of a `boundarytrace serve` subprocess: no inherited switches."""
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    for k in ("BOUNDARYTRACE_SHARED_DIR", "BOUNDARYTRACE_DUMP", "BOUNDARYTRACE_TIMELINE",
+              "BOUNDARYTRACE_LISTEN", "BOUNDARYTRACE_DISABLE"):
+        env.pop(k, None)
+    if shared_dir is not None:
+        env["BOUNDARYTRACE_SHARED_DIR"] = str(shared_dir)
+    return env
+
+
+class Sidecar:
+    """`python -m boundarytrace serve ARGS` on a free loopback port: its first
+    line on standard output is the URL it serves. Stop it with stop()."""
+
+    def __init__(self, *args, env=None, listen="127.0.0.1:0"):
+        cmd = [sys.executable, "-m", "boundarytrace", "serve", *map(str, args)]
+        if listen is not None:
+            cmd += ["--listen", listen]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env if env is not None else sidecar_env())
+        line = self.proc.stdout.readline()  # the URL, or nothing when it fails
+        if not line.startswith("boundarytrace serve: http://"):
+            _, err = self.stop()
+            raise AssertionError(f"the sidecar did not start: {line!r} {err!r}")
+        self.url = line.split()[2]
+
+    def stop(self, sig=signal.SIGTERM):
+        """Sends `sig` to its pid, waits; returns (exit code, standard error)."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+        try:
+            code = self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            code = None
+        err = self.proc.stderr.read()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return code, err
+
+
+RECORD = """
+import sys, boundarytrace as bt
+for _ in range(int(sys.argv[1])):
+    bt.record("sidecar_op", 4000, phases={bt.NETWORK: 3000})
+"""
+
+
+def _writer(d, n):
+    proc = subprocess.run([sys.executable, "-c", RECORD, str(n)], env=sidecar_env(d),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve__sidecar_serves_a_shared_directory_until_a_signal(tmp_path, backend, sig):
+    d = tmp_path / "bt"
+    _writer(d, 3)
+    _writer(d, 4)
+    (d / "slot-9.bt").write_bytes(b"junk" * 40)  # skipped: said once, however many scrapes
+    env = dict(sidecar_env(), BOUNDARYTRACE_BACKEND=backend)
+    side = Sidecar(d, env=env)
+    try:
+        assert side.url.startswith("http://127.0.0.1:") and side.url.endswith("/metrics")
+        status, ctype, body = _get(side.url)
+        assert status == 200 and ctype.startswith("text/plain; version=0.0.4")
+        assert b'boundarytrace_operations_total{op="sidecar_op"} 7\n' in body
+        _, ctype, body = _get(side.url, PROM_CLASSIC)
+        assert ctype.startswith("application/openmetrics-text; version=1.0.0")
+        assert b'boundarytrace_operations_total{op="sidecar_op"} 7\n' in body
+        assert body.endswith(b"# EOF\n")
+        _writer(d, 5)  # merged at the next scrape
+        _, ctype, body = _get(side.url, PROM_NATIVE)
+        assert ctype == bt._serve.CONTENT_TYPES[bt.Format.PROMETHEUS_PROTOBUF]
+        fams = {f.name: f for f in families(body)}
+        assert [m.counter.value for m in fams["boundarytrace_operations_total"].metric] == [12]
+        hist = fams["boundarytrace_operation_nanoseconds"].metric[0].histogram
+        assert hist.sample_count == 12 and hist.sample_sum == 12 * 4000
+        assert hist.schema == 4 and len(hist.positive_span) > 0  # native buckets
+        with pytest.raises(urllib.error.HTTPError) as err:
+            _get(side.url.replace("/metrics", "/"))
+        assert err.value.code == 404
+        err.value.close()
+        # the sidecar took no slot
+        assert sorted(os.listdir(d)) == ["archive.bt", "lock", "slot-0.bt", "slot-9.bt"]
+    finally:
+        code, err = side.stop(sig)
+    assert code == 0, err
+    skipped = [ln for ln in err.splitlines() if ln.startswith("boundarytrace: skipped ")]
+    assert len(skipped) == 1 and skipped[0].startswith(f"boundarytrace: skipped {d}/slot-9.bt: ")
+    assert err.splitlines()[-1] == f"boundarytrace serve: stopped by {sig.name}"
+
+
+def test_serve__sidecar_takes_the_directory_from_the_environment(tmp_path, backend):
+    d = tmp_path / "bt"
+    _writer(d, 2)
+    env = dict(sidecar_env(d), BOUNDARYTRACE_BACKEND=backend,
+               BOUNDARYTRACE_DUMP=str(tmp_path / "x.json"))
+    side = Sidecar(env=env)
+    try:
+        _, _, body = _get(side.url)
+        assert b'boundarytrace_operations_total{op="sidecar_op"} 2\n' in body
+    finally:
+        code, err = side.stop()
+    assert code == 0 and err == "boundarytrace serve: stopped by SIGTERM\n", err
+    assert not (tmp_path / "x.json").exists()  # the tool dumps nothing at exit
+    assert bt.read_shared(d).processes == 1   # and took no slot
+
+
+def _serve_fails(*args, env):
+    proc = subprocess.run([sys.executable, "-m", "boundarytrace", "serve", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == "", (proc.returncode, proc.stdout, proc.stderr)
+    return proc.stderr
+
+
+def test_serve__sidecar_bad_input(tmp_path, backend):
+    env = dict(sidecar_env(), BOUNDARYTRACE_BACKEND=backend)
+    missing = tmp_path / "missing"
+    assert _serve_fails(missing, "--listen", "127.0.0.1:0", env=env) == (
+        f"boundarytrace serve: error: cannot read the shared directory {missing}: "
+        f"No such file or directory\n")
+    unsafe = tmp_path / "unsafe"
+    unsafe.mkdir()
+    os.chmod(unsafe, 0o777)
+    assert _serve_fails(unsafe, "--listen", "127.0.0.1:0", env=env).endswith(
+        "Permission denied; a shared directory must be your own and not writable by group or "
+        "others, and this one is mode 0777\n")
+    assert _serve_fails(env=env) == (
+        "boundarytrace serve: error: no directory: give DIR, or set BOUNDARYTRACE_SHARED_DIR\n")
+    d = tmp_path / "bt"
+    _writer(d, 1)
+    for bad in ("x", "127.0.0.1:99999", "[::1"):
+        err = _serve_fails(d, "--listen", bad, env=env)
+        assert err.startswith("usage: boundarytrace serve ") and "argument --listen: " in err, err
+    with bt.serve("127.0.0.1:0") as taken:
+        err = _serve_fails(d, "--listen", f"127.0.0.1:{taken.port}", env=env)
+    assert err == (f"boundarytrace serve: error: cannot listen on 127.0.0.1:{taken.port}: "
+                   f"Address already in use\n")
+    # an empty directory serves (the workers may start after the sidecar)
+    empty = tmp_path / "empty"
+    empty.mkdir(mode=0o700)
+    side = Sidecar(empty, env=env)
+    try:
+        status, _, body = _get(side.url)
+        assert status == 200 and b"sidecar_op" not in body
+    finally:
+        assert side.stop()[0] == 0

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from ._budget import BudgetError, check_snapshot, default_budget_path, load_budget
 from ._html_report import render_html
-from ._snapshot_file import Dist, OpData, SnapshotData, SnapshotFileError, load_snapshot
+from ._snapshot_file import (Dist, OpData, SnapshotData, SnapshotFileError, load_snapshot,
+                             shared_dir_error)
 from ._units import (UsageError, columns, format_duration, parse_duration, parse_percent,
                      percent, plural)
 
@@ -288,6 +292,96 @@ def cmd_check(args: argparse.Namespace) -> Tuple[str, int]:
     return text, 1 if result.failed(strict=args.strict) else 0
 
 
+# --- trace and serve: a shared directory through the library -------------------------------
+
+def cmd_trace(args: argparse.Namespace) -> Tuple[str, int]:
+    """The flight recorder of one process of a shared directory, as Chrome
+    Trace Event JSON, on standard output or into a file."""
+    import boundarytrace as bt
+
+    try:
+        text = bt.timeline_export_shared(args.dir, args.pid)
+    except bt.NotFoundError:
+        raise SnapshotFileError(
+            f"{args.dir}: no flight recorder of process {args.pid} (it recorded nothing there "
+            f"with the timeline on, or its recorder was older than the four kept)") from None
+    except bt.FileIOError as exc:
+        raise SnapshotFileError(shared_dir_error(args.dir, exc)) from None
+    if not args.output:
+        return text if text.endswith("\n") else text + "\n", 0
+    try:
+        _write_atomically(args.output, text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    ops = sum(1 for e in json.loads(text).get("traceEvents", [])
+              if e.get("ph") == "X" and e.get("cat") == "operation")
+    return f"wrote {args.output} ({plural(ops, 'operation')} of process {args.pid})\n", 0
+
+
+def cmd_serve(args: argparse.Namespace) -> Tuple[str, int]:
+    """Serves /metrics of a shared directory, merged at each scrape, until
+    SIGTERM or SIGINT."""
+    import boundarytrace as bt
+    from boundarytrace._serve import Endpoint, shared_source
+
+    directory = args.dir or os.environ.get("BOUNDARYTRACE_SHARED_DIR", "")
+    if not directory:
+        raise UsageError("no directory: give DIR, or set BOUNDARYTRACE_SHARED_DIR")
+    host, port = args.listen
+
+    def skipped(path: str, reason: str) -> None:  # once per distinct (path, reason)
+        print(f"{PROG}: skipped {path}: {reason}", file=sys.stderr, flush=True)
+
+    try:
+        source = shared_source(directory, "serve", skipped)
+    except bt.FileIOError as exc:
+        raise SnapshotFileError(shared_dir_error(directory, exc)) from None
+    try:
+        endpoint = Endpoint(source, host, port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    stop = threading.Event()
+    caught: List[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        caught.append(signum)
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, on_signal)
+    try:
+        print(f"{PROG} serve: {endpoint.url} (shared directory {directory})", flush=True)
+        while not stop.wait(3600):
+            pass
+    finally:
+        endpoint.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if caught:
+        print(f"{PROG} serve: stopped by {signal.Signals(caught[0]).name}", file=sys.stderr)
+    return "", 0
+
+
+def _pid(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a process id, not {text!r}") from None
+    if not 0 < value < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"{value} is not a process id (they are above 0)")
+    return value
+
+
+def _listen(text: str) -> Tuple[str, int]:
+    from boundarytrace._serve import parse_address
+    try:
+        return parse_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _version() -> str:
     try:
         from importlib.metadata import version
@@ -301,7 +395,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Read boundarytrace snapshot files (JSON, schema boundarytrace.snapshot "
-                    "v1): print or chart them, compare two, check one against a budget.",
+                    "v1): print or chart them, compare two, check one against a budget. Of a "
+                    "shared directory, also write a process's last operations (trace) and "
+                    "serve /metrics (serve).",
         epilog="Exit codes: 0 ok, 1 a gate failed (diff, check), 2 bad input. "
                "A snapshot file comes from Snapshot.write('x.json'), bt_snapshot_write() or "
                "BOUNDARYTRACE_DUMP=x.json. A directory given instead is read as a shared "
@@ -357,6 +453,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the rules (default: default_budget.toml shipped with the package)")
     p.add_argument("--strict", action="store_true", help="warnings fail too")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("trace", help="a process's last operations in a shared directory, as "
+                                     "Chrome Trace Event JSON",
+                       description="Write the flight recorder of process PID in the shared "
+                                   "directory DIR as Chrome Trace Event JSON (Perfetto UI, "
+                                   "chrome://tracing): its last 1024 operations with their "
+                                   "phases, kept there while the timeline was on "
+                                   "(bt.timeline_start, BOUNDARYTRACE_TIMELINE), live or gone, "
+                                   "a process killed by a signal too. Exit 2 when DIR holds no "
+                                   "recorder of PID.")
+    p.add_argument("dir", metavar="DIR", help="the shared directory")
+    p.add_argument("--pid", metavar="PID", required=True, type=_pid,
+                   help="the process whose operations to write")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write the JSON to FILE (atomically) instead of standard output")
+    p.set_defaults(func=cmd_trace)
+
+    p = sub.add_parser("serve", help="serve /metrics of a shared directory (a sidecar)",
+                       description="Serve /metrics over HTTP for the shared directory DIR, "
+                                   "every process's figures merged at each scrape, in the "
+                                   "format the scraper asks for (Prometheus text, OpenMetrics, "
+                                   "or protobuf with native histograms), until SIGTERM or "
+                                   "SIGINT (exit 0). The first line on standard output is the "
+                                   "URL served; files a merge leaves out are named on standard "
+                                   "error, once each.")
+    p.add_argument("dir", metavar="DIR", nargs="?",
+                   help="the shared directory (default: $BOUNDARYTRACE_SHARED_DIR)")
+    p.add_argument("--listen", metavar="[HOST:]PORT", default="127.0.0.1:9464",
+                   type=_listen,
+                   help="address to listen on; the host defaults to 127.0.0.1, port 0 picks a "
+                        "free one (default 127.0.0.1:9464)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -377,10 +505,9 @@ def _run_without_exit_writers() -> None:
     """
     if not any(os.environ.get(k) for k in _EXIT_WRITERS) or not sys.executable:
         return
-    # Nor BOUNDARYTRACE_SHARED_DIR: the tool records nothing, and the new
-    # process would take one more slot in that directory.
-    env = {k: v for k, v in os.environ.items()
-           if k not in _EXIT_WRITERS and k != "BOUNDARYTRACE_SHARED_DIR"}
+    # BOUNDARYTRACE_SHARED_DIR stays (`serve` reads it): a process takes a
+    # slot at its first record, and the tool records nothing.
+    env = {k: v for k, v in os.environ.items() if k not in _EXIT_WRITERS}
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, "-m", "boundarytrace", *sys.argv[1:]], env)

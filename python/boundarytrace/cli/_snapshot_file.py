@@ -24,7 +24,7 @@ import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 __all__ = ["SCHEMA", "VERSION", "SnapshotFileError", "Dist", "OpData", "SnapshotData",
-           "load_snapshot", "load_shared_dir", "parse_snapshot"]
+           "load_snapshot", "load_shared_dir", "parse_snapshot", "shared_dir_error"]
 
 SCHEMA = "boundarytrace.snapshot"
 #: The version this tool reads. Fields may be added within a version.
@@ -224,6 +224,16 @@ def load_snapshot(path: str) -> SnapshotData:
     return parse_snapshot(text, "<stdin>" if path == "-" else path)
 
 
+def shared_dir_error(path: str, exc: OSError) -> str:
+    """The one line that says why a shared directory could not be read: the
+    system's reason, and the rule a directory refused with EACCES broke."""
+    from boundarytrace._errors import _shared_dir_refusal
+
+    reason = exc.strerror or str(exc)
+    rule = _shared_dir_refusal("bt_snapshot_read_shared", path, exc.errno)
+    return f"cannot read the shared directory {path}: {reason}" + (f"; {rule}" if rule else "")
+
+
 def load_shared_dir(path: str) -> SnapshotData:
     """Merges a shared directory through the library (``read_shared``).
 
@@ -233,15 +243,11 @@ def load_shared_dir(path: str) -> SnapshotData:
     for an empty snapshot.
     """
     import boundarytrace
-    from boundarytrace._errors import _shared_dir_refusal
 
     try:
         snap = boundarytrace.read_shared(path)
     except boundarytrace.FileIOError as exc:
-        reason = exc.strerror or str(exc)
-        rule = _shared_dir_refusal("bt_snapshot_read_shared", path, exc.errno)
-        raise SnapshotFileError(f"cannot read the shared directory {path}: {reason}"
-                                + (f"; {rule}" if rule else "")) from None
+        raise SnapshotFileError(shared_dir_error(path, exc)) from None
     for skipped, why in snap.skipped:
         print(f"boundarytrace: skipped {skipped}: {why}", file=sys.stderr)
     if snap.processes == 0:
