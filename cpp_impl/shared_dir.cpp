@@ -477,6 +477,7 @@ Err find_flight(int dirfd, int64_t pid, Flight *out) {
     }
     if (!found) return Err::not_found;
     out->contents.pid = static_cast<int>(out->pid);
+    out->contents.program = out->program;
     return Err::ok;
   } catch (const std::bad_alloc &) {
     return Err::nomem;

@@ -730,6 +730,7 @@ static void test_shared__flight_recorder_outlives_a_kill(void **state) {
   snprintf(name, sizeof name, "\"pid\":%d", (int)kid);
   assert_non_null(strstr(json, name));
   assert_null(strstr(json, "last_words")); /* the oldest were overwritten */
+  assert_non_null(strstr(json, "\"name\":\"boundarytrace: test_shared\"")); /* the dead process's name */
   free(json);
 
   /* Taken over: the recorder moves aside, the figures into the archive. */
