@@ -11,6 +11,8 @@
 #include <cstring>
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <vector>
 
@@ -324,6 +326,58 @@ bool read_archive(int dirfd, const std::string &path, Reader &r) {
   return r.add(m.p, m.n, kArchive, path + "/" + kArchiveName);
 }
 
+// The archive a merge in this process read last, by the identity of its
+// file. It changes only when a process takes a slot (a new file renamed in),
+// so a process that merges again and again (a scraper, a sidecar) parses it
+// once per change instead of at every merge. Never freed (merges may run
+// during exit); its lock is only tried, never waited for, so a forked child
+// that inherits it held merges without the cache rather than deadlock.
+struct ArchiveCache {
+  std::mutex mutex;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = -1;
+  struct timespec mtime {}, ctime {};
+  std::unique_ptr<Reader> parsed;  // the archive alone
+  bool same(const struct stat &st) const {
+    return parsed != nullptr && st.st_dev == dev && st.st_ino == ino && st.st_size == size &&
+           st.st_mtim.tv_sec == mtime.tv_sec && st.st_mtim.tv_nsec == mtime.tv_nsec &&
+           st.st_ctim.tv_sec == ctime.tv_sec && st.st_ctim.tv_nsec == ctime.tv_nsec;
+  }
+};
+ArchiveCache &archive_cache() {
+  static ArchiveCache *c = new ArchiveCache();
+  return *c;
+}
+
+// read_archive() for a merge: through the cache when it holds this file.
+void read_archive_cached(int dirfd, const std::string &path, Reader &r) {
+  const std::string name = path + "/" + kArchiveName;
+  Fd fd(openat(dirfd, kArchiveName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.fd < 0) {
+    if (errno != ENOENT) r.skip(name, std::strerror(errno));
+    return;
+  }
+  struct stat st {};
+  if (fstat(fd.fd, &st) != 0) return r.skip(name, std::strerror(errno));
+  ArchiveCache &c = archive_cache();
+  std::unique_lock<std::mutex> lock(c.mutex, std::try_to_lock);
+  if (lock.owns_lock() && c.same(st)) return r.absorb(*c.parsed);
+  Mapped m;
+  std::string why;
+  if (!map_file(fd.fd, &m, &why)) return r.skip(name, why);
+  auto parsed = std::unique_ptr<Reader>(new Reader());
+  parsed->add(m.p, m.n, kArchive, name);
+  r.absorb(*parsed);
+  if (!lock.owns_lock()) return;
+  c.dev = st.st_dev;
+  c.ino = st.st_ino;
+  c.size = st.st_size;
+  c.mtime = st.st_mtim;
+  c.ctime = st.st_ctim;
+  c.parsed = std::move(parsed);
+}
+
 }  // namespace
 
 int open_dir(const char *path, bool for_write) {
@@ -430,7 +484,7 @@ Err merge(int dirfd, const std::string &path, Snapshot **out, int *err_no) {
     Fd lock(openat(dirfd, kLockName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (lock.fd >= 0 && lock_file(lock.fd, LOCK_SH) != 0) return *err_no = errno, Err::io;
     Reader r;
-    read_archive(dirfd, path, r);
+    read_archive_cached(dirfd, path, r);
     const std::map<uint64_t, uint64_t> folded = r.folded();
     for (const auto &kv : list_slots(dirfd)) {
       const std::string name = path + "/" + kv.second;

@@ -138,6 +138,19 @@ void Reader::skip(const std::string &path, const std::string &reason) {
   skipped_.push_back(Skipped{path, reason});
 }
 
+void Reader::absorb(const Reader &o) {
+  for (const auto &kv : o.ops_) {
+    std::unique_ptr<OpAgg> &into = ops_[kv.first];
+    if (!into) into = std::unique_ptr<OpAgg>(new OpAgg());
+    if (!into->merge(*kv.second)) throw std::bad_alloc();
+  }
+  if (!o.folded_.empty()) folded_ = o.folded_;
+  skipped_.insert(skipped_.end(), o.skipped_.begin(), o.skipped_.end());
+  processes_ += o.processes_;
+  dropped_ += o.dropped_;
+  if (o.earliest_unix_ns_ < earliest_unix_ns_) earliest_unix_ns_ = o.earliest_unix_ns_;
+}
+
 bool Reader::add(const void *data, std::size_t size, Kind kind, const std::string &path, int fd) {
   std::string why;
   if (add_checked(static_cast<const uint8_t *>(data), size, kind, fd, &why)) return true;

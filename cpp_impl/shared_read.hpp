@@ -31,6 +31,9 @@ class Reader {
   bool add(const void *data, std::size_t size, Kind kind, const std::string &path, int fd = -1);
   // Lists a file left out for a reason found outside its image.
   void skip(const std::string &path, const std::string &reason);
+  // Adds everything `o` read (figures, folded table, skipped files), as if
+  // its images had been added here. May throw bad_alloc.
+  void absorb(const Reader &o);
 
   // The incarnation of each slot the last archive added holds (slot -> incarnation).
   const std::map<uint64_t, uint64_t> &folded() const { return folded_; }

@@ -35,8 +35,9 @@ class Slot {
   template <typename T>
   T *at(uint64_t off) const { return reinterpret_cast<T *>(base_ + off); }
 
-  // Offset of `bytes` new zeroed bytes, or 0 when the file cannot grow (a
-  // full file system, or kMaxFileBytes). Callers serialise (the sink's mutex).
+  // Offset of `bytes` new zeroed bytes, cache-line aligned and padded, or 0
+  // when the file cannot grow (a full file system, or kMaxFileBytes).
+  // Callers serialise (the sink's mutex).
   uint64_t alloc(uint64_t bytes);
 
   // Publishes phase `p`'s name (the caller checked it is registered).
