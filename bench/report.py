@@ -1097,16 +1097,13 @@ def false_sharing_note(r):
            "threads: %s → %s in that layout, %s → %s when another operation was laid out in "
            "between (\"spaced\")." % (fmt_ns(cpu1), fmt_ns(cpu2), fmt_ns(s1), fmt_ns(s2))]
     if 2 * cpu1 / cpu2 < SHARED_SCALING_MIN <= 2 * s1 / s2:
-        out[0] += (" Not yet explained. The slot file hands out its structures in whole 64-byte "
-                   "cache lines (`Slot::alloc`), so the two threads' shards, distributions and "
-                   "bucket blocks share no line; 128-byte and 4 KiB alignment, an aligned `Op` and "
-                   "heap padding were each measured no different (by hand, not in this run). "
-                   "`perf` shows the shard lock's exchange taking 44 % of `record_shared`'s "
-                   "samples with two threads in this layout, 14 % with one thread or spaced: "
-                   "something the two threads touch conflicts, and the spaced layout (the second "
-                   "thread's figures about 5 KiB further on) avoids it; one guess is L1 set conflicts "
-                   "between the two vCPUs if they are hyperthreads of one core. The full traced "
-                   "op, laid out the same way, scales; so do two processes.")
+        out[0] += (" The slot file hands out storage in whole 64-byte cache lines and starts "
+                   "another thread's storage four lines further on (`Slot::alloc`), because a "
+                   "core's next-line prefetchers pull in the lines just past what it writes: "
+                   "with the second thread's shard right after the first thread's last bucket "
+                   "block, its lock bounced between the cores on every record (1.43× before that "
+                   "gap; `perf` showed the lock's exchange at 44 % of `record_shared`'s samples "
+                   "against 14 % alone). If this paragraph shows, the gap no longer suffices.")
     out.append("")
     return out
 

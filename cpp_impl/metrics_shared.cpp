@@ -154,7 +154,7 @@ Err Metrics::prepare_shared(Op *op, int slot, const int *d, const int *b, int n,
   for (uint32_t m = touched; m; m &= m - 1) slot_->publish_phase(__builtin_ctz(m));
   shared::ShardRec *shard = slot_->shard(op->srec.load(), slot);
   bool ok = shard != nullptr;
-  for (int i = 0; ok && i < n; ++i) ok = slot_->reserve(shard, d[i], b[i]);
+  for (int i = 0; ok && i < n; ++i) ok = slot_->reserve(shard, slot, d[i], b[i]);
   if (!ok) {
     slot_->count_dropped();  // the file cannot grow: said in every snapshot
     return Err::nomem;

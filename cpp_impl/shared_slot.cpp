@@ -18,6 +18,8 @@ namespace shared {
 
 namespace {
 
+constexpr uint64_t kThreadGap = 4 * kCacheLine;  // measured enough: 2 lines were not
+
 uint64_t round_up(uint64_t n, uint64_t step) { return (n + step - 1) / step * step; }
 
 uint64_t new_incarnation() {
@@ -90,13 +92,19 @@ bool Slot::grow_to(uint64_t bytes) {
   return true;
 }
 
-uint64_t Slot::alloc(uint64_t bytes) {
-  const uint64_t off = header()->used.load_relaxed();
+uint64_t Slot::alloc(uint64_t bytes, int owner) {
+  uint64_t off = header()->used.load_relaxed();
+  // Another thread's storage starts a few lines further on: a core's
+  // next-line prefetchers pull in the lines just past what it writes, and
+  // a neighbour thread's shard there (its lock) would bounce between the
+  // cores on every record (2 threads recorded at 1.43x of one without it).
+  if (owner != last_owner_) off += kThreadGap;
   // Whole cache lines: two threads' shards (a lock and counts each writes on
   // every record) never share one, so they do not slow each other down.
   const uint64_t end = off + round_up(bytes, kCacheLine);
   if (!grow_to(round_up(end, kGrowStep))) return 0;
   header()->used.store_release(end);
+  last_owner_ = owner;
   return off;
 }
 
@@ -131,7 +139,7 @@ OpRec *Slot::op(const char *name, std::size_t len) {
 
 ShardRec *Slot::shard(OpRec *rec, int s) {
   if (const uint64_t off = rec->shard_off[s].load_relaxed()) return at<ShardRec>(off);
-  const uint64_t fresh = alloc(sizeof(ShardRec));
+  const uint64_t fresh = alloc(sizeof(ShardRec), s);
   if (!fresh) return nullptr;
   new (at<ShardRec>(fresh)) ShardRec();
   rec->shard_off[s].store_release(fresh);
@@ -148,17 +156,17 @@ FlightRing *Slot::flight() {
   return at<FlightRing>(off);
 }
 
-bool Slot::reserve(ShardRec *shard, int d, int b) {
+bool Slot::reserve(ShardRec *shard, int s, int d, int b) {
   uint64_t doff = shard->dist_off[d].load_relaxed();
   if (!doff) {
-    if (!(doff = alloc(sizeof(DistRec)))) return false;
+    if (!(doff = alloc(sizeof(DistRec), s))) return false;
     at<DistRec>(doff)->min.store_relaxed(UINT64_MAX);
     shard->dist_off[d].store_release(doff);
   }
   DistRec *dist = at<DistRec>(doff);
   const int c = b / Histogram::kSub;
   if (dist->chunk_off[c].load_relaxed()) return true;
-  const uint64_t coff = alloc(sizeof(Chunk));
+  const uint64_t coff = alloc(sizeof(Chunk), s);
   if (!coff) return false;
   dist->chunk_off[c].store_release(coff);
   return true;

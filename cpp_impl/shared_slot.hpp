@@ -35,10 +35,11 @@ class Slot {
   template <typename T>
   T *at(uint64_t off) const { return reinterpret_cast<T *>(base_ + off); }
 
-  // Offset of `bytes` new zeroed bytes, cache-line aligned and padded, or 0
-  // when the file cannot grow (a full file system, or kMaxFileBytes).
-  // Callers serialise (the sink's mutex).
-  uint64_t alloc(uint64_t bytes);
+  // Offset of `bytes` new zeroed bytes for writer thread slot `owner` (-1:
+  // storage every thread reads, none writes on the hot path), cache-line
+  // aligned and padded, or 0 when the file cannot grow (a full file system,
+  // or kMaxFileBytes). Callers serialise (the sink's mutex).
+  uint64_t alloc(uint64_t bytes, int owner = -1);
 
   // Publishes phase `p`'s name (the caller checked it is registered).
   void publish_phase(int p);
@@ -46,9 +47,10 @@ class Slot {
   OpRec *op(const char *name, std::size_t len);
   // The shard of writer slot `s` in `rec`, added on first use.
   ShardRec *shard(OpRec *rec, int s);
-  // Makes the distribution `d` (0 total, 1 + p phase p) of `shard` and its
-  // chunk for bucket `b` exist. False when out of room.
-  bool reserve(ShardRec *shard, int d, int b);
+  // Makes the distribution `d` (0 total, 1 + p phase p) of `shard` (of
+  // writer slot `s`) and its chunk for bucket `b` exist. False when out of
+  // room.
+  bool reserve(ShardRec *shard, int s, int d, int b);
 
   // The flight ring, added on first use; nullptr when out of room.
   FlightRing *flight();
@@ -64,6 +66,7 @@ class Slot {
   uint64_t mapped_ = 0;    // bytes of the file mapped (and allocated on disk)
   uint64_t index_ = 0;
   int fd_ = -1;
+  int last_owner_ = -1;  // the writer slot of the last allocation
 };
 
 }  // namespace shared
