@@ -110,23 +110,29 @@ bool has_flight(const Mapped &m) {
   return reinterpret_cast<const FlightRing *>(static_cast<const char *>(m.p) + off)->written.load_acquire() > 0;
 }
 
-// "flight-<pid>.bt" names in the directory.
-std::vector<std::string> list_flights(int dirfd) {
-  std::vector<std::string> out;
+// Calls f(name) for each entry of the directory.
+template <typename F>
+void each_name(int dirfd, F f) {
   int dup_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-  if (dup_fd < 0) return out;
+  if (dup_fd < 0) return;
   DIR *d = fdopendir(dup_fd);
   if (!d) {
     close(dup_fd);
-    return out;
+    return;
   }
   rewinddir(d);  // the duplicate shares the offset of every earlier listing
-  while (dirent *e = readdir(d)) {
-    const std::size_t n = std::strlen(e->d_name);
-    if (n > 10 && std::strncmp(e->d_name, "flight-", 7) == 0 && std::strcmp(e->d_name + n - 3, ".bt") == 0)
-      out.push_back(e->d_name);
-  }
+  while (dirent *e = readdir(d)) f(e->d_name);
   closedir(d);
+}
+
+// "flight-<pid>.bt" names in the directory.
+std::vector<std::string> list_flights(int dirfd) {
+  std::vector<std::string> out;
+  each_name(dirfd, [&out](const char *name) {
+    const std::size_t n = std::strlen(name);
+    if (n > 10 && std::strncmp(name, "flight-", 7) == 0 && std::strcmp(name + n - 3, ".bt") == 0)
+      out.push_back(name);
+  });
   return out;
 }
 
@@ -145,19 +151,10 @@ void prune_flights(int dirfd) {
 // The slot files of the directory, by index.
 std::map<uint64_t, std::string> list_slots(int dirfd) {
   std::map<uint64_t, std::string> out;
-  int dup_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-  if (dup_fd < 0) return out;
-  DIR *d = fdopendir(dup_fd);
-  if (!d) {
-    close(dup_fd);
-    return out;
-  }
-  rewinddir(d);
-  while (dirent *e = readdir(d)) {
+  each_name(dirfd, [&out](const char *name) {
     uint64_t n = 0;
-    if (slot_index(e->d_name, &n)) out[n] = e->d_name;
-  }
-  closedir(d);
+    if (slot_index(name, &n)) out[n] = name;
+  });
   return out;
 }
 
