@@ -40,6 +40,8 @@ MEMORY_PER_OP_THREAD_MAX = 16 * 1024  # bytes per operation and thread
 SHARED_OP_RATIO_MAX = 1.1    # full op into the shared sink / into the in-heap sink
 SHARED_SCALING_MIN = 1.8     # records/s, 2 threads (processes) / 1, one shared sink
 SHARED_MERGE_RATIO_MAX = 1.2  # merge after 10,000 worker restarts / after none
+FLEET_SCRAPE_MAX_NS = 50e6    # merge of the 32-process shared directory + export (issue 15)
+EXPORT_GROWTH_MAX = 10.0      # time per 10x more operations: linear or better (issue 15)
 
 CALLS_PER_OP = 11  # new, 4 x (begin, end), finish, free
 CLOCK_READS_PER_OP = 10
@@ -359,6 +361,7 @@ def targets(r, directory):
         rows.append(("Memory per operation and thread (phases spread over 1 µs – 1 s)",
                      fmt_bytes(b), "≤ 16 KiB", b <= MEMORY_PER_OP_THREAD_MAX))
     rows += shared_targets(r)
+    rows += export_targets(r)
     rows += python_targets(directory)
     return rows
 
@@ -1181,6 +1184,230 @@ def churn_section(churn, r=None):
     return out
 
 
+# --- snapshot + export at scale (bench/bench_export.cpp; issues 13 and 15) ----------------
+
+EX_FORMATS = [
+    ("text", "text report (`bt_snapshot_format`)"),
+    ("openmetrics", "OpenMetrics (`BT_FORMAT_OPENMETRICS`)"),
+    ("prometheus", "Prometheus text 0.0.4 (`BT_FORMAT_PROMETHEUS`)"),
+    ("prometheus_protobuf", "Prometheus protobuf, native histograms (`BT_FORMAT_PROMETHEUS_PROTOBUF`)"),
+    ("otlp_protobuf", "OTLP protobuf (`BT_FORMAT_OTLP_PROTOBUF`)"),
+    ("json", "JSON (`BT_FORMAT_JSON`)"),
+]
+EX_SERIES = [  # (source, operation counts, what it is)
+    ("heap_1thread", (100, 1000), "one in-heap sink (`bt_metrics_new`), 1 thread"),
+    ("shared_10proc", (100, 1000, 10000),
+     "a shared directory of 10 live worker processes, each with its own N/10 names"),
+]
+EX_FLEET = [  # (source, operation counts, what it is)
+    ("heap_64threads", (100, 1000), "in-heap sink, 64 threads, each recording every operation"),
+    ("shared_32proc", (100, 1000),
+     "shared directory, 32 live processes, each recording every operation (a pre-fork server)"),
+    ("shared_32proc_distinct", (1000, 10000),
+     "shared directory, 32 live processes, each with its own ~N/32 names"),
+]
+
+
+def ex_name(source, ops, what):
+    return "export/%s/ops:%d/%s" % (source, ops, what)
+
+
+def ex_time(r, source, ops, what):
+    name = ex_name(source, ops, what)
+    return r.get(name) if r.has(name) else None
+
+
+def ex_counter(r, source, ops, what, counter):
+    name = ex_name(source, ops, what)
+    return r.runs[name]["median"].get(counter) if r.has(name) else None
+
+
+def ex_growth(r, source, a, b, what):
+    """time(b operations) / time(a operations), or None."""
+    ta, tb = ex_time(r, source, a, what), ex_time(r, source, b, what)
+    return tb / ta if ta and tb else None
+
+
+def ex_growth_note(r, source, counts, what):
+    parts = []
+    for a, b in zip(counts, counts[1:]):
+        g = ex_growth(r, source, a, b, what)
+        if g is not None:
+            parts.append("%s → %s: %.2f×" % ("{:,}".format(a), "{:,}".format(b), g))
+    return "; ".join(parts)
+
+
+def fmt_ops(n):
+    return "{:,}".format(n)
+
+
+def export_targets(r):
+    """Issue 15: a scrape of the 32-process shared directory under 50 ms, linear or
+    better in operations (time per 10x operations at most 10x)."""
+    rows = []
+    for fmt, label in (("prometheus", "Prometheus text"),
+                       ("prometheus_protobuf", "Prometheus protobuf")):
+        t = ex_time(r, "shared_32proc", 100, "scrape:" + fmt)
+        if t is not None:
+            rows.append(("Fleet scrape: merge of a shared directory of 32 processes × 100 operations "
+                         "+ %s export" % label, fmt_ns(t), "< %.0f ms" % (FLEET_SCRAPE_MAX_NS / 1e6),
+                         t < FLEET_SCRAPE_MAX_NS))
+        growths, notes = [], []
+        for source, counts in (("shared_32proc", (100, 1000)),
+                               ("shared_32proc_distinct", (1000, 10000))):
+            for a, b in zip(counts, counts[1:]):
+                g = ex_growth(r, source, a, b, "scrape:" + fmt)
+                if g is not None:
+                    growths.append(g)
+                    notes.append("%s → %s operations%s: %.2f×" % (
+                        fmt_ops(a), fmt_ops(b),
+                        "" if source == "shared_32proc" else " (distinct names per process)", g))
+        if growths:
+            rows.append(("Fleet scrape (%s): growth per 10× operations, 32-process shared directory"
+                         % label, "; ".join(notes), "≤ %.0f× (linear or better)" % EXPORT_GROWTH_MAX,
+                         max(growths) <= EXPORT_GROWTH_MAX))
+    return rows
+
+
+def export_section(r):
+    """docs/performance.md, "Snapshot and export at scale"."""
+    if not any(name.startswith("export/") for name in r.runs):
+        return ["Not measured in this run: no `bench_export.json`."]
+    out = []
+    out.append("`bench/bench_export.cpp` (issue 13's export table, issue 15's fleet scrape). Every "
+               "operation name is distinct (`svc.endpoint_00042`) and recorded with four phases of "
+               "service-like latencies, each log-uniform over three octaves around extract 5 µs, "
+               "convert 40 µs, network 800 µs, materialize 20 µs (plus a little unattributed time, "
+               "items, a GIL release, one error in 64), so every histogram holds a dozen buckets or "
+               "more. `BT_MAX_OPS` is 1,024 per sink, so 10,000 operations come from a shared "
+               "directory: live worker processes (forked, each `bt_metrics_open_shared`) that "
+               "record and stay, merged by `bt_snapshot_read_shared` into one snapshot (the merge "
+               "has no per-sink limit). A *scrape* is what an endpoint does per request: the "
+               "snapshot (`bt_metrics_snapshot`, or the merge of the directory) + the export into "
+               "a buffer kept from one scrape to the next + `bt_snapshot_free`; the snapshot "
+               "alone and the export alone (of one snapshot) are measured beside it. CPU time, "
+               "medians of interleaved repetitions, one run. Growth: time at 10× more operations "
+               "/ time at the smaller count (linear would be 10×). Issue 13 sets no goal for these "
+               "figures (time and bytes per operation, and their growth, are reported); issue 15's "
+               "goal is a scrape of the 32-process shared directory under 50 ms, linear or better "
+               "in operations (the rows below; also in Targets above).")
+    out.append("")
+    rows = export_targets(r)
+    if rows:
+        out += targets_table(rows)
+        out.append("")
+    for source, counts, what in EX_SERIES:
+        if not any(r.has(ex_name(source, n, "snapshot")) for n in counts):
+            continue
+        out.append("### Time per scrape: %s" % what)
+        out.append("")
+        head = "| Scrape (snapshot + export) | " + " | ".join(
+            "%s ops" % fmt_ops(n) for n in counts) + " | " + " | ".join(
+            "%s → %s" % (fmt_ops(a), fmt_ops(b)) for a, b in zip(counts, counts[1:])) + " |"
+        out.append(head)
+        out.append("|---" * (1 + 2 * len(counts) - 1) + "|")
+        snap_label = ("the snapshot alone (`bt_metrics_snapshot` + free)" if source.startswith("heap")
+                      else "the merge alone (`bt_snapshot_read_shared` + free)")
+        lines = [("snapshot", snap_label)] + [("scrape:" + f, l) for f, l in EX_FORMATS]
+        for what_, label in lines:
+            cells = [fmt_ns(ex_time(r, source, n, what_)) if ex_time(r, source, n, what_) else "–"
+                     for n in counts]
+            grow = []
+            for a, b in zip(counts, counts[1:]):
+                g = ex_growth(r, source, a, b, what_)
+                grow.append("%.2f×" % g if g else "–")
+            out.append("| %s | %s | %s |" % (label, " | ".join(cells), " | ".join(grow)))
+        out.append("")
+        out.append("The export alone (of a snapshot taken once), and its size per operation:")
+        out.append("")
+        out.append("| Export | " + " | ".join("%s ops" % fmt_ops(n) for n in counts) + " | " +
+                   " | ".join("%s → %s" % (fmt_ops(a), fmt_ops(b)) for a, b in zip(counts, counts[1:]))
+                   + " | " + " | ".join("bytes / op at %s" % fmt_ops(n) for n in counts) + " |")
+        out.append("|---" * (1 + 3 * len(counts) - 1) + "|")
+        for f, label in EX_FORMATS:
+            what_ = "export:" + f
+            cells = [fmt_ns(ex_time(r, source, n, what_)) if ex_time(r, source, n, what_) else "–"
+                     for n in counts]
+            grow = []
+            for a, b in zip(counts, counts[1:]):
+                g = ex_growth(r, source, a, b, what_)
+                grow.append("%.2f×" % g if g else "–")
+            sizes = []
+            for n in counts:
+                b = ex_counter(r, source, n, what_, "bytes_per_op")
+                tot = ex_counter(r, source, n, what_, "bytes")
+                sizes.append("%s (%s)" % (fmt_bytes(b), fmt_bytes(tot)) if b else "–")
+            out.append("| %s | %s | %s | %s |" % (label, " | ".join(cells), " | ".join(grow),
+                                                  " | ".join(sizes)))
+        out.append("")
+    if any(r.has(ex_name(s, n, "snapshot")) for s, counts, _ in EX_FLEET for n in counts):
+        out.append("### Fleet scale (issue 15)")
+        out.append("")
+        out.append("1,000 operations recorded by 64 threads alive at once into one in-heap sink "
+                   "(each thread records every operation twice: 64 shards per operation for the "
+                   "snapshot to add up), and shared directories of 32 live worker processes: each "
+                   "recording the same 100 or 1,000 names 4 times (a pre-fork server whose workers "
+                   "all serve every endpoint: the merge folds 32 × N per-process aggregates into "
+                   "N), or each its own ~N/32 names (10,000 operations = 32 × ~313 names; one "
+                   "sink holds at most 1,024). Time per scrape (snapshot or merge + export + "
+                   "free), size per operation in brackets.")
+        out.append("")
+        out.append("| Source | Operations | Snapshot / merge alone | " + " | ".join(
+            "Scrape, %s" % l.split(" (")[0] for f, l in EX_FORMATS) + " |")
+        out.append("|---|---|---|" + "---|" * len(EX_FORMATS))
+        for source, counts, what in EX_FLEET:
+            for n in counts:
+                if not r.has(ex_name(source, n, "snapshot")):
+                    continue
+                cells = [fmt_ns(ex_time(r, source, n, "snapshot"))]
+                for f, _ in EX_FORMATS:
+                    t = ex_time(r, source, n, "scrape:" + f)
+                    b = ex_counter(r, source, n, "scrape:" + f, "bytes_per_op")
+                    cells.append("%s (%s/op)" % (fmt_ns(t), fmt_bytes(b)) if t else "–")
+                out.append("| %s | %s | %s |" % (what, fmt_ops(n), " | ".join(cells)))
+        out.append("")
+        out.append("Growth per 10× operations (time at 10× / time at 1×; linear would be 10×):")
+        out.append("")
+        out.append("| Source | Step | Snapshot / merge alone | " + " | ".join(
+            "Scrape, %s" % l.split(" (")[0] for f, l in EX_FORMATS) + " |")
+        out.append("|---|---|---|" + "---|" * len(EX_FORMATS))
+        for source, counts, what in EX_FLEET:
+            for a, b in zip(counts, counts[1:]):
+                g = ex_growth(r, source, a, b, "snapshot")
+                if g is None:
+                    continue
+                cells = ["%.2f×" % g]
+                for f, _ in EX_FORMATS:
+                    gf = ex_growth(r, source, a, b, "scrape:" + f)
+                    cells.append("%.2f×" % gf if gf else "–")
+                out.append("| %s | %s → %s | %s |" % (what, fmt_ops(a), fmt_ops(b), " | ".join(cells)))
+        out.append("")
+    out += EXPORT_GROWTH_NOTE
+    return out
+
+
+# What profiling found when the growth first came out above 10x. Not measured by
+# bench/run: profile again (see bench_export.cpp's header) when cpp_impl/ changes.
+EXPORT_GROWTH_NOTE = [
+    "Why the growth exceeds 10× (profiled at commit fb6eb48; callgrind counts instructions, "
+    "`perf stat` page faults, the virtual machine exposes no cache counters): the instructions "
+    "grow linearly — per 10× operations, `bt_snapshot_read_shared` of the 10-process directory "
+    "10.09× (1,000 → 10,000), `bt_metrics_snapshot` of the 64-thread sink 10.05× (100 → 1,000), "
+    "the Prometheus protobuf export 9.51× and the OTLP export 8.83× (1,000 → 10,000) — so the "
+    "extra time is memory, not an algorithm. The working set leaves the caches: the 64-thread "
+    "sink holds 64 shards per operation (64,000 at 1,000 operations), the 10,000-operation "
+    "directory tens of MiB of slot files that the merge maps and reads. And every export builds "
+    "its output in `std::string`s that grow by doubling, the protobuf formats encode each nested "
+    "message into a temporary string and copy it into its parent, and `bt_snapshot_export` "
+    "copies the finished string into the caller's buffer: at 10,000 operations these are tens "
+    "of MiB, freshly mapped and faulted in on every export (OTLP: about 2,500 page faults per "
+    "export of 1,000 operations, 35,000 of 10,000, 14×; a fifth of its CPU time in the kernel). "
+    "Reserving the output, encoding nested messages with their sizes computed first, and "
+    "writing straight into the caller's buffer (all in `cpp_impl/`) would remove most of it.",
+    "",
+]
+
+
 # --- render ------------------------------------------------------------------------------
 
 def cmd_render(args):
@@ -1313,6 +1540,10 @@ def cmd_render(args):
     L.append("")
     L += snapshot_section(r)
     L.append("")
+    L.append("## Snapshot and export at scale: 100, 1,000 and 10,000 operations")
+    L.append("")
+    L += export_section(r)
+    L.append("")
     L.append("## Memory")
     L.append("")
     L.append("glibc heap in use (`mallinfo2()`: `uordblks + hblkhd`) before and after each step, "
@@ -1367,6 +1598,8 @@ def cmd_render(args):
     L.append("bench/run --smoke    # every benchmark once with a tiny count; this file untouched")
     L.append("bench/run --only bench_shared,python:shared   # the shared sink's benchmarks alone; "
              "the other results stay")
+    L.append("bench/run --only bench_export   # snapshot + export at 100, 1,000 and 10,000 "
+             "operations alone; the other results stay")
     L.append("```")
     L.append("")
     L.append("The raw Google Benchmark JSON of this run is in `build-bench/results/`. CTest runs "
