@@ -74,3 +74,42 @@ def docstore_site(tmp_path_factory):
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.returncode == 0, f"building the example failed:\n{proc.stdout}"
     return site
+
+
+def _build_setuptools_extension(tmp_path_factory, srcdir: str, module: str):
+    """Copies tests/python/<srcdir> (a setup.py and the module's source) into a
+    temporary directory, builds it there with `setup.py build_ext --inplace`
+    (this interpreter, its compiler, setuptools and, for .pyx, Cython),
+    against the installed package's headers and library, and imports it.
+    Nothing is written into the source tree."""
+    import importlib
+    import setuptools  # noqa: F401  (scripts/test installs it: missing is a failure)
+    build = tmp_path_factory.mktemp(f"{srcdir}_build")
+    shutil.copytree(pathlib.Path(__file__).parent / srcdir, build, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "build", "*.so", "*.c.tmp"))
+    env = dict(os.environ, BT_INCLUDE_DIR=boundarytrace.get_include(),
+               BT_LIBRARY_DIR=boundarytrace.get_library_dir())
+    cmd = [sys.executable, "setup.py", "build_ext", "--inplace"]
+    proc = subprocess.run(cmd, cwd=build, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    assert proc.returncode == 0, f"building {srcdir} failed:\n{proc.stdout}"
+    sys.path.insert(0, str(build))
+    try:
+        return importlib.import_module(module)
+    finally:
+        sys.path.remove(str(build))
+
+
+@pytest.fixture(scope="session")
+def capi_ext(tmp_path_factory):
+    """tests/python/ext_capi: a CPython C API extension using
+    boundarytrace/python.h, built once for the session."""
+    return _build_setuptools_extension(tmp_path_factory, "ext_capi", "bt_capi_ext")
+
+
+@pytest.fixture(scope="session")
+def cython_ext(tmp_path_factory):
+    """tests/python/ext_cython: a Cython extension that does `cimport
+    boundarytrace`, built once for the session (Cython from PyPI)."""
+    import Cython  # noqa: F401  (scripts/test installs it: missing is a failure)
+    return _build_setuptools_extension(tmp_path_factory, "ext_cython", "bt_cython_ext")
