@@ -113,3 +113,12 @@ def cython_ext(tmp_path_factory):
     boundarytrace`, built once for the session (Cython from PyPI)."""
     import Cython  # noqa: F401  (scripts/test installs it: missing is a failure)
     return _build_setuptools_extension(tmp_path_factory, "ext_cython", "bt_cython_ext")
+
+
+@pytest.fixture
+def switch_interval():
+    """The interpreter's GIL switch interval, pinned to 5 ms for the test."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    yield 0.005
+    sys.setswitchinterval(old)

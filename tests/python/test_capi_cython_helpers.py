@@ -27,6 +27,7 @@ import threading
 import pytest
 
 import boundarytrace as bt  # before the extensions: it loads the shared library
+from gil_busy import Busy
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -54,44 +55,6 @@ def _counts(name):
     if op is None:
         return (0, 0, 0, 0)
     return (op.count, op.gil_releases, op.gil_wait_ns, op.gil_released_ns)
-
-
-class _Busy:
-    """A Python thread spinning in a pure-Python loop: it holds the GIL whenever
-    it can, and calls ext.tick() (which needs the GIL) on every round."""
-
-    def __init__(self, ext) -> None:
-        self._ext = ext
-        self._stop = threading.Event()
-        self._started = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        tick = self._ext.tick
-        self._started.set()
-        n = 0
-        while not self._stop.is_set():
-            tick()
-            for _ in range(100):
-                n += 1
-
-    def __enter__(self) -> "_Busy":
-        self._thread.start()
-        self._started.wait()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-@pytest.fixture
-def switch_interval():
-    """The interpreter's GIL switch interval, pinned to 5 ms for the test."""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(0.005)
-    yield 0.005
-    sys.setswitchinterval(old)
 
 
 # --------------------------------------------------------------------------- #
@@ -163,7 +126,7 @@ def test_helpers__wait_is_recorded_without_contention(ext):
 def test_helpers__released_phase_lets_another_python_thread_run(ext):
     # tick() needs the GIL: ticks counted inside the released phase prove that
     # the GIL was released (on 3.13t: that the thread detached).
-    with _Busy(ext):
+    with Busy(ext):
         t = ext.released_until_tick(f"{ext.__name__}.runs_others", 30.0)
     assert t["ticks"] > 0
     assert t["gil_releases"] == 1
@@ -177,7 +140,7 @@ def test_helpers__gil_wait_positive_with_a_busy_thread_holding_the_gil(ext, swit
     # only makes that longer.
     name = f"{ext.__name__}.contended"
     before = _counts(name)
-    with _Busy(ext):
+    with Busy(ext):
         runs = [ext.released_until_tick(name, 30.0) for _ in range(10)]
     assert all(r["ticks"] > 0 for r in runs)
     waits = [r["gil_wait_ns"] for r in runs]
@@ -234,7 +197,7 @@ def test_helpers__recording_off_still_releases_and_records_nothing(ext):
     bt.set_enabled(False)
     try:
         t = ext.sum_bytes(name, DATA, 2)
-        with _Busy(ext):
+        with Busy(ext):
             r = ext.released_until_tick(name, 30.0)
     finally:
         bt.set_enabled(True)

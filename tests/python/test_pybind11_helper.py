@@ -23,6 +23,7 @@ import threading
 import pytest
 
 import boundarytrace  # before the extension: it loads the shared library
+from gil_busy import Busy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GIL_ENABLED = getattr(sys, "_is_gil_enabled", lambda: True)()
@@ -53,44 +54,6 @@ def ext(tmp_path_factory):
         return importlib.import_module("bt_helper_ext")
     finally:
         sys.path.remove(str(build))
-
-
-class _Busy:
-    """A Python thread spinning in a pure-Python loop: it holds the GIL whenever
-    it can, and calls ext.tick() (which needs the GIL) on every round."""
-
-    def __init__(self, ext) -> None:
-        self._ext = ext
-        self._stop = threading.Event()
-        self._started = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        tick = self._ext.tick
-        self._started.set()
-        n = 0
-        while not self._stop.is_set():
-            tick()
-            for _ in range(100):
-                n += 1
-
-    def __enter__(self) -> "_Busy":
-        self._thread.start()
-        self._started.wait()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-@pytest.fixture
-def switch_interval():
-    """The interpreter's GIL switch interval, pinned to 5 ms for the test."""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(0.005)
-    yield 0.005
-    sys.setswitchinterval(old)
 
 
 def _op(name: str):
@@ -190,7 +153,7 @@ def test_pybind11_helper__held_phase_blocks_other_python_threads(ext):
 def test_pybind11_helper__busy_thread_advances_during_released_sleep_only(ext):
     # Progress is counted inside the extension (tick() needs the GIL), between
     # the phase's begin and end: exactly zero while the GIL is held.
-    with _Busy(ext):
+    with Busy(ext):
         released = ext.released_sleep("helper_ext.counter", 0.3)["ticks"]
         held = ext.held_sleep("helper_ext.counter_held", 0.3)["ticks"]
     assert released > 0
@@ -204,7 +167,7 @@ def test_pybind11_helper__gil_wait_large_under_contention_small_without(ext, swi
     # GIL (it called tick()), so the busy thread holds it when the call asks
     # for it back: CPython grants it only after a switch interval, when it
     # asks the holder to drop it. A loaded machine only makes that longer.
-    with _Busy(ext):
+    with Busy(ext):
         runs = [ext.released_until_tick("helper_ext.contended", 30.0) for _ in range(15)]
     assert all(r["ticks"] > 0 for r in runs)
     contended = [r["gil_wait_ns"] for r in runs]
