@@ -48,8 +48,12 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "bench_fs.hpp"
 
 namespace {
+
+using bench::remove_dir;
+using bench::read_all;
 
 bool smoke() {
   const char *s = std::getenv("BT_BENCH_SMOKE");
@@ -149,33 +153,11 @@ bt_status record_ops(bt_metrics *m, int first, int last, int records, uint64_t w
 
 // ---- shared directories under /dev/shm, live workers -----------------------------------
 
-void remove_dir(const std::string &dir) {
-  if (DIR *d = opendir(dir.c_str())) {
-    while (dirent *e = readdir(d)) {
-      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-      unlinkat(dirfd(d), e->d_name, 0);
-    }
-    closedir(d);
-  }
-  rmdir(dir.c_str());
-}
-
 // Write ends of the pipes live workers wait on (EOF: leave). Every forked
 // child closes them all, so that only the parent keeps workers waiting.
 std::vector<int> &hold_fds() {
   static std::vector<int> fds;
   return fds;
-}
-
-bool read_all(int fd, char *p, size_t n) {
-  while (n > 0) {
-    ssize_t r = read(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
 }
 
 // ---- sources --------------------------------------------------------------------------

@@ -40,8 +40,13 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "bench_fs.hpp"
 
 namespace {
+
+using bench::remove_dir;
+using bench::write_all;
+using bench::read_all;
 
 bool smoke() {
   const char *s = std::getenv("BT_BENCH_SMOKE");
@@ -64,17 +69,6 @@ constexpr int kLiveWorkers = 4;
 long process_ops() { return smoke() ? 2000 : 2000000; }
 
 // ---- directories under /dev/shm, removed at exit ----------------------------------
-
-void remove_dir(const std::string &dir) {
-  if (DIR *d = opendir(dir.c_str())) {
-    while (dirent *e = readdir(d)) {
-      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-      unlinkat(dirfd(d), e->d_name, 0);
-    }
-    closedir(d);
-  }
-  rmdir(dir.c_str());
-}
 
 // Every directory this program made; the parent removes them at exit (forked
 // children leave with _exit and remove nothing).
@@ -316,28 +310,6 @@ BENCHMARK(BM_ThreadsControl)->Name("shared/threads/control_private_work")
 // ---- 2b. processes recording into one shared directory ---------------------------------
 
 enum ProcWork { kProcRecord = 0, kProcOp = 1, kProcControl = 2 };
-
-bool write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-bool read_all(int fd, char *p, size_t n) {
-  while (n > 0) {
-    ssize_t r = read(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
 
 // A forked child of BM_Processes: takes its slot (one record, before the
 // start), says ready, waits for the start (the write end of `go` closed by
