@@ -84,6 +84,17 @@ std::string format_json(const Snapshot &s) {
   out += "\"clock\":" + json_quote(clock::source_name()) + ',';
   field(out, "start_ns", s.start_ns);
   field(out, "end_ns", s.end_ns);
+  // Of a shared directory (0 and [] otherwise): processes merged, records
+  // their writers could not keep, files left out and why.
+  field(out, "processes", s.processes);
+  field(out, "dropped", s.dropped);
+  out += "\"skipped\":[";
+  for (std::size_t i = 0; i < s.skipped.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"path\":" + json_quote(s.skipped[i].path.c_str()) + ",\"reason\":" +
+           json_quote(s.skipped[i].reason.c_str()) + '}';
+  }
+  out += "],";
   out += "\"histogram\":{\"scheme\":\"base2-exponential\",\"scale\":" + std::to_string(Histogram::kScale) + "},";
   out += "\"phases\":[";
   for (uint32_t p = 0; p < s.phase_count; ++p) {

@@ -175,6 +175,10 @@ std::string format_snapshot(const Snapshot &s) {
   std::string out;
   appendf(out, "boundarytrace: %zu operation%s over %s\n", s.ops.size(), s.ops.size() == 1 ? "" : "s",
           format_duration(s.end_ns > s.start_ns ? s.end_ns - s.start_ns : 0).c_str());
+  if (s.processes || s.dropped || !s.skipped.empty())  // merged from a shared directory
+    appendf(out, "shared directory: %u process%s merged, %llu record%s dropped, %zu file%s skipped\n",
+            s.processes, s.processes == 1 ? "" : "es", static_cast<unsigned long long>(s.dropped),
+            s.dropped == 1 ? "" : "s", s.skipped.size(), s.skipped.size() == 1 ? "" : "s");
   for (const auto &op : s.ops) {
     const OpAgg &a = op->agg;
     appendf(out, "\n%s: %llu op%s, %llu error%s, %llu items", op->name, static_cast<unsigned long long>(a.count),

@@ -613,6 +613,16 @@ static void test_shared__damaged_files_are_skipped(void **state) {
   assert_true(skipped_with(s, "slot-9.bt", "newer"));
   assert_true(skipped_with(s, "slot-10.bt", "corrupted"));
   assert_true(skipped_with(s, "slot-11.bt", "symbolic link"));
+  {
+    size_t need = 0;
+    char *json;
+    assert_status(BT_OK, bt_snapshot_export(NULL, 0, &need, s, BT_FORMAT_JSON));
+    json = malloc(need + 1);
+    assert_non_null(json);
+    assert_status(BT_OK, bt_snapshot_export(json, need + 1, &need, s, BT_FORMAT_JSON));
+    assert_non_null(strstr(json, "slot-9.bt\",\"reason\":\"written in format 2.0, newer"));
+    free(json);
+  }
   bt_snapshot_free(s);
 
   /* A new process leaves every damaged file where it is. */
@@ -675,8 +685,22 @@ static void test_shared__full_file_system_drops_and_counts(void **state) {
   assert_int_equal(WEXITSTATUS(status), 0);
   {
     bt_snapshot *s = read_dir(dir);
+    char buf[16384], want[64], *json;
+    size_t need = 0;
     assert_true(info_of(s).dropped > 0);
     assert_whole(s);
+    /* Every rendering says so: the text report and the JSON. */
+    assert_status(BT_OK, bt_snapshot_format(buf, sizeof buf, &need, s));
+    snprintf(want, sizeof want, "%llu records dropped", (unsigned long long)info_of(s).dropped);
+    assert_non_null(strstr(buf, want));
+    assert_status(BT_OK, bt_snapshot_export(NULL, 0, &need, s, BT_FORMAT_JSON));
+    json = malloc(need + 1);
+    assert_non_null(json);
+    assert_status(BT_OK, bt_snapshot_export(json, need + 1, &need, s, BT_FORMAT_JSON));
+    snprintf(want, sizeof want, "\"dropped\":%llu,", (unsigned long long)info_of(s).dropped);
+    assert_non_null(strstr(json, want));
+    assert_non_null(strstr(json, "\"processes\":1,"));
+    free(json);
     bt_snapshot_free(s);
   }
   remove_dir(dir);
