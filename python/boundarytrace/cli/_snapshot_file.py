@@ -188,6 +188,24 @@ class SnapshotData:
         return max(0, self.end_ns - self.start_ns)
 
 
+#: Deeper than this, JSON text is no snapshot (and repr() of a part of it in a
+#: message could recurse past the limit).
+_MAX_DEPTH = 64
+
+
+def _depth_exceeds(value, limit: int) -> bool:
+    """Whether lists and dicts nest more than `limit` levels in `value`
+    (iterative: the value may be deeper than the recursion limit)."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (list, dict)):
+            if depth > limit:
+                return True
+            stack.extend((c, depth + 1) for c in (v.values() if isinstance(v, dict) else v))
+    return False
+
+
 def parse_snapshot(text: str, source: str = "<snapshot>") -> SnapshotData:
     """Checks and reads snapshot JSON text."""
     # json's decoder recurses once per level (and so does repr() of a bad
@@ -199,6 +217,10 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> SnapshotData:
             raw = json.loads(text, parse_constant=_no_constant)
         except (json.JSONDecodeError, ValueError) as exc:
             raise SnapshotFileError(f"{source}: not valid JSON: {exc}") from None
+        # From 3.13 on json's decoder is bounded by the C stack, not by the
+        # recursion limit, so a deep file may parse: the same answer then.
+        if _depth_exceeds(raw, _MAX_DEPTH):
+            raise RecursionError
         return SnapshotData(raw, source)
     except RecursionError:
         raise SnapshotFileError(f"{source}: not a boundarytrace snapshot: the JSON is nested "
