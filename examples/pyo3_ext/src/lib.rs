@@ -484,7 +484,10 @@ fn build_info() -> (String, u32, &'static str) {
     )
 }
 
-#[pymodule]
+// gil_used = false: nothing here relies on the GIL (the Client's connection
+// sits behind a Mutex), so importing the module on a free-threaded Python
+// (3.13t) leaves the GIL off.
+#[pymodule(gil_used = false)]
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The version check before any other call into the library.
