@@ -115,6 +115,35 @@ def cython_ext(tmp_path_factory):
     return _build_setuptools_extension(tmp_path_factory, "ext_cython", "bt_cython_ext")
 
 
+@pytest.fixture(scope="session")
+def helper_ext(tmp_path_factory):
+    """tests/python/helper_ext: a pybind11 module using boundarytrace/pybind11.hpp,
+    built once for the session with CMake into a temporary directory (this
+    interpreter's pybind11, the installed package's headers and library)."""
+    import importlib
+    import pybind11  # installed by scripts/test: missing is a failure
+    assert shutil.which("cmake"), "cmake is needed to build the test extension"
+    build = tmp_path_factory.mktemp("helper_ext_build")
+    configure = [
+        "cmake", "-S", str(pathlib.Path(__file__).parent / "helper_ext"), "-B", str(build),
+        f"-DPython_EXECUTABLE={sys.executable}",
+        f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
+        f"-DBT_INCLUDE_DIR={boundarytrace.get_include()}",
+        f"-DBT_LIBRARY_DIR={boundarytrace.get_library_dir()}",
+        "-DCMAKE_BUILD_TYPE=Release",
+    ]
+    if shutil.which("ninja"):
+        configure += ["-G", "Ninja"]
+    for cmd in (configure, ["cmake", "--build", str(build)]):
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}"
+    sys.path.insert(0, str(build))
+    try:
+        return importlib.import_module("bt_helper_ext")
+    finally:
+        sys.path.remove(str(build))
+
+
 @pytest.fixture
 def switch_interval():
     """The interpreter's GIL switch interval, pinned to 5 ms for the test."""
@@ -122,3 +151,18 @@ def switch_interval():
     sys.setswitchinterval(0.005)
     yield 0.005
     sys.setswitchinterval(old)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With BT_FAIL_ON_SKIP=1 (the interpreter matrix sets it) a skipped test
+    fails the run: every test here applies to every interpreter the package
+    claims, so a skip there would hide a test that did not run."""
+    if os.environ.get("BT_FAIL_ON_SKIP") != "1" or exitstatus != 0:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped:
+        reporter.write_line(f"BT_FAIL_ON_SKIP: {len(skipped)} test(s) skipped on {sys.version}:", red=True)
+        for rep in skipped:
+            reporter.write_line(f"  {rep.nodeid}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

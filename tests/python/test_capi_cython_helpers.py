@@ -32,7 +32,6 @@ from gil_busy import Busy
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 GIL_ENABLED = getattr(sys, "_is_gil_enabled", lambda: True)()
-needs_gil = pytest.mark.skipif(not GIL_ENABLED, reason="free-threaded build: no GIL to contend for")
 
 DATA = bytes(range(256)) * 4096  # 1 MiB: summing it is real work
 
@@ -132,12 +131,14 @@ def test_helpers__released_phase_lets_another_python_thread_run(ext):
     assert t["gil_releases"] == 1
 
 
-@needs_gil
 def test_helpers__gil_wait_positive_with_a_busy_thread_holding_the_gil(ext, switch_interval):
     # Each call stays released until the busy thread has taken the GIL (it
     # called tick()), so the busy thread holds it when the call asks for it
     # back: CPython grants it only after a switch interval. A loaded machine
     # only makes that longer.
+    # Free-threaded (3.13t): no GIL to hold, the busy thread runs alongside;
+    # the wait is the re-attach (a stop-the-world pause at most), measured
+    # and recorded all the same.
     name = f"{ext.__name__}.contended"
     before = _counts(name)
     with Busy(ext):
@@ -145,8 +146,11 @@ def test_helpers__gil_wait_positive_with_a_busy_thread_holding_the_gil(ext, swit
     assert all(r["ticks"] > 0 for r in runs)
     waits = [r["gil_wait_ns"] for r in runs]
     assert all(r["gil_wait_ns"] == r["wait_ns"] for r in runs)
-    assert all(w > 0 for w in waits), waits
-    assert statistics.median(waits) >= switch_interval * 1e9 / 4, waits
+    if GIL_ENABLED:
+        assert all(w > 0 for w in waits), waits
+        assert statistics.median(waits) >= switch_interval * 1e9 / 4, waits
+    else:
+        assert bt.gil_enabled() is False
     for r in runs:
         assert r["gil_wait_ns"] <= r["unattributed_ns"]  # outside the convert phase
     op = _op(name)
