@@ -51,6 +51,29 @@ BT_PY_REQS=("scikit-build-core>=0.10" "pybind11>=2.13" "pytest>=7" "prometheus_c
             "protobuf>=4.21" "opentelemetry-proto>=1.20" "opentelemetry-sdk>=1.20"
             "opentelemetry-exporter-otlp-proto-http>=1.20" "gunicorn>=22")
 
+# Installs into the environment of python $1 the requirements among "$@"
+# (after $1) whose distribution is not installed yet (any version).
+bt_pip_ensure() {
+  local py="$1" missing
+  shift
+  missing="$("$py" - "$@" <<'PY'
+import re, sys
+from importlib import metadata
+for req in sys.argv[1:]:
+    name = re.split(r"[<>=!~ ]", req, maxsplit=1)[0]
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        print(req)
+PY
+)"
+  if [ -n "$missing" ]; then
+    bt_log "installing Python packages into $(dirname "$(dirname "$py")"): $(echo $missing)"
+    # shellcheck disable=SC2086
+    "$py" -m pip install -q $missing
+  fi
+}
+
 bt_ensure_venv() {
   # The extension compiles against Python.h: Debian's python3 needs python3-dev.
   if ! python3 -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
@@ -64,23 +87,7 @@ bt_ensure_venv() {
       python3 -m venv "$BT_VENV"
     fi
   fi
-  local missing
-  missing="$("$BT_VENV/bin/python" - "${BT_PY_REQS[@]}" <<'PY'
-import re, sys
-from importlib import metadata
-for req in sys.argv[1:]:
-    name = re.split(r"[<>=!~ ]", req, maxsplit=1)[0]
-    try:
-        metadata.version(name)
-    except metadata.PackageNotFoundError:
-        print(req)
-PY
-)"
-  if [ -n "$missing" ]; then
-    bt_log "installing Python packages into $BT_VENV: $(echo $missing)"
-    # shellcheck disable=SC2086
-    "$BT_VENV/bin/python" -m pip install -q $missing
-  fi
+  bt_pip_ensure "$BT_VENV/bin/python" "${BT_PY_REQS[@]}"
   bt_log "installing the boundarytrace Python package into $BT_VENV"
   "$BT_VENV/bin/python" -m pip install -q --no-build-isolation --no-deps \
     -C build-dir="$BT_BUILD/python-wheel" "$BT_ROOT"
