@@ -11,5 +11,7 @@ BT_DEBS+=(ccache)
 bt_use_ccache() {
   command -v ccache >/dev/null 2>&1 || return 0
   export CCACHE_DIR="${CCACHE_DIR:-${BT_CACHE:-/var/cache/boundarytrace}/ccache}"
+  # Paths under the clone are hashed relative to it: another clone hits too.
+  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$BT_ROOT}"
   export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
 }
