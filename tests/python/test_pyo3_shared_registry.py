@@ -9,15 +9,13 @@ libboundarytrace.so.1 that ``import boundarytrace`` loaded, so one
 bt_pyo3_demo is built by cargo, which takes a while from scratch, so
 scripts/test installs it into this interpreter (its FFI block); it is imported
 here, and a missing one is a failure with the command that installs it.
-docstore builds in seconds: it is built here into a temporary directory, as
-test_demo_smoke.py does.
+docstore builds in seconds: it is built into a temporary directory once per
+session (conftest's docstore_site, shared with test_demo_smoke.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 import threading
 
@@ -27,7 +25,6 @@ import boundarytrace  # first: the extensions then share its libboundarytrace.so
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PYO3_EXAMPLE = os.path.join(ROOT, "examples", "pyo3_ext")
-DOCSTORE_EXAMPLE = os.path.join(ROOT, "examples", "python_ext")
 
 PYO3_OP = "pyo3_insert_many"
 DOCSTORE_OP = "insert_many"
@@ -51,21 +48,11 @@ def pyo3_demo():
 
 
 @pytest.fixture(scope="module")
-def docstore(tmp_path_factory):
-    """The docstore package, freshly built into a temporary directory and imported."""
-    if "docstore" not in sys.modules:
-        import pybind11  # noqa: F401  (scripts/test installs these)
-        import scikit_build_core  # noqa: F401
-        assert shutil.which("cmake") and shutil.which("pkg-config"), "cmake and pkg-config are needed"
-        assert subprocess.run(["pkg-config", "--exists", "libbson-1.0"]).returncode == 0, \
-            "libbson-1.0 not found (Debian: apt-get install libbson-dev)"
-        site = tmp_path_factory.mktemp("docstore_site")
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation", "--no-deps",
-             "--no-index", "--target", str(site), DOCSTORE_EXAMPLE],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert proc.returncode == 0, f"building examples/python_ext failed:\n{proc.stdout}"
-        sys.path.insert(0, str(site))
+def docstore(docstore_site):
+    """The docstore package, built once for the session (conftest's
+    docstore_site, which test_demo_smoke.py shares) and imported."""
+    if str(docstore_site) not in sys.path:
+        sys.path.insert(0, str(docstore_site))
     import docstore
     return docstore
 
