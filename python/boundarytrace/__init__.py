@@ -68,7 +68,7 @@ from ._errors import (Error, FileIOError, InternalError, InvalidArgumentError, I
 from ._exports import (Format, TimelineInfo, format_for_path, timeline_export,
                        timeline_export_shared, timeline_info, timeline_start, timeline_stop,
                        timeline_write)
-from ._phases import (CONVERT, EXTRACT, MATERIALIZE, NETWORK, TOTAL, Phase, lookup_phase,
+from ._phases import (CONVERT, EXTRACT, GIL_WAIT, MATERIALIZE, NETWORK, TOTAL, Phase, lookup_phase,
                       phases, register_phase)
 from ._phases import clear_caches as _clear_phase_caches
 from ._otlp import OTLPExporter, otlp_push
@@ -83,7 +83,7 @@ __all__ = [
     # tracing
     "trace", "traced", "Tracer", "Timing", "PhaseTiming",
     # phases
-    "Phase", "EXTRACT", "CONVERT", "NETWORK", "MATERIALIZE", "TOTAL", "register_phase",
+    "Phase", "EXTRACT", "CONVERT", "NETWORK", "MATERIALIZE", "TOTAL", "GIL_WAIT", "register_phase",
     "lookup_phase", "phases",
     # sinks and results
     "Metrics", "global_metrics", "record", "snapshot", "take", "reset", "Snapshot", "OpStats",

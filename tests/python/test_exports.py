@@ -219,6 +219,7 @@ def test_exports__folded_lines_add_up_to_the_total(snap):
         frames = per_op[op.name.replace(";", "_").replace(" ", "_")]
         assert sum(frames.values()) == op.total_ns
         assert frames.pop("unattributed", 0) == op.unattributed_ns
+        assert frames.pop("GIL_wait", 0) == op.gil_wait_ns
         assert frames == {p: ps.sum_ns for p, ps in op.phases.items()}
 
 

@@ -32,6 +32,30 @@ def test_snapshot__sums_and_exact_percentiles(metrics):
     assert list(op.phases) == ["extract", "network"]
 
 
+
+def test_snapshot__gil_wait_is_its_own_distribution_and_row(metrics):
+    # Waits of 1..30 ns (exact buckets) over two releases each, between phases.
+    for v in range(1, 31):
+        metrics.record("waits", 200, phases={bt.CONVERT: 100}, gil_releases=2, gil_wait_ns=v)
+    metrics.record("waits", 200, phases={bt.EXTRACT: 100})  # never released: no sample
+    snap = metrics.snapshot()
+    op = snap["waits"]
+    w = op.gil_wait
+    assert (w.name, w.id, w.gil_held) == ("GIL wait", -2, None)
+    assert (w.count, w.entries, w.sum_ns, w.min_ns, w.max_ns) == (30, 60, 465, 1, 30)
+    assert (w.p50_ns, w.p90_ns, w.p99_ns) == (15, 27, 30)
+    assert sum(b.count for b in w.buckets) == 30
+    assert op.phase(bt.GIL_WAIT).sum_ns == 465 and op.phase(-2).count == 30
+    assert op.gil_wait_ns == 465 and op.gil_releases == 60
+    # the wait is not unattributed time
+    assert op.unattributed_ns == 31 * 200 - 31 * 100 - 465
+    assert op.to_dict()["gil_wait"]["count"] == 30
+    report = str(snap)
+    row = next(line for line in report.splitlines() if line.strip().startswith("GIL wait"))
+    assert "465 ns" in row and "60" in row.split()  # time and entries (the releases)
+    assert "may include" not in report
+    assert json.loads(snap.export("json"))["operations"][0]["gil_wait"]["sum_ns"] == 465
+
 def test_snapshot__large_values_within_one_thirty_second(metrics):
     values = [1000 * (i + 1) for i in range(1000)]  # 1 µs .. 1 ms
     for v in values:
