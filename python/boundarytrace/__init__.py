@@ -45,7 +45,8 @@ Both behave the same.
 
 Extension authors compile against the package's copy of the C library with
 :func:`get_include` (``boundarytrace/bt.h``, ``bt.hpp``, the pybind11
-guards ``boundarytrace/pybind11.hpp`` and the CPython C API helpers
+guards ``boundarytrace/pybind11.hpp``, the nanobind ones
+``boundarytrace/nanobind.hpp`` and the CPython C API helpers
 ``boundarytrace/python.h``; Cython: ``cimport boundarytrace``) and
 :func:`get_library_dir`; import ``boundarytrace`` before your extension so
 that the process has one copy of the library (glibc reuses an already-loaded
@@ -195,8 +196,8 @@ def gil_enabled() -> bool:
 def get_include() -> str:
     """Directory holding ``boundarytrace/bt.h`` and ``bt.hpp`` of this package's
     copy of the library, and the GIL-aware helpers that ship with the package,
-    ``boundarytrace/pybind11.hpp`` (pybind11) and ``boundarytrace/python.h``
-    (the CPython C API): add it to your extension's include path (Cython
+    ``boundarytrace/pybind11.hpp`` (pybind11), ``boundarytrace/nanobind.hpp``
+    (nanobind) and ``boundarytrace/python.h`` (the CPython C API): add it to your extension's include path (Cython
     modules that ``cimport boundarytrace`` need it too)."""
     return _os.path.join(_HERE, "include")
 
