@@ -60,6 +60,11 @@ import os as _os
 import sys as _sys
 from typing import Optional as _Optional
 
+# The main interpreter only: ImportError in a subinterpreter, before either
+# backend is touched (the native one would hang there; _subinterp.py says why).
+from . import _subinterp
+_subinterp.check()
+
 from . import _backend
 from ._backend import state as _state
 from ._errors import (Error, FileIOError, InternalError, InvalidArgumentError, InvalidNameError,
