@@ -17,7 +17,7 @@ pub const BT_VERSION_NUMBER: c_uint = BT_VERSION_MAJOR * 10000 + BT_VERSION_MINO
 
 pub const BT_VERSION_STRING: &str = "0.1.0";
 
-/// ABI major version: the SONAME is libboundarytrace.so.<BT_ABI_VERSION>.
+/// ABI major version: the SONAME is libboundarytrace.so.\<BT_ABI_VERSION>.
 pub const BT_ABI_VERSION: c_uint = 1;
 
 /// Phases in the process-wide table, the four built-in ones included.
@@ -263,7 +263,7 @@ pub struct bt_phase_stats {
     /// from a base-2 exponential histogram at
     pub p90_ns: u64,
     /// scale 4: relative error at most 2^(1/32)-1
-    /// (2.2 %, within 1/32), clamped to [min,max]
+    /// (2.2 %, within 1/32), clamped to \[min,max\]
     pub p99_ns: u64,
     pub p999_ns: u64,
 }
@@ -285,10 +285,10 @@ impl Default for bt_phase_stats {
     }
 }
 
-/// One non-empty histogram bucket: count samples in [lower_ns, upper_ns).
+/// One non-empty histogram bucket: count samples in \[lower_ns, upper_ns).
 /// The histogram is base-2 exponential at scale 4 (OpenTelemetry's scale,
 /// Prometheus' native-histogram schema): bucket i holds the values in
-/// (2^(i/16), 2^((i+1)/16)] nanoseconds, zero has a bucket of its own, and the
+/// (2^(i/16), 2^((i+1)/16)\] nanoseconds, zero has a bucket of its own, and the
 /// bounds here are the integers each holds. The last bucket ends at 2^64: its
 /// upper_ns is UINT64_MAX and includes it.
 #[repr(C)]
@@ -449,7 +449,7 @@ extern "C" {
 
     /// Registers a phase, or finds it when `name` is already registered.
     ///
-    /// @param[out] out      the phase id (stable for the life of the process)
+    /// @param\[out\] out      the phase id (stable for the life of the process)
     /// @param name          phase name (copied)
     /// @param gil_held      nonzero if the GIL is held during the phase
     /// @return BT_OK; BT_E_NULL (out or name NULL); BT_E_NAME; BT_E_CONFLICT (name
@@ -579,7 +579,7 @@ extern "C" {
 
     /// Starts tracing one operation: the clock starts now.
     ///
-    /// @param[out] out     the new tracer; free it with bt_tracer_free()
+    /// @param\[out\] out     the new tracer; free it with bt_tracer_free()
     /// @param metrics      the sink bt_tracer_finish() records into; NULL = global
     /// @param op_name      operation name (looked up; prefer bt_tracer_new_op in loops)
     /// @return BT_OK; BT_E_NULL (out or op_name); BT_E_NAME; BT_E_FULL; BT_E_NOMEM.
@@ -668,10 +668,10 @@ extern "C" {
     /// @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND; BT_E_UNKNOWN_PHASE; BT_E_STRUCT_SIZE.
     pub fn bt_snapshot_phase_stats(out: *mut bt_phase_stats, snapshot: *const bt_snapshot, index: usize, phase: bt_phase_id) -> bt_status;
 
-    /// Any quantile `q` in [0, 1] of one phase (or BT_PHASE_TOTAL): 0 gives the
+    /// Any quantile `q` in \[0, 1\] of one phase (or BT_PHASE_TOTAL): 0 gives the
     /// minimum, 1 the maximum, 0 when there are no samples.
     /// @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND; BT_E_UNKNOWN_PHASE; BT_E_INVALID
-    /// (q outside [0, 1] or NaN).
+    /// (q outside \[0, 1\] or NaN).
     pub fn bt_snapshot_quantile(ns_out: *mut u64, snapshot: *const bt_snapshot, index: usize, phase: bt_phase_id, q: f64) -> bt_status;
 
     /// Copies the non-empty histogram buckets of one phase (or BT_PHASE_TOTAL),
@@ -708,7 +708,7 @@ extern "C" {
     /// to a temporary file beside it, which is then renamed over `path`, so a
     /// reader sees the old file or the new one, never a part, however many
     /// threads or processes write `path` at once (the last rename wins).
-    /// The temporary file, `<path>.tmp.<pid>.<n>`, is created exclusively
+    /// The temporary file, `\<path>.tmp.\<pid>.\<n>`, is created exclusively
     /// (O_EXCL | O_NOFOLLOW) at a name no other write uses: a file or link
     /// already there is never opened. An existing `path` keeps its permission
     /// bits; a new one gets 0644 less the umask.
@@ -775,8 +775,8 @@ extern "C" {
     /// each) in its slot file, where they outlive the process: a process killed
     /// by a signal leaves its last operations readable, all but the one it was
     /// writing. When a later process takes the slot over, the recorder is kept
-    /// aside as flight-<pid>.bt (the newest four). snprintf semantics. Since 0.1.0.
-    /// @return BT_OK; BT_E_NULL; BT_E_INVALID (empty dir, pid <= 0); BT_E_IO
+    /// aside as flight-\<pid>.bt (the newest four). snprintf semantics. Since 0.1.0.
+    /// @return BT_OK; BT_E_NULL; BT_E_INVALID (empty dir, pid \<= 0); BT_E_IO
     /// (the directory cannot be opened or is refused, see
     /// bt_snapshot_read_shared); BT_E_NOT_FOUND (no recorder of that pid);
     /// BT_E_NOMEM. Thread-safe.

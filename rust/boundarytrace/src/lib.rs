@@ -8,7 +8,7 @@
 //! per-operation distributions you read from a [`Snapshot`] or export
 //! ([`Format`]: text, JSON, Prometheus, OpenMetrics, folded stacks,
 //! protobuf). It reports how long the GIL was held, released, and waited
-//! for. With the `pyo3` feature, [`Tracer::allow_threads`] releases the GIL
+//! for. With the `pyo3` feature, `Tracer::allow_threads` releases the GIL
 //! around a phase and measures the wait to get it back.
 //!
 //! This crate calls only the public C API (`boundarytrace/bt.h`) through

@@ -58,7 +58,10 @@ fn base_type(c: &str) -> &str {
     }
 }
 
+/// The header's comment as `///` lines; `[`, `]` and `<` escaped so that
+/// rustdoc reads C's `@param[out]` or `<pid>` as text, not links or HTML.
 fn doc(out: &mut String, indent: &str, text: &str) {
+    let text = text.replace('[', "\\[").replace(']', "\\]").replace('<', "\\<");
     for line in text.lines() {
         if line.is_empty() {
             out.push_str(&format!("{}///\n", indent));
