@@ -116,6 +116,11 @@ pub const BT_PHASE_MATERIALIZE: bt_phase_id = 3;
 /// Pseudo-phase for snapshot queries: the whole operation.
 pub const BT_PHASE_TOTAL: bt_phase_id = -1;
 
+/// Pseudo-phase for snapshot queries: the time spent waiting to get the GIL
+/// back (bt_tracer_add_gil_wait), one sample per operation that released the
+/// GIL or measured a wait; its entries are the releases. Since 0.1.0.
+pub const BT_PHASE_GIL_WAIT: bt_phase_id = -2;
+
 /// bt_timing.flags: the operation was marked as failed.
 pub const BT_TIMING_ERROR: u32 = 0x1;
 
@@ -137,7 +142,9 @@ pub struct bt_timing {
     pub op_name: *const c_char,
     /// creation to finish
     pub total_ns: u64,
-    /// total_ns minus the time inside phases
+    /// total_ns minus the time inside phases and the
+    /// GIL wait (which falls between phases; never
+    /// below 0)
     pub unattributed_ns: u64,
     /// time in phases whose GIL state is held
     pub gil_held_ns: u64,
@@ -200,9 +207,9 @@ pub struct bt_op_stats {
     pub gil_held_ns: u64,
     /// sum of time in GIL-released phases
     pub gil_released_ns: u64,
-    /// sum of measured GIL waits
+    /// sum of measured GIL waits (BT_PHASE_GIL_WAIT)
     pub gil_wait_ns: u64,
-    /// sum of time outside any phase
+    /// sum of time outside any phase and the wait
     pub unattributed_ns: u64,
     /// GIL releases over all operations
     pub gil_releases: u64,
@@ -236,17 +243,18 @@ impl Default for bt_op_stats {
 /// lower bound, and unattributed_ns is 0.
 pub const BT_STATS_SATURATED: u32 = 0x1;
 
-/// Distribution of one phase (or BT_PHASE_TOTAL) of one operation.
+/// Distribution of one phase (or BT_PHASE_TOTAL, BT_PHASE_GIL_WAIT) of one
+/// operation.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct bt_phase_stats {
     /// set by the caller: sizeof(bt_phase_stats)
     pub struct_size: usize,
-    /// phase name, or "total" (process lifetime)
+    /// phase name, "total" or "GIL wait" (process lifetime)
     pub name: *const c_char,
     /// the id asked for
     pub phase: bt_phase_id,
-    /// 1 held, 0 released, -1 for BT_PHASE_TOTAL
+    /// 1 held, 0 released, -1 for the pseudo-phases
     pub gil_held: i32,
     /// operations that entered the phase (samples)
     pub count: u64,
@@ -663,18 +671,19 @@ extern "C" {
     /// @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND (index); BT_E_STRUCT_SIZE.
     pub fn bt_snapshot_op_stats(out: *mut bt_op_stats, snapshot: *const bt_snapshot, index: usize) -> bt_status;
 
-    /// Distribution of one phase (or BT_PHASE_TOTAL) of the operation at `index`.
-    /// A registered phase the operation never entered gives count 0.
+    /// Distribution of one phase (or BT_PHASE_TOTAL, BT_PHASE_GIL_WAIT) of the
+    /// operation at `index`. A registered phase the operation never entered, or
+    /// the wait of an operation that never released the GIL, gives count 0.
     /// @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND; BT_E_UNKNOWN_PHASE; BT_E_STRUCT_SIZE.
     pub fn bt_snapshot_phase_stats(out: *mut bt_phase_stats, snapshot: *const bt_snapshot, index: usize, phase: bt_phase_id) -> bt_status;
 
-    /// Any quantile `q` in \[0, 1\] of one phase (or BT_PHASE_TOTAL): 0 gives the
+    /// Any quantile `q` in \[0, 1\] of one phase (or a pseudo-phase): 0 gives the
     /// minimum, 1 the maximum, 0 when there are no samples.
     /// @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND; BT_E_UNKNOWN_PHASE; BT_E_INVALID
     /// (q outside \[0, 1\] or NaN).
     pub fn bt_snapshot_quantile(ns_out: *mut u64, snapshot: *const bt_snapshot, index: usize, phase: bt_phase_id, q: f64) -> bt_status;
 
-    /// Copies the non-empty histogram buckets of one phase (or BT_PHASE_TOTAL),
+    /// Copies the non-empty histogram buckets of one phase (or a pseudo-phase),
     /// in increasing order, into `buckets` (may be NULL when cap is 0).
     /// `*count_out` receives the number of non-empty buckets, which may exceed cap
     /// (then only cap are written; call again with a larger array).

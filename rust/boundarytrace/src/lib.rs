@@ -1,4 +1,4 @@
-//! Safe Rust API of [boundarytrace](https://github.com/boundarytrace/boundarytrace):
+//! Safe Rust API of boundarytrace:
 //! where the time goes when a call crosses the boundary between an
 //! interpreter (Python) and native code.
 //!

@@ -37,6 +37,10 @@ impl Phase {
     /// Pseudo-phase of snapshot queries: the whole operation. Not a phase a
     /// tracer can enter.
     pub const TOTAL: Phase = Phase(sys::BT_PHASE_TOTAL);
+    /// Pseudo-phase of snapshot queries: the wait to get the GIL back, one
+    /// sample per operation that released it (its entries are the releases).
+    /// Not a phase a tracer can enter.
+    pub const GIL_WAIT: Phase = Phase(sys::BT_PHASE_GIL_WAIT);
 
     /// The phase of a raw id, unchecked.
     pub const fn from_id(id: i32) -> Phase {

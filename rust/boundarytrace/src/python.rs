@@ -56,9 +56,9 @@ impl<'m> Tracer<'m> {
     ///    GIL is still released, so released phases hold the native work only;
     /// 3. the time from that end until the GIL is held again is measured
     ///    with `bt_clock_now_ns` and added as GIL wait
-    ///    (`bt_tracer_add_gil_wait`). It falls outside every phase (part of
-    ///    `unattributed_ns`), so for a tracer driven only by these helpers
-    ///    `gil_wait_ns <= unattributed_ns`.
+    ///    (`bt_tracer_add_gil_wait`). It falls outside every phase and is
+    ///    reported as its own figure ([`Phase::GIL_WAIT`]), not as
+    ///    unattributed time: phases + wait + unattributed = total.
     ///
     /// On free-threaded CPython (3.13t) `allow_threads` detaches the thread
     /// state instead; the "GIL wait" then measures re-attaching.

@@ -88,7 +88,7 @@ pub struct OpStats {
     pub gil_released_ns: u64,
     /// Sum of measured GIL waits.
     pub gil_wait_ns: u64,
-    /// Sum of time outside any phase.
+    /// Sum of time outside any phase and the GIL wait.
     pub unattributed_ns: u64,
     /// GIL releases over all operations.
     pub gil_releases: u64,
@@ -100,12 +100,12 @@ pub struct OpStats {
     pub saturated: bool,
 }
 
-/// Distribution of one phase (or [`Phase::TOTAL`]) of one operation
+/// Distribution of one phase (or [`Phase::TOTAL`], [`Phase::GIL_WAIT`]) of one operation
 /// (`bt_phase_stats`). Per-operation times in nanoseconds; percentiles
 /// within 1/32 (base-2 exponential histogram, scale 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PhaseStats {
-    /// Phase name, or "total".
+    /// Phase name, "total" or "GIL wait".
     pub name: &'static str,
     /// The phase asked for.
     pub phase: Phase,
@@ -329,6 +329,12 @@ impl<'s> OpEntry<'s> {
     /// Distribution of the whole operation ([`Phase::TOTAL`]).
     pub fn total(&self) -> Result<PhaseStats> {
         self.phase(Phase::TOTAL)
+    }
+
+    /// Distribution of the wait to get the GIL back ([`Phase::GIL_WAIT`]):
+    /// one sample per operation that released the GIL; count 0 when none did.
+    pub fn gil_wait(&self) -> Result<PhaseStats> {
+        self.phase(Phase::GIL_WAIT)
     }
 
     /// The phases this operation entered (count > 0), in id order, among

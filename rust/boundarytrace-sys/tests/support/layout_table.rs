@@ -38,6 +38,7 @@ pub fn rust_layout() -> Vec<(&'static str, i128)> {
         ("BT_PHASE_NETWORK", BT_PHASE_NETWORK as i128),
         ("BT_PHASE_MATERIALIZE", BT_PHASE_MATERIALIZE as i128),
         ("BT_PHASE_TOTAL", BT_PHASE_TOTAL as i128),
+        ("BT_PHASE_GIL_WAIT", BT_PHASE_GIL_WAIT as i128),
         ("BT_TIMING_ERROR", BT_TIMING_ERROR as i128),
         ("BT_TIMING_PHASE_LEFT_OPEN", BT_TIMING_PHASE_LEFT_OPEN as i128),
         ("sizeof(bt_timing)", size_of::<bt_timing>() as i128),
