@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import platform
+import sys
+import sysconfig
 from types import MappingProxyType
 from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 
@@ -12,6 +15,19 @@ from ._exports import (Format, FormatArg, PathArg, encode_dir, encode_path, form
 from ._phases import _phase_id
 
 __all__ = ["Bucket", "OpStats", "PhaseStats", "Snapshot", "read_shared"]
+
+def interpreter_line() -> str:
+    """The line a report of this process's figures gives its interpreter: which
+    CPython build recorded them, and so what the GIL figures mean."""
+    build = "GIL build"
+    if sysconfig.get_config_var("Py_GIL_DISABLED") == 1:
+        if getattr(sys, "_is_gil_enabled", lambda: True)():
+            build = "free-threaded build running with the GIL enabled"
+        else:
+            build = ("free-threaded build: GIL held / released / wait mean attached / detached / "
+                     "re-attach wait (stop-the-world pauses)")
+    return f"recorded under {platform.python_implementation()} {platform.python_version()}, {build}"
+
 
 #: Pseudo-phase ids in snapshot queries: the whole operation (BT_PHASE_TOTAL)
 #: and the wait to get the GIL back (BT_PHASE_GIL_WAIT).
@@ -288,8 +304,16 @@ class Snapshot:
         return list(self._ops)
 
     def format(self) -> str:
-        """The library's human report (``bt_snapshot_format``)."""
-        return self._box.format()
+        """The library's human report (``bt_snapshot_format``), with a second line
+        naming the interpreter build that recorded the figures (and what the GIL
+        figures mean there) when they are this process's; a merged shared
+        directory's come from other processes, so it has none. ``export("text")``
+        and ``write`` give the library's report as it is."""
+        text: str = self._box.format()
+        if self.processes:
+            return text
+        head, sep, rest = text.partition("\n")
+        return head + "\n" + interpreter_line() + sep + rest
 
     def __str__(self) -> str:
         return self.format()

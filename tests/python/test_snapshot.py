@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import platform
+import sys
+import sysconfig
 
 import pytest
 
@@ -110,6 +113,16 @@ def test_snapshot__is_a_copy(metrics):
     metrics.record("copy", 10)
     assert snap["copy"].count == 1
     assert metrics.snapshot()["copy"].count == 2
+
+
+def test_snapshot__report_names_the_interpreter_build(metrics):
+    metrics.record("who", 1000)
+    line = str(metrics.snapshot()).split("\n")[1]
+    assert line.startswith(f"recorded under CPython {platform.python_version()}, ")
+    if sysconfig.get_config_var("Py_GIL_DISABLED") == 1 and not sys._is_gil_enabled():
+        assert "free-threaded build" in line and "attached / detached" in line
+    else:
+        assert line.endswith(", GIL build") or "with the GIL enabled" in line
 
 
 def test_snapshot__format_and_dict(metrics):
