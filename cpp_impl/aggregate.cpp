@@ -51,21 +51,29 @@ OpAgg::~OpAgg() {
     delete_dist(d);
     d = nullptr;
   }
+  delete_dist(wait_);
 }
 
 Dist *OpAgg::dist_for(int p) {
-  if (p < 0) return &total;
-  Dist *&d = phases_[p];
+  if (p == kDistTotal) return &total;
+  Dist *&d = p == kDistWait ? wait_ : phases_[p];
   if (!d) d = new_dist();
   return d;
 }
 
+namespace {
+
+// `d`, allocated when missing, with storage for bucket `b`.
+bool reserve_dist(Dist *&d, int b) { return (d || (d = new_dist())) && d->hist.reserve(b); }
+
+}  // namespace
+
 bool OpAgg::reserve(const Timing &t, uint64_t total_ns, const uint64_t *ns) {
   if (!total.hist.reserve(Histogram::bucket_of(total_ns))) return false;
+  if ((t.gil_releases | t.gil_wait_ns) && !reserve_dist(wait_, Histogram::bucket_of(t.gil_wait_ns))) return false;
   int n = 0;
   for (uint32_t m = t.touched; m; m &= m - 1, ++n) {
-    Dist *&d = phases_[__builtin_ctz(m)];
-    if ((!d && !(d = new_dist())) || !d->hist.reserve(Histogram::bucket_of(ns[n]))) return false;
+    if (!reserve_dist(phases_[__builtin_ctz(m)], Histogram::bucket_of(ns[n]))) return false;
   }
   return true;
 }
@@ -73,9 +81,9 @@ bool OpAgg::reserve(const Timing &t, uint64_t total_ns, const uint64_t *ns) {
 bool OpAgg::reserve_all(uint32_t nphases) {
   constexpr int kLast = Histogram::kBuckets - 1;
   if (!total.hist.reserve(0) || !total.hist.reserve(kLast)) return false;
+  if (!reserve_dist(wait_, 0) || !wait_->hist.reserve(kLast)) return false;
   for (uint32_t p = 0; p < nphases && p < static_cast<uint32_t>(kMaxPhases); ++p) {
-    Dist *&d = phases_[p];
-    if ((!d && !(d = new_dist())) || !d->hist.reserve(0) || !d->hist.reserve(kLast)) return false;
+    if (!reserve_dist(phases_[p], 0) || !phases_[p]->hist.reserve(kLast)) return false;
   }
   return true;
 }
@@ -83,30 +91,39 @@ bool OpAgg::reserve_all(uint32_t nphases) {
 void OpAgg::fold_scalars(const OpAgg &o) {
   errors += o.errors;
   left_open += o.left_open;
-  saturated |= sat_add(items, o.items) | sat_add(gil_wait_ns, o.gil_wait_ns) | o.saturated;
+  saturated |= sat_add(items, o.items) | o.saturated;
   gil_releases += o.gil_releases;
   parallel_ops += o.parallel_ops;
   if (o.workers_max > workers_max) workers_max = o.workers_max;
 }
 
+namespace {
+
+// `d` (allocated when missing) grown to hold `o`'s buckets; true when `o` is null.
+bool cover_dist(Dist *&d, const Dist *o) {
+  return !o || ((d || (d = new_dist())) && d->hist.cover(o->hist));
+}
+
+void add_dist(Dist *d, const Dist *o) {
+  if (!o) return;
+  d->hist.add_covered(o->hist);
+  d->fold_scalars(*o);
+}
+
+}  // namespace
+
 bool OpAgg::cover(const OpAgg &o) {
-  if (!total.hist.cover(o.total.hist)) return false;
+  if (!total.hist.cover(o.total.hist) || !cover_dist(wait_, o.wait_)) return false;
   for (int p = 0; p < kMaxPhases; ++p) {
-    if (!o.phases_[p]) continue;
-    if (!phases_[p] && !(phases_[p] = new_dist())) return false;
-    if (!phases_[p]->hist.cover(o.phases_[p]->hist)) return false;
+    if (!cover_dist(phases_[p], o.phases_[p])) return false;
   }
   return true;
 }
 
 void OpAgg::add_covered(const OpAgg &o) {
-  total.hist.add_covered(o.total.hist);
-  total.fold_scalars(o.total);
-  for (int p = 0; p < kMaxPhases; ++p) {
-    if (!o.phases_[p]) continue;
-    phases_[p]->hist.add_covered(o.phases_[p]->hist);
-    phases_[p]->fold_scalars(*o.phases_[p]);
-  }
+  add_dist(&total, &o.total);
+  add_dist(wait_, o.wait_);
+  for (int p = 0; p < kMaxPhases; ++p) add_dist(phases_[p], o.phases_[p]);
   fold_scalars(o);
 }
 
@@ -125,6 +142,7 @@ void OpAgg::swap(OpAgg &o) {
   std::swap(saturated, o.saturated);
   total.swap(o.total);
   for (int p = 0; p < kMaxPhases; ++p) std::swap(phases_[p], o.phases_[p]);
+  std::swap(wait_, o.wait_);
 }
 
 void OpAgg::settle() {
@@ -133,6 +151,7 @@ void OpAgg::settle() {
   for (Dist *d : phases_) {
     if (d) d->settle();
   }
+  if (wait_) wait_->settle();
   uint32_t mask = 0;
   for (int p = 0; p < kMaxPhases; ++p) mask |= phases_[p] ? 1u << p : 0;
   uint64_t held = 0, released = 0;
@@ -145,13 +164,19 @@ void OpAgg::settle() {
     }
     saturated = true;
   }
-  saturated |= total.saturated;
+  saturated |= total.saturated || (wait_ && wait_->saturated);
   for (Dist *d : phases_) saturated |= d && d->saturated;
   gil_held_ns = held;
   gil_released_ns = released;
-  // Each record's phases fit in its total, so their sums do too, unless a
-  // sum saturated (then the figure is a lower bound, and flagged).
-  unattributed_ns = !saturated && total.sum >= held + released ? total.sum - held - released : 0;
+  gil_wait_ns = wait_ ? wait_->sum : 0;
+  // Each record's phases fit in its total, so their sums do too, unless a sum
+  // saturated (then the figure is a lower bound, and flagged). The wait is
+  // time between phases (the helpers measure it there) and comes out of the
+  // rest; a wait a caller measured inside a phase would overlap it, so the
+  // rest stops at 0.
+  const uint64_t covered = held + released;
+  unattributed_ns = !saturated && total.sum >= covered ? total.sum - covered : 0;
+  unattributed_ns -= unattributed_ns < gil_wait_ns ? unattributed_ns : gil_wait_ns;
 }
 
 void OpAgg::clear() {
@@ -164,6 +189,7 @@ void OpAgg::clear() {
   for (auto *d : phases_) {
     if (d) d->clear();
   }
+  if (wait_) wait_->clear();
 }
 
 }  // namespace bt

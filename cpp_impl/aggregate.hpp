@@ -50,10 +50,10 @@ struct Dist {
 class OpAgg {
  public:
   uint64_t count = 0;  // operations; valid after settle() (the total's histogram holds it)
-  uint64_t errors = 0, left_open = 0, items = 0, gil_wait_ns = 0;
-  // Derived from the phase sums by settle() (in snapshots only): a record
-  // need not add them up, since they follow from the phases.
-  uint64_t gil_held_ns = 0, gil_released_ns = 0, unattributed_ns = 0;
+  uint64_t errors = 0, left_open = 0, items = 0;
+  // Derived by settle() (in snapshots only) from the phase sums and the GIL
+  // wait's distribution: a record need not add them up.
+  uint64_t gil_held_ns = 0, gil_released_ns = 0, gil_wait_ns = 0, unattributed_ns = 0;
   uint64_t gil_releases = 0, parallel_ops = 0;
   uint32_t workers_max = 0;
   // A sum stopped at 2^64 - 1 (items, GIL wait, or a distribution's sum; set
@@ -67,9 +67,12 @@ class OpAgg {
   OpAgg &operator=(const OpAgg &) = delete;
 
   const Dist *phase(int p) const { return phases_[p]; }
-  // The distribution of phase `p` (-1: the total), added empty when missing;
-  // nullptr when out of memory. For readers that rebuild an aggregate from
-  // stored figures (shared_read.cpp).
+  // The GIL wait per operation: one sample per operation that released the
+  // GIL or measured a wait (its entries are the releases); nullptr if none.
+  const Dist *wait() const { return wait_; }
+  // The distribution of phase `p` (kDistTotal: the total, kDistWait: the
+  // wait), added empty when missing; nullptr when out of memory. For readers
+  // that rebuild an aggregate from stored figures (shared_read.cpp).
   Dist *dist_for(int p);
 
   // Records one finished operation whose durations are in units of `mult`
@@ -106,6 +109,7 @@ class OpAgg {
   bool reserve(const Timing &t, uint64_t total_ns, const uint64_t *ns);
   void fold_scalars(const OpAgg &o);
   Dist *phases_[kMaxPhases] = {};
+  Dist *wait_ = nullptr;
 };
 
 inline __attribute__((always_inline)) bool OpAgg::record(const Timing &t, uint64_t mult, bool may_grow) {
@@ -117,6 +121,9 @@ inline __attribute__((always_inline)) bool OpAgg::record(const Timing &t, uint64
   uint64_t ns[kMaxPhases];
   const uint64_t total_ns = scale_to_ns(t.total_ns, mult);
   bool ready = total.hist.covers(total_ns);
+  // The wait is measured by the caller in nanoseconds (no `mult`).
+  const bool waited = (t.gil_releases | t.gil_wait_ns) != 0;
+  if (__builtin_expect(waited, 0) && (!wait_ || !wait_->hist.covers(t.gil_wait_ns))) ready = false;
   int n = 0;
   for (uint32_t m = t.touched; m; m &= m - 1, ++n) {
     const int p = __builtin_ctz(m);
@@ -132,8 +139,11 @@ inline __attribute__((always_inline)) bool OpAgg::record(const Timing &t, uint64
     left_open += (t.flags & kFlagLeftOpen) != 0;
   }
   if (t.items && __builtin_expect(sat_add(items, t.items), 0)) saturated = true;
-  if (t.gil_wait_ns && __builtin_expect(sat_add(gil_wait_ns, t.gil_wait_ns), 0)) saturated = true;
-  if (t.gil_releases) gil_releases += t.gil_releases;  // 2^32 per record: cannot pass 2^64 in practice
+  if (__builtin_expect(waited, 0)) {
+    gil_releases += t.gil_releases;  // 2^32 per record: cannot pass 2^64 in practice
+    wait_->entries += t.gil_releases;
+    wait_->add(t.gil_wait_ns, Histogram::bucket_of(t.gil_wait_ns));
+  }
   if (__builtin_expect(t.workers > workers_max, 0)) workers_max = t.workers;
   if (__builtin_expect(t.workers > 1, 0)) ++parallel_ops;
   total.add(total_ns, Histogram::bucket_of(total_ns));

@@ -1,6 +1,6 @@
 // Folded stacks for flame-graph tools (flamegraph.pl, speedscope, inferno):
 // one line per operation and phase, "op;phase nanoseconds", plus the
-// operation's unattributed time, so the frames add up to the total.
+// operation's GIL wait and unattributed time, so the frames add up to the total.
 #include "cpp_impl/export.hpp"
 #include "cpp_impl/phase_table.hpp"
 
@@ -28,6 +28,7 @@ std::string format_folded(const Snapshot &s) {
       if (!d || d->sum == 0) continue;
       out += base + ';' + frame(phases::name(static_cast<int>(p))) + ' ' + std::to_string(d->sum) + '\n';
     }
+    if (a.gil_wait_ns) out += base + ";GIL_wait " + std::to_string(a.gil_wait_ns) + '\n';
     if (a.unattributed_ns) out += base + ";unattributed " + std::to_string(a.unattributed_ns) + '\n';
   }
   return out;

@@ -122,6 +122,9 @@ std::string format_json(const Snapshot &s) {
     out += std::string("\"saturated\":") + (a.saturated ? "true," : "false,");
     out += "\"total\":";
     dist_json(out, a.total);
+    out += ",\"gil_wait\":";  // per operation that released the GIL (empty: none did)
+    static const Dist kNone;
+    dist_json(out, a.wait() ? *a.wait() : kNone);
     out += ",\"phases\":{";
     bool first = true;
     for (uint32_t p = 0; p < s.phase_count; ++p) {

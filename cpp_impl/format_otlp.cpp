@@ -180,6 +180,20 @@ std::string format_otlp(const Snapshot &s) {
     pb::bytes_field(metrics, kScopeMetricsMetrics, m.exponential_histogram(t.temporality));
   }
   {
+    Metric m("boundarytrace.operation.gil_wait",
+             "Time per operation spent waiting to get the GIL back, of operations that released it.", "ns");
+    bool any = false;  // no metric without points: nothing released the GIL
+    for (const auto &op : s.ops) {
+      const Dist *d = op->agg.wait();
+      if (!d || !d->count) continue;
+      std::string a;
+      pb::bytes_field(a, kExpAttributes, string_attr("op", op->name));
+      m.histogram_point(a, t, *d);
+      any = true;
+    }
+    if (any) pb::bytes_field(metrics, kScopeMetricsMetrics, m.exponential_histogram(t.temporality));
+  }
+  {
     Metric m("boundarytrace.phase.duration", "Time per operation spent in a phase.", "ns");
     for (const auto &op : s.ops) {
       for (uint32_t p = 0; p < s.phase_count; ++p) {

@@ -117,6 +117,12 @@ std::string format_prometheus(const Snapshot &s, bool openmetrics) {
   }
   w.family("boundarytrace_operation_seconds", "histogram", "Time per operation.", "seconds");
   for (const auto &op : s.ops) w.histogram("boundarytrace_operation_seconds", op_label(*op), op->agg.total);
+  w.family("boundarytrace_operation_gil_wait_seconds", "histogram",
+           "Time per operation spent waiting to get the GIL back, of operations that released it.", "seconds");
+  for (const auto &op : s.ops) {
+    if (const Dist *d = op->agg.wait(); d && d->count)
+      w.histogram("boundarytrace_operation_gil_wait_seconds", op_label(*op), *d);
+  }
   w.family("boundarytrace_phase_seconds", "histogram", "Time per operation spent in a phase.", "seconds");
   for (const auto &op : s.ops) {
     for (uint32_t p = 0; p < s.phase_count; ++p) {

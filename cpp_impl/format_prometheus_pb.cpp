@@ -174,6 +174,13 @@ std::string format_prometheus_protobuf(const Snapshot &s) {
   f.begin("boundarytrace_operation_nanoseconds", "Time per operation, in nanoseconds.", kTypeHistogram);
   for (const auto &op : s.ops) f.metric(histogram_metric(labels({{"op", op->name}}), op->agg.total));
   f.end();
+  f.begin("boundarytrace_operation_gil_wait_nanoseconds",
+          "Time per operation spent waiting to get the GIL back, of operations that released it, in nanoseconds.",
+          kTypeHistogram);
+  for (const auto &op : s.ops) {
+    if (const Dist *d = op->agg.wait(); d && d->count) f.metric(histogram_metric(labels({{"op", op->name}}), *d));
+  }
+  f.end();
   f.begin("boundarytrace_phase_nanoseconds", "Time per operation spent in a phase, in nanoseconds.", kTypeHistogram);
   for (const auto &op : s.ops) {
     for (uint32_t p = 0; p < s.phase_count; ++p) {

@@ -85,6 +85,10 @@ std::string format_timing(const Timing &t) {
             rpad(format_duration(t.phase_ns[p]), 11).c_str(), rpad(percent(t.phase_ns[p], t.total_ns), 6).c_str(),
             t.phase_entries[p], t.phase_entries[p] == 1 ? "y" : "ies");
   }
+  if (t.gil_releases || t.gil_wait_ns)
+    appendf(out, "  %s %13s%s %s  %u release%s\n", lpad("GIL wait", 13).c_str(), "",
+            rpad(format_duration(t.gil_wait_ns), 11).c_str(), rpad(percent(t.gil_wait_ns, t.total_ns), 6).c_str(),
+            t.gil_releases, t.gil_releases == 1 ? "" : "s");
   appendf(out, "  %s %13s%s %s\n", lpad("unattributed", 13).c_str(), "",
           rpad(format_duration(t.unattributed_ns), 11).c_str(),
           rpad(percent(t.unattributed_ns, t.total_ns), 6).c_str());
@@ -198,13 +202,11 @@ std::string format_snapshot(const Snapshot &s) {
       if (!d || d->count == 0) continue;
       table.dist(phases::name(static_cast<int>(p)), gil_word(static_cast<int>(p)), *d, a.total.sum);
     }
-    // Bindings that end a released phase before taking the GIL back (the
-    // pybind11 helper does) leave the wait here: say how much of it it is.
-    std::string note;
-    if (a.gil_wait_ns && a.gil_wait_ns <= a.unattributed_ns)
-      note = "   (may include GIL wait: " + format_duration(a.gil_wait_ns) + ")";
-    table.add("unattributed", "", {format_duration(a.unattributed_ns), percent(a.unattributed_ns, a.total.sum)},
-              note);
+    // The wait to get the GIL back, measured between phases: its own row,
+    // so it is not hidden in the unattributed time. Its entries are the
+    // releases; its percentiles are per operation that released the GIL.
+    if (const Dist *w = a.wait(); w && w->count) table.dist("GIL wait", "", *w, a.total.sum);
+    table.add("unattributed", "", {format_duration(a.unattributed_ns), percent(a.unattributed_ns, a.total.sum)});
     table.dist("total", "", a.total, a.total.sum);
     table.render(out);
     // Shares of a saturated total mean nothing: the times (lower bounds) instead.

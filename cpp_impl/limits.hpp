@@ -6,6 +6,10 @@
 namespace bt {
 
 constexpr int kMaxPhases = 32;       // BT_MAX_PHASES
+// Distributions of an operation that are not phases (BT_PHASE_TOTAL,
+// BT_PHASE_GIL_WAIT).
+constexpr int kDistTotal = -1;
+constexpr int kDistWait = -2;
 constexpr std::size_t kNameMax = 255;  // BT_NAME_MAX
 constexpr std::size_t kMaxOps = 1024;  // BT_MAX_OPS, per Metrics
 // Writer slots per operation. Threads beyond this share slots (still correct:

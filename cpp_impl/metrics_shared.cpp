@@ -23,7 +23,7 @@ namespace bt {
 
 namespace {
 
-// One distribution a record adds to: which (0 total, 1 + p phase p), the
+// One distribution a record adds to: which (shared::ShardRec::dist_off), the
 // value, its bucket, the entries it adds, and where its bucket and scalars
 // live. Unsigned throughout: a bucket splits into block and index by shifts.
 struct Target {
@@ -57,7 +57,7 @@ void add_sat(AtomicWord &w, uint64_t v, AtomicWord &flag) {
 Err Metrics::record_shared(Op *op, const Timing &t, uint64_t mult) {
   reentry::Guard inside;
   const bool nested = inside.nested();
-  Target tg[kMaxPhases + 1];
+  Target tg[shared::kDists];
   int n = 0;
   tg[n].d = 0;
   tg[n].v = scale_to_ns(t.total_ns, mult);
@@ -70,6 +70,13 @@ Err Metrics::record_shared(Op *op, const Timing &t, uint64_t mult) {
     tg[n].v = scale_to_ns(t.phase_ns[p], mult);
     tg[n].b = static_cast<uint32_t>(Histogram::bucket_of(tg[n].v));
     tg[n].entries = t.phase_entries[p];
+  }
+  if (t.gil_releases | t.gil_wait_ns) {  // the wait is in nanoseconds already
+    tg[n].d = shared::kDistWaitIndex;
+    tg[n].v = t.gil_wait_ns;
+    tg[n].b = static_cast<uint32_t>(Histogram::bucket_of(tg[n].v));
+    tg[n].entries = t.gil_releases;
+    ++n;
   }
   // A nested call may not take a slot: acquiring one takes a lock.
   const int slot = nested ? slots::t_slot : slots::current();
@@ -90,7 +97,7 @@ Err Metrics::record_shared(Op *op, const Timing &t, uint64_t mult) {
     // Storage to add: never from a nested call (the interrupted code may
     // hold the mutex); the caller keeps the record for later then.
     if (nested || attempt > 0) return Err::nomem;
-    int d[kMaxPhases + 1], b[kMaxPhases + 1];
+    int d[shared::kDists], b[shared::kDists];
     for (int i = 0; i < n; ++i) d[i] = static_cast<int>(tg[i].d), b[i] = static_cast<int>(tg[i].b);
     const Err e = op->owner->prepare_shared(op, slot, d, b, n, t.touched);
     if (e != Err::ok) return e;
@@ -108,7 +115,6 @@ Err Metrics::record_shared(Op *op, const Timing &t, uint64_t mult) {
     shard->left_open.store_relaxed(shard->left_open.load_relaxed() + ((t.flags & kFlagLeftOpen) != 0));
   }
   if (t.items) add_sat(shard->items, t.items, shard->saturated);
-  if (t.gil_wait_ns) add_sat(shard->gil_wait_ns, t.gil_wait_ns, shard->saturated);
   if (t.gil_releases) shard->gil_releases.store_relaxed(shard->gil_releases.load_relaxed() + t.gil_releases);
   if (__builtin_expect(t.workers > shard->workers_max.load_relaxed(), 0)) shard->workers_max.store_relaxed(t.workers);
   if (__builtin_expect(t.workers > 1, 0)) shard->parallel_ops.store_relaxed(shard->parallel_ops.load_relaxed() + 1);

@@ -251,12 +251,12 @@ Builder build_archive(const Reader &r, const std::map<uint64_t, uint64_t> &folde
     s->errors.store_relaxed(agg.errors);
     s->left_open.store_relaxed(agg.left_open);
     s->items.store_relaxed(agg.items);
-    s->gil_wait_ns.store_relaxed(agg.gil_wait_ns);
     s->gil_releases.store_relaxed(agg.gil_releases);
     s->parallel_ops.store_relaxed(agg.parallel_ops);
     s->workers_max.store_relaxed(agg.workers_max);
     s->saturated.store_relaxed(agg.saturated);
     put_dist(b, shard, 0, agg.total);
+    if (const Dist *w = agg.wait()) put_dist(b, shard, kDistWaitIndex, *w);
     for (int p = 0; p < kMaxPhases; ++p) {
       if (const Dist *d = agg.phase(p)) {
         put_dist(b, shard, 1 + p, *d);

@@ -60,12 +60,15 @@ struct OpRec {
   AtomicWord shard_off[kMaxSlots];  // ShardRec per writer thread slot (archive: [0] only)
 };
 
+// A shard's distributions: the total, each phase, then the GIL wait.
+constexpr int kDistWaitIndex = kMaxPhases + 1;
+constexpr int kDists = kMaxPhases + 2;
+
 // One writer thread's figures of one operation.
 struct ShardRec {
   SpinLock lock;  // taken by its writers only; a reader never waits on it
-  alignas(8) AtomicWord errors, left_open, items, gil_wait_ns, gil_releases, parallel_ops,
-      workers_max, saturated;
-  AtomicWord dist_off[kMaxPhases + 1];  // [0] the total, [1 + p] phase p: DistRec
+  alignas(8) AtomicWord errors, left_open, items, gil_releases, parallel_ops, workers_max, saturated;
+  AtomicWord dist_off[kDists];  // DistRec: [0] the total, [1 + p] phase p, [kDistWaitIndex] the GIL wait
 };
 
 struct DistRec {

@@ -109,21 +109,20 @@ bool read_dist(Image &im, const DistRec &rec, Dist *d, std::string *why) {
 
 bool read_shard(Image &im, const ShardRec &rec, uint64_t phase_mask, const int32_t *local,
                 OpAgg *agg, std::string *why) {
-  for (int d = 0; d <= kMaxPhases; ++d) {
+  for (int d = 0; d < kDists; ++d) {
     const uint64_t off = word(rec.dist_off[d]);
     if (!off) continue;
     const DistRec *dist = at<DistRec>(im, off);
     if (!dist) return *why = "corrupted (a distribution lies outside the file)", false;
-    if (d > 0 && !(phase_mask >> (d - 1) & 1)) return *why = "corrupted (a phase without a name)", false;
-    Dist *into = agg->dist_for(d == 0 ? -1 : local[d - 1]);
+    const bool phase = d > 0 && d != kDistWaitIndex;
+    if (phase && !(phase_mask >> (d - 1) & 1)) return *why = "corrupted (a phase without a name)", false;
+    Dist *into = agg->dist_for(d == 0 ? kDistTotal : d == kDistWaitIndex ? kDistWait : local[d - 1]);
     if (!into) throw std::bad_alloc();
     if (!read_dist(im, *dist, into, why)) return false;
   }
   agg->errors += rec.errors.load_relaxed();
   agg->left_open += rec.left_open.load_relaxed();
-  agg->saturated |= sat_add(agg->items, rec.items.load_relaxed()) |
-                    sat_add(agg->gil_wait_ns, rec.gil_wait_ns.load_relaxed()) |
-                    (rec.saturated.load_relaxed() != 0);
+  agg->saturated |= sat_add(agg->items, rec.items.load_relaxed()) | (rec.saturated.load_relaxed() != 0);
   agg->saturated |= sat_add(agg->gil_releases, rec.gil_releases.load_relaxed()) |
                     sat_add(agg->parallel_ops, rec.parallel_ops.load_relaxed());
   const uint64_t workers = rec.workers_max.load_relaxed();

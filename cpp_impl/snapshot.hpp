@@ -42,10 +42,11 @@ struct Snapshot {
   void sort_by_name();
   // Index of `name`, or -1.
   long find(const char *name) const;
-  // The distribution of `phase` of op `i` (-1 = total); nullptr if never entered.
+  // The distribution of `phase` of op `i` (kDistTotal, kDistWait, or a
+  // phase id); nullptr if never entered.
   const Dist *dist(std::size_t i, int phase) const {
     const OpAgg &a = ops[i]->agg;
-    return phase < 0 ? &a.total : a.phase(phase);
+    return phase == kDistTotal ? &a.total : phase == kDistWait ? a.wait() : a.phase(phase);
   }
 };
 

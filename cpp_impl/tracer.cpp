@@ -327,7 +327,11 @@ Err derive_gil_figures(Timing &t) {
     return Err::invalid;
   t.gil_held_ns = held;
   t.gil_released_ns = released;
+  // The GIL wait falls between phases (where the helpers measure it): it is
+  // not unattributed time. A wait measured inside a phase would overlap it,
+  // so the rest stops at 0.
   t.unattributed_ns = t.total_ns - covered;
+  t.unattributed_ns -= t.unattributed_ns < t.gil_wait_ns ? t.unattributed_ns : t.gil_wait_ns;
   return Err::ok;
 }
 

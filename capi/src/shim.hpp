@@ -15,6 +15,7 @@
 static_assert(BT_MAX_PHASES == bt::kMaxPhases, "phase limit agrees with the core");
 static_assert(BT_NAME_MAX == bt::kNameMax, "name limit agrees with the core");
 static_assert(BT_MAX_OPS == bt::kMaxOps, "op limit agrees with the core");
+static_assert(BT_PHASE_TOTAL == bt::kDistTotal && BT_PHASE_GIL_WAIT == bt::kDistWait, "pseudo-phases agree with the core");
 static_assert(BT_TIMING_ERROR == bt::kFlagError && BT_TIMING_PHASE_LEFT_OPEN == bt::kFlagLeftOpen,
               "timing flags agree with the core");
 

@@ -19,7 +19,8 @@ namespace {
 bt_status locate(const bt_snapshot *snapshot, size_t index, bt_phase_id phase, const bt::Dist **d) {
   const bt::Snapshot *s = cast(snapshot);
   if (index >= s->ops.size()) return BT_E_NOT_FOUND;
-  if (phase != BT_PHASE_TOTAL && !bt::phases::valid(phase)) return BT_E_UNKNOWN_PHASE;
+  if (phase != BT_PHASE_TOTAL && phase != BT_PHASE_GIL_WAIT && !bt::phases::valid(phase))
+    return BT_E_UNKNOWN_PHASE;
   *d = s->dist(index, phase);
   return BT_OK;
 }
@@ -126,8 +127,9 @@ bt_status bt_snapshot_phase_stats(bt_phase_stats *out, const bt_snapshot *snapsh
   if (!bt::shim::size_ok(out)) return BT_E_STRUCT_SIZE;
   bt_phase_stats full{};
   full.phase = phase;
-  full.name = phase == BT_PHASE_TOTAL ? "total" : bt::phases::name(phase);
-  full.gil_held = phase == BT_PHASE_TOTAL ? -1 : (bt::phases::gil_held(phase) ? 1 : 0);
+  const bool pseudo = phase == BT_PHASE_TOTAL || phase == BT_PHASE_GIL_WAIT;
+  full.name = phase == BT_PHASE_TOTAL ? "total" : phase == BT_PHASE_GIL_WAIT ? "GIL wait" : bt::phases::name(phase);
+  full.gil_held = pseudo ? -1 : (bt::phases::gil_held(phase) ? 1 : 0);
   if (d && d->count) {
     full.count = d->count;
     full.entries = d->entries;

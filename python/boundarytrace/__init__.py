@@ -45,7 +45,8 @@ Both behave the same.
 
 Extension authors compile against the package's copy of the C library with
 :func:`get_include` (``boundarytrace/bt.h``, ``bt.hpp``, the pybind11
-guards ``boundarytrace/pybind11.hpp`` and the CPython C API helpers
+guards ``boundarytrace/pybind11.hpp``, the nanobind ones
+``boundarytrace/nanobind.hpp`` and the CPython C API helpers
 ``boundarytrace/python.h``; Cython: ``cimport boundarytrace``) and
 :func:`get_library_dir`; import ``boundarytrace`` before your extension so
 that the process has one copy of the library (glibc reuses an already-loaded
@@ -59,6 +60,11 @@ import os as _os
 import sys as _sys
 from typing import Optional as _Optional
 
+# The main interpreter only: ImportError in a subinterpreter, before either
+# backend is touched (the native one would hang there; _subinterp.py says why).
+from . import _subinterp
+_subinterp.check()
+
 from . import _backend
 from ._backend import state as _state
 from ._errors import (Error, FileIOError, InternalError, InvalidArgumentError, InvalidNameError,
@@ -68,7 +74,7 @@ from ._errors import (Error, FileIOError, InternalError, InvalidArgumentError, I
 from ._exports import (Format, TimelineInfo, format_for_path, timeline_export,
                        timeline_export_shared, timeline_info, timeline_start, timeline_stop,
                        timeline_write)
-from ._phases import (CONVERT, EXTRACT, MATERIALIZE, NETWORK, TOTAL, Phase, lookup_phase,
+from ._phases import (CONVERT, EXTRACT, GIL_WAIT, MATERIALIZE, NETWORK, TOTAL, Phase, lookup_phase,
                       phases, register_phase)
 from ._phases import clear_caches as _clear_phase_caches
 from ._otlp import OTLPExporter, otlp_push
@@ -83,7 +89,7 @@ __all__ = [
     # tracing
     "trace", "traced", "Tracer", "Timing", "PhaseTiming",
     # phases
-    "Phase", "EXTRACT", "CONVERT", "NETWORK", "MATERIALIZE", "TOTAL", "register_phase",
+    "Phase", "EXTRACT", "CONVERT", "NETWORK", "MATERIALIZE", "TOTAL", "GIL_WAIT", "register_phase",
     "lookup_phase", "phases",
     # sinks and results
     "Metrics", "global_metrics", "record", "snapshot", "take", "reset", "Snapshot", "OpStats",
@@ -195,8 +201,8 @@ def gil_enabled() -> bool:
 def get_include() -> str:
     """Directory holding ``boundarytrace/bt.h`` and ``bt.hpp`` of this package's
     copy of the library, and the GIL-aware helpers that ship with the package,
-    ``boundarytrace/pybind11.hpp`` (pybind11) and ``boundarytrace/python.h``
-    (the CPython C API): add it to your extension's include path (Cython
+    ``boundarytrace/pybind11.hpp`` (pybind11), ``boundarytrace/nanobind.hpp``
+    (nanobind) and ``boundarytrace/python.h`` (the CPython C API): add it to your extension's include path (Cython
     modules that ``cimport boundarytrace`` need it too)."""
     return _os.path.join(_HERE, "include")
 

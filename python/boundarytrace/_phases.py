@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Tuple, Union
 from ._backend import raise_status, state
 from ._errors import NotFoundError
 
-__all__ = ["Phase", "EXTRACT", "CONVERT", "NETWORK", "MATERIALIZE", "TOTAL", "register_phase",
+__all__ = ["Phase", "EXTRACT", "CONVERT", "NETWORK", "MATERIALIZE", "TOTAL", "GIL_WAIT", "register_phase",
            "lookup_phase", "phases", "PhaseArg"]
 
 _INT32_MIN = -(2 ** 31)
@@ -66,6 +66,9 @@ NETWORK = Phase(2, "network", False)
 MATERIALIZE = Phase(3, "materialize", True)
 #: Pseudo-phase for snapshot queries: the whole operation (BT_PHASE_TOTAL).
 TOTAL = Phase(-1, "total", None)
+#: Pseudo-phase for snapshot queries: the wait to get the GIL back, one
+#: sample per operation that released it (BT_PHASE_GIL_WAIT).
+GIL_WAIT = Phase(-2, "GIL wait", None)
 
 PhaseArg = Union[int, str, Phase]
 
@@ -129,6 +132,8 @@ def describe(pid: int) -> Phase:
     if ph is None:
         if pid == -1:
             return TOTAL
+        if pid == -2:
+            return GIL_WAIT
         name, held = state.b.phase_info(pid)
         ph = Phase(pid, name, held)
         _described[pid] = ph

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import platform
+import sys
+import sysconfig
 from types import MappingProxyType
 from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 
@@ -13,8 +16,23 @@ from ._phases import _phase_id
 
 __all__ = ["Bucket", "OpStats", "PhaseStats", "Snapshot", "read_shared"]
 
-#: Pseudo-phase id of the whole operation in snapshot queries (BT_PHASE_TOTAL).
+def interpreter_line() -> str:
+    """The line a report of this process's figures gives its interpreter: which
+    CPython build recorded them, and so what the GIL figures mean."""
+    build = "GIL build"
+    if sysconfig.get_config_var("Py_GIL_DISABLED") == 1:
+        if getattr(sys, "_is_gil_enabled", lambda: True)():
+            build = "free-threaded build running with the GIL enabled"
+        else:
+            build = ("free-threaded build: GIL held / released / wait mean attached / detached / "
+                     "re-attach wait (stop-the-world pauses)")
+    return f"recorded under {platform.python_implementation()} {platform.python_version()}, {build}"
+
+
+#: Pseudo-phase ids in snapshot queries: the whole operation (BT_PHASE_TOTAL)
+#: and the wait to get the GIL back (BT_PHASE_GIL_WAIT).
 _TOTAL_ID = -1
+_GIL_WAIT_ID = -2
 
 
 class Bucket(NamedTuple):
@@ -26,14 +44,17 @@ class Bucket(NamedTuple):
 
 
 class PhaseStats:
-    """Distribution of one phase (or the total) of one operation in a snapshot.
+    """Distribution of one phase (or the total, or the GIL wait) of one
+    operation in a snapshot.
 
     Attributes:
-        name: the phase's name, or ``"total"``.
-        id: the phase id (``-1`` for the total).
-        gil_held: True (held), False (released), or None for the total.
-        count: operations that entered the phase (samples).
-        entries: times the phase was entered, summed over operations.
+        name: the phase's name, ``"total"`` or ``"GIL wait"``.
+        id: the phase id (``-1`` for the total, ``-2`` for the GIL wait).
+        gil_held: True (held), False (released), or None for the pseudo-phases.
+        count: operations that entered the phase (samples); for the GIL
+            wait, operations that released the GIL.
+        entries: times the phase was entered, summed over operations; for
+            the GIL wait, the releases.
         sum_ns, min_ns, max_ns: time in the phase per operation: sum, min, max.
         p50_ns, p90_ns, p99_ns, p999_ns: percentiles of the per-operation time
             (base-2 exponential histogram: within 2.2 % of the exact value, clamped to
@@ -99,7 +120,10 @@ class OpStats:
         left_open: of which finished with a phase still open.
         items: items (documents) over all operations.
         total_ns, gil_held_ns, gil_released_ns, gil_wait_ns, unattributed_ns:
-            sums over all operations, in nanoseconds.
+            sums over all operations, in nanoseconds. The GIL wait is the
+            time spent getting the GIL back after releasing it, between
+            phases; unattributed_ns is what is left outside the phases and
+            the wait.
         gil_releases: GIL releases over all operations.
         parallel_ops: operations that reported more than one worker.
         workers_max: most workers any operation reported.
@@ -124,7 +148,8 @@ class OpStats:
 
     def phase(self, phase: Union[int, str]) -> PhaseStats:
         """Distribution of one registered phase (id, name or Phase) or of
-        ``boundarytrace.TOTAL``; count 0 when the operation never entered it.
+        ``boundarytrace.TOTAL`` or ``boundarytrace.GIL_WAIT``; count 0 when
+        the operation never entered it.
 
         Raises UnknownPhaseError / NotFoundError for a phase that is not
         registered, TypeError for a wrong type.
@@ -143,6 +168,13 @@ class OpStats:
     def total(self) -> PhaseStats:
         """Distribution of the whole operation's time (the pseudo-phase "total")."""
         return self._stats(_TOTAL_ID)
+
+    @property
+    def gil_wait(self) -> PhaseStats:
+        """Distribution of the wait to get the GIL back (the pseudo-phase
+        "GIL wait"): one sample per operation that released the GIL, its
+        entries the releases; count 0 when none did."""
+        return self._stats(_GIL_WAIT_ID)
 
     @property
     def phases(self) -> Mapping[str, PhaseStats]:
@@ -180,7 +212,7 @@ class OpStats:
             "gil_wait_ns": self.gil_wait_ns, "unattributed_ns": self.unattributed_ns,
             "gil_releases": self.gil_releases, "parallel_ops": self.parallel_ops,
             "workers_max": self.workers_max, "saturated": self.saturated,
-            "total": self.total.to_dict(),
+            "total": self.total.to_dict(), "gil_wait": self.gil_wait.to_dict(),
             "phases": {name: ps.to_dict() for name, ps in self.phases.items()},
         }
 
@@ -272,8 +304,16 @@ class Snapshot:
         return list(self._ops)
 
     def format(self) -> str:
-        """The library's human report (``bt_snapshot_format``)."""
-        return self._box.format()
+        """The library's human report (``bt_snapshot_format``), with a second line
+        naming the interpreter build that recorded the figures (and what the GIL
+        figures mean there) when they are this process's; a merged shared
+        directory's come from other processes, so it has none. ``export("text")``
+        and ``write`` give the library's report as it is."""
+        text: str = self._box.format()
+        if self.processes:
+            return text
+        head, sep, rest = text.partition("\n")
+        return head + "\n" + interpreter_line() + sep + rest
 
     def __str__(self) -> str:
         return self.format()

@@ -112,6 +112,13 @@ def to_metrics_data(snap: Snapshot, resource: Optional[Resource] = None,
     metrics.append(Metric(name="boundarytrace.operation.duration", description="Time per operation.",
                           unit="ns", data=ExponentialHistogram(data_points=totals,
                                                                aggregation_temporality=temporality)))
+    waits = [_exp_point({"op": op.name}, start, end, op.gil_wait) for op in snap if op.gil_wait.count]
+    if waits:  # no metric without points: nothing released the GIL
+        metrics.append(Metric(
+            name="boundarytrace.operation.gil_wait",
+            description="Time per operation spent waiting to get the GIL back, of operations that "
+                        "released it.", unit="ns",
+            data=ExponentialHistogram(data_points=waits, aggregation_temporality=temporality)))
     phases = [_exp_point(phase_attrs(op, ph, ps), start, end, ps)
               for op in snap for ph, ps in op.phases.items()]
     metrics.append(Metric(name="boundarytrace.phase.duration",

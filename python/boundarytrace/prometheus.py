@@ -15,6 +15,7 @@ family                                      type       labels
 ==========================================  =========  ===============================
 ``<ns>_phase_seconds``                      histogram  op, phase (each phase entered)
 ``<ns>_operation_seconds``                  histogram  op (the whole operation)
+``<ns>_operation_gil_wait_seconds``         histogram  op (the GIL wait, of operations that released it)
 ``<ns>_operations_total``                   counter    op
 ``<ns>_errors_total``                       counter    op
 ``<ns>_items_total``                        counter    op
@@ -155,6 +156,10 @@ class BoundarytraceCollector(Collector):
             "total": HistogramMetricFamily(
                 f"{ns}_operation_seconds", "Time per operation, creation to finish",
                 labels=["op"]),
+            "wait_hist": HistogramMetricFamily(
+                f"{ns}_operation_gil_wait_seconds",
+                "Time per operation spent waiting to get the GIL back, of operations that "
+                "released it", labels=["op"]),
             "count": CounterMetricFamily(
                 f"{ns}_operations", "Operations recorded", labels=["op"]),
             "errors": CounterMetricFamily(
@@ -196,6 +201,9 @@ class BoundarytraceCollector(Collector):
                                       ps.sum_ns * _NS)
             total = op.total
             f["total"].add_metric([name], _histogram_buckets(total), total.sum_ns * _NS)
+            wait = op.gil_wait
+            if wait.count:
+                f["wait_hist"].add_metric([name], _histogram_buckets(wait), wait.sum_ns * _NS)
             f["count"].add_metric([name], op.count)
             f["errors"].add_metric([name], op.errors)
             f["items"].add_metric([name], op.items)

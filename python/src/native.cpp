@@ -18,6 +18,14 @@
 // so misuse from two threads can never corrupt it (with the GIL, the GIL does).
 // Handles are freed by destructors only, when no Python reference is left, so a
 // handle is never used after it was freed: a Tracer or Op keeps its sink alive.
+//
+// Interpreters: the main one only. The package's __init__ raises ImportError
+// in any subinterpreter before this module is imported (_subinterp.py; its
+// init blocks in PyGILState_Ensure there on 3.11 and older). With pybind11 3 the module
+// also declares py::multiple_interpreters::not_supported() (pybind11 3's
+// default, said explicitly): on 3.12+ CPython then refuses it in isolated
+// subinterpreters itself. per_interpreter_gil()/shared_gil() would claim
+// per-interpreter state this module does not have.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -313,7 +321,9 @@ struct SnapshotBox {
 
 }  // namespace
 
-#if defined(PYBIND11_VERSION_HEX) && PYBIND11_VERSION_HEX >= 0x020D0000
+#if defined(PYBIND11_VERSION_HEX) && PYBIND11_VERSION_HEX >= 0x03000000
+PYBIND11_MODULE(_native, m, py::mod_gil_not_used(), py::multiple_interpreters::not_supported())
+#elif defined(PYBIND11_VERSION_HEX) && PYBIND11_VERSION_HEX >= 0x020D0000
 PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
 #else
 #error "boundarytrace needs pybind11 >= 2.13 (py::mod_gil_not_used)"

@@ -47,7 +47,7 @@ bt_configure_and_build() {
 # is kept in $BT_BUILD/python-wheel so a re-install rebuilds only what changed).
 BT_VENV="${BT_VENV:-$BT_ROOT/.venv}"
 BT_PY_REQS=("scikit-build-core>=0.10" "pybind11>=2.13" "pytest>=7" "prometheus_client>=0.17" "gcovr>=8"
-            "Cython>=3.1" "setuptools>=64"
+            "Cython>=3.1" "setuptools>=64" "nanobind>=2.4"
             "protobuf>=4.21" "opentelemetry-proto>=1.20" "opentelemetry-sdk>=1.20"
             "opentelemetry-exporter-otlp-proto-http>=1.20" "gunicorn>=22")
 

@@ -34,6 +34,7 @@ namespace eval ::boundarytrace {
     variable NETWORK 2
     variable MATERIALIZE 3
     variable TOTAL -1
+    variable GIL_WAIT -2
 
     # bt_format values by name.
     variable formats {text 0 json 1 prometheus 2 openmetrics 3 folded 4}
@@ -393,6 +394,8 @@ oo::class create ::boundarytrace::Snapshot {
     # name phase gil_held count entries sum_ns min_ns max_ns p50_ns p90_ns p99_ns p999_ns.
     method phase {op phase} { bt_snapshot_phase_stats $s [my Index $op] [PhaseId $phase] }
     method total {op} { bt_snapshot_phase_stats $s [my Index $op] -1 }
+    # The GIL wait per operation that released the GIL (-2, BT_PHASE_GIL_WAIT).
+    method gil_wait {op} { bt_snapshot_phase_stats $s [my Index $op] -2 }
 
     method quantile {op phase q} { bt_snapshot_quantile $s [my Index $op] [PhaseId $phase] $q }
 

@@ -191,7 +191,7 @@ static bt_phase_id g_bad_ids[8];
 static size_t bad_ids(int with_total) {
   size_t n = 0;
   g_bad_ids[n++] = -5;
-  g_bad_ids[n++] = -2;
+  g_bad_ids[n++] = -3; /* below BT_PHASE_GIL_WAIT */
   g_bad_ids[n++] = 99;
   g_bad_ids[n++] = BT_MAX_PHASES;
   g_bad_ids[n++] = (bt_phase_id)bt_phase_count(); /* the next id, not yet registered */

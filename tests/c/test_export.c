@@ -101,6 +101,10 @@ static void test_export__json_holds_every_figure(void **state) {
   /* network: 10 samples of 5000 ns in one bucket, entered twice each */
   assert_non_null(strstr(j, "\"network\":{\"count\":10,\"entries\":20,\"sum_ns\":50000,\"min_ns\":5000,\"max_ns\":5000,"));
   assert_non_null(strstr(j, "\"buckets\":[[4871,5087,10]]"));
+  /* the GIL wait per operation: 10 waits of 250 ns over 10 releases */
+  assert_non_null(strstr(j, "\"gil_wait\":{\"count\":10,\"entries\":10,\"sum_ns\":2500,\"min_ns\":250,\"max_ns\":250,"));
+  /* an operation that never released the GIL: an empty one */
+  assert_non_null(strstr(j, "\"gil_wait\":{\"count\":0,\"entries\":0,\"sum_ns\":0,\"min_ns\":0,\"max_ns\":0,"));
   /* quotes and backslashes escaped */
   assert_non_null(strstr(j, "\"name\":\"odd \\\"name\\\" \\\\ here\""));
   assert_non_null(strstr(j, "{\"id\":0,\"name\":\"extract\",\"gil_held\":true}"));
@@ -116,6 +120,12 @@ static void test_export__prometheus_histograms_and_counters(void **state) {
   assert_non_null(strstr(p, "boundarytrace_errors_total{op=\"insert_many\"} 1\n"));
   assert_non_null(strstr(p, "boundarytrace_gil_wait_seconds_total{op=\"insert_many\"} 0.0000025\n"));
   assert_non_null(strstr(p, "# TYPE boundarytrace_phase_seconds histogram\n"));
+  /* the wait per operation, of the operations that released the GIL only */
+  assert_non_null(strstr(p, "# TYPE boundarytrace_operation_gil_wait_seconds histogram\n"));
+  assert_non_null(strstr(p, "boundarytrace_operation_gil_wait_seconds_bucket{op=\"insert_many\",le=\"0.000000256\"} 10\n"));
+  assert_non_null(strstr(p, "boundarytrace_operation_gil_wait_seconds_sum{op=\"insert_many\"} 0.0000025\n"));
+  assert_non_null(strstr(p, "boundarytrace_operation_gil_wait_seconds_count{op=\"insert_many\"} 10\n"));
+  assert_null(strstr(p, "boundarytrace_operation_gil_wait_seconds_count{op=\"odd"));
   /* 5000 ns < 8192 ns = 2^13: cumulative bucket exact */
   assert_non_null(strstr(p, "boundarytrace_phase_seconds_bucket{op=\"insert_many\",phase=\"network\",le=\"0.000004096\"} 0\n"));
   assert_non_null(strstr(p, "boundarytrace_phase_seconds_bucket{op=\"insert_many\",phase=\"network\",le=\"0.000008192\"} 10\n"));
@@ -164,10 +174,12 @@ static void test_export__openmetrics_names_and_eof(void **state) {
 static void test_export__folded_adds_up_to_total(void **state) {
   struct fixture *f = (struct fixture *)*state;
   char *fo = export_text(f->s, BT_FORMAT_FOLDED);
-  /* insert_many: extract 10x1000, network 10x5000, unattributed = total - phases */
+  /* insert_many: extract 10x1000, network 10x5000, GIL wait 10x250,
+   * unattributed = total - phases - wait */
   assert_non_null(strstr(fo, "insert_many;extract 10000\n"));
   assert_non_null(strstr(fo, "insert_many;network 50000\n"));
-  assert_non_null(strstr(fo, "insert_many;unattributed 40045\n"));
+  assert_non_null(strstr(fo, "insert_many;GIL_wait 2500\n"));
+  assert_non_null(strstr(fo, "insert_many;unattributed 37545\n"));
   /* ';' and ' ' would split frames: replaced */
   assert_non_null(strstr(fo, "odd_\"name\"_\\_here;convert 1500000000\n"));
   free(fo);

@@ -75,15 +75,28 @@ static void record_one(bt_metrics *m, const char *op) {
   assert_status(BT_OK, bt_phase_begin(t, BT_PHASE_CONVERT));
   assert_status(BT_OK, bt_phase_end(t, BT_PHASE_CONVERT));
   assert_status(BT_OK, bt_tracer_add_items(t, 2));
+  assert_status(BT_OK, bt_tracer_add_gil_release(t));
+  assert_status(BT_OK, bt_tracer_add_gil_wait(t, 1000));
   assert_status(BT_OK, bt_tracer_finish(t));
   bt_tracer_free(t);
+}
+
+/* The GIL wait of `n` record_one() calls: its own distribution, whole. */
+static void assert_waits(const bt_snapshot *s, const char *op, uint64_t n) {
+  bt_phase_stats w = bt_test_phase_stats(s, op, BT_PHASE_GIL_WAIT);
+  assert_u64_eq(w.count, n);
+  assert_u64_eq(w.entries, n);
+  assert_u64_eq(w.sum_ns, 1000 * n);
+  assert_u64_eq(w.min_ns, 1000);
+  assert_u64_eq(w.max_ns, 1000);
+  assert_u64_eq(bt_test_op_stats(s, op).gil_wait_ns, 1000 * n);
 }
 
 /* Every distribution of every operation is whole: its count is the sum of
  * its buckets and min <= p50 <= p99 <= max. */
 static void assert_whole(const bt_snapshot *s) {
   size_t n = 0, i;
-  bt_phase_id phases[] = {BT_PHASE_TOTAL, BT_PHASE_EXTRACT, BT_PHASE_CONVERT, BT_PHASE_NETWORK,
+  bt_phase_id phases[] = {BT_PHASE_TOTAL, BT_PHASE_GIL_WAIT, BT_PHASE_EXTRACT, BT_PHASE_CONVERT, BT_PHASE_NETWORK,
                           BT_PHASE_MATERIALIZE};
   assert_status(BT_OK, bt_snapshot_op_count(&n, s));
   for (i = 0; i < n; i++) {
@@ -126,6 +139,8 @@ static void test_shared__records_and_merges(void **state) {
   assert_u64_eq(count_in(own, "insert_many"), 100);
   assert_u64_eq(bt_test_op_stats(s, "insert_many").items, 200);
   assert_u64_eq(bt_test_phase_stats(s, "insert_many", BT_PHASE_CONVERT).count, 100);
+  assert_waits(s, "insert_many", 100);
+  assert_waits(own, "insert_many", 100);
   assert_true(bt_test_find_op(s, "looked_up_only", NULL)); /* listed, count 0 */
   assert_u64_eq(count_in(s, "looked_up_only"), 0);
   info = info_of(s);
@@ -160,6 +175,7 @@ static void test_shared__records_and_merges(void **state) {
   record_one(m, "insert_many");
   s = read_dir(dir);
   assert_u64_eq(count_in(s, "insert_many"), 101);
+  assert_waits(s, "insert_many", 101); /* the folded archive keeps the wait */
   assert_int_equal(info_of(s).processes, 2);
   bt_snapshot_free(s);
   bt_metrics_free(m);

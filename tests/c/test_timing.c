@@ -87,7 +87,8 @@ static void test_timing__counters_and_flags(void **state) {
   assert_u64_eq(os.gil_releases, 5);
   assert_u64_eq(os.parallel_ops, 1);
   assert_int_equal(os.workers_max, 3);
-  assert_u64_eq(os.unattributed_ns, 2000);
+  /* 2 x 1000 ns with no phase: the rest is the wait and the unattributed time */
+  assert_u64_eq(os.unattributed_ns, 2000 - 40);
   bt_snapshot_free(s);
   bt_metrics_free(m);
 }
@@ -177,7 +178,7 @@ static void test_timing__tracer_timing_round_trips_through_record(void **state) 
   assert_status(BT_OK, bt_tracer_finish_timing(&tm, t));
   bt_tracer_free(t);
   /* the timing's own invariants */
-  assert_u64_eq(tm.total_ns, tm.unattributed_ns + tm.gil_held_ns + tm.gil_released_ns);
+  assert_u64_eq(tm.total_ns, tm.unattributed_ns + tm.gil_held_ns + tm.gil_released_ns + tm.gil_wait_ns);
 
   assert_status(BT_OK, bt_metrics_record(b, &tm));
   sa = bt_test_snapshot(a);
@@ -229,6 +230,86 @@ static void test_timing__record_larger_struct_size_works(void **state) {
   bt_metrics_free(m);
 }
 
+/* The GIL wait is a distribution of its own (BT_PHASE_GIL_WAIT): one sample
+ * per operation that released the GIL, its entries the releases; it comes
+ * out of the unattributed time, never below 0. */
+static void test_timing__gil_wait_is_its_own_distribution(void **state) {
+  bt_metrics *m = bt_test_metrics_new();
+  bt_snapshot *s;
+  bt_op_stats os;
+  bt_phase_stats ws;
+  bt_bucket buckets[64];
+  size_t nb = 0, i;
+  uint64_t sum = 0, q = 0;
+  int k;
+  (void)state;
+  for (k = 1; k <= 100; k++) { /* waits of 100, 200, ... 10000 ns over 2 releases each */
+    bt_timing t = bt_test_timing("wait", 20000);
+    bt_test_set_phase(&t, BT_PHASE_CONVERT, 5000, 1);
+    t.gil_releases = 2;
+    t.gil_wait_ns = (uint64_t)k * 100;
+    assert_status(BT_OK, bt_metrics_record(m, &t));
+  }
+  {
+    bt_timing t = bt_test_timing("wait", 20000); /* never released: no sample */
+    assert_status(BT_OK, bt_metrics_record(m, &t));
+    t = bt_test_timing("wait", 1000); /* a wait past the rest: unattributed stops at 0 */
+    bt_test_set_phase(&t, BT_PHASE_EXTRACT, 900, 1);
+    t.gil_releases = 1;
+    t.gil_wait_ns = 500;
+    assert_status(BT_OK, bt_metrics_record(m, &t));
+  }
+  s = bt_test_snapshot(m);
+  os = bt_test_op_stats(s, "wait");
+  assert_u64_eq(os.count, 102);
+  assert_u64_eq(os.gil_releases, 201);
+  assert_u64_eq(os.gil_wait_ns, 505000 + 500);
+  /* total 101 x 20000 + 1000; phases 100 x 5000 + 900; the wait comes out of the rest */
+  assert_u64_eq(os.unattributed_ns, 101 * 20000 + 1000 - (500000 + 900) - 505500);
+
+  ws = bt_test_phase_stats(s, "wait", BT_PHASE_GIL_WAIT);
+  assert_string_equal(ws.name, "GIL wait");
+  assert_int_equal(ws.phase, BT_PHASE_GIL_WAIT);
+  assert_int_equal(ws.gil_held, -1);
+  assert_u64_eq(ws.count, 101);
+  assert_u64_eq(ws.entries, 201);
+  assert_u64_eq(ws.sum_ns, 505500);
+  assert_u64_eq(ws.min_ns, 100);
+  assert_u64_eq(ws.max_ns, 10000);
+  /* the median of 100..10000 (and one 500) is 5000, within the 2.2 % bucket error */
+  assert_true(ws.p50_ns >= 4890 && ws.p50_ns <= 5110);
+  assert_true(ws.p99_ns >= 9680 && ws.p99_ns <= 10000);
+  assert_status(BT_OK, bt_snapshot_quantile(&q, s, 0, BT_PHASE_GIL_WAIT, 1.0));
+  assert_u64_eq(q, 10000);
+  assert_status(BT_OK, bt_snapshot_buckets(buckets, 64, &nb, s, 0, BT_PHASE_GIL_WAIT));
+  assert_true(nb <= 64);
+  for (i = 0; i < nb; i++) sum += buckets[i].count;
+  assert_u64_eq(sum, 101);
+  bt_snapshot_free(s);
+  bt_metrics_free(m);
+}
+
+/* An operation that never released the GIL has an empty wait distribution. */
+static void test_timing__no_release_no_wait_samples(void **state) {
+  bt_metrics *m = bt_test_metrics_new();
+  bt_timing t = bt_test_timing("held", 300);
+  bt_snapshot *s;
+  bt_phase_stats ws;
+  size_t nb = 1;
+  (void)state;
+  assert_status(BT_OK, bt_metrics_record(m, &t));
+  s = bt_test_snapshot(m);
+  ws = bt_test_phase_stats(s, "held", BT_PHASE_GIL_WAIT);
+  assert_u64_eq(ws.count, 0);
+  assert_u64_eq(ws.sum_ns, 0);
+  assert_u64_eq(ws.p99_ns, 0);
+  assert_status(BT_OK, bt_snapshot_buckets(NULL, 0, &nb, s, 0, BT_PHASE_GIL_WAIT));
+  assert_int_equal(nb, 0);
+  assert_u64_eq(bt_test_op_stats(s, "held").unattributed_ns, 300);
+  bt_snapshot_free(s);
+  bt_metrics_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_timing__derived_gil_and_unattributed),
@@ -238,6 +319,8 @@ int main(void) {
       cmocka_unit_test(test_timing__untouched_phase_has_no_samples),
       cmocka_unit_test(test_timing__tracer_timing_round_trips_through_record),
       cmocka_unit_test(test_timing__record_larger_struct_size_works),
+      cmocka_unit_test(test_timing__gil_wait_is_its_own_distribution),
+      cmocka_unit_test(test_timing__no_release_no_wait_samples),
   };
   return cmocka_run_group_tests_name("timing", tests, NULL, NULL);
 }

@@ -115,6 +115,58 @@ def cython_ext(tmp_path_factory):
     return _build_setuptools_extension(tmp_path_factory, "ext_cython", "bt_cython_ext")
 
 
+def _ext_cache_dir(kind: str, *key_parts: str) -> pathlib.Path:
+    """A build directory for a test extension that outlives the session, so a
+    re-run rebuilds only what changed: $BT_TEST_EXT_CACHE (default
+    build/test-extensions under the repository root), one subdirectory per
+    interpreter and key (a CMake cache is tied to one interpreter)."""
+    import hashlib
+    base = pathlib.Path(os.environ.get("BT_TEST_EXT_CACHE") or ROOT / "build" / "test-extensions")
+    key = "\0".join((sys.executable, sys.version, *key_parts))
+    tag = f"{sys.implementation.cache_tag}{getattr(sys, 'abiflags', '')}"
+    path = base / f"{kind}-{tag}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def nanobind_ext():
+    """tests/python/ext_nanobind: a nanobind module using
+    boundarytrace/nanobind.hpp, built with CMake and nanobind_add_module(...
+    FREE_THREADED ...) (nanobind from PyPI) against the installed package's
+    headers and library. Its build directory is kept between sessions
+    (_ext_cache_dir): nanobind's own library is compiled once per interpreter,
+    later sessions rebuild only what changed (the module, after a header or
+    library change), under a lock so concurrent sessions do not collide."""
+    import fcntl
+    import importlib
+    import nanobind  # scripts/test installs it: missing is a failure
+    assert shutil.which("cmake"), "cmake is needed to build the nanobind test extension"
+    nb_cmake = subprocess.run([sys.executable, "-m", "nanobind", "--cmake_dir"],
+                              stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+    build = _ext_cache_dir("nanobind", nanobind.__version__, boundarytrace.get_include())
+    configure = [
+        "cmake", "-S", str(pathlib.Path(__file__).parent / "ext_nanobind"), "-B", str(build),
+        f"-DPython_EXECUTABLE={sys.executable}",
+        f"-Dnanobind_DIR={nb_cmake}",
+        f"-DBT_INCLUDE_DIR={boundarytrace.get_include()}",
+        f"-DBT_LIBRARY_DIR={boundarytrace.get_library_dir()}",
+        "-DCMAKE_BUILD_TYPE=Release",
+    ]
+    if shutil.which("ninja") and not (build / "Makefile").exists():
+        configure += ["-G", "Ninja"]
+    with open(build / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for cmd in (configure, ["cmake", "--build", str(build), "--parallel", "2"]):
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}"
+    sys.path.insert(0, str(build))
+    try:
+        return importlib.import_module("bt_nanobind_ext")
+    finally:
+        sys.path.remove(str(build))
+
+
 @pytest.fixture(scope="session")
 def helper_ext(tmp_path_factory):
     """tests/python/helper_ext: a pybind11 module using boundarytrace/pybind11.hpp,

@@ -63,12 +63,12 @@ def _expected(snap):
     ops = [op for op in snap if op.count > 0]
     out = {}
     segs = [ps.sum_ns for op in ops for ps in op.phases.values()] + \
-        [op.unattributed_ns for op in ops]
+        [v for op in ops for v in (op.gil_wait_ns, op.unattributed_ns)]
     out["chart-phases"] = (sum(1 for v in segs if v), sum(1 for v in segs if v))
     gil = [v for op in ops for v in (op.gil_held_ns, op.gil_released_ns, op.gil_wait_ns)]
     out["chart-gil"] = (len(gil), sum(1 for v in gil if v))
     for i, op in enumerate(ops):
-        dists = list(op.phases.values()) + [op.total]
+        dists = list(op.phases.values()) + ([op.gil_wait] if op.gil_wait.count else []) + [op.total]
         qs = [v for d in dists for v in (d.p50_ns, d.p90_ns, d.p99_ns, d.p999_ns)]
         out[f"chart-latency-{i}"] = (len(qs), sum(1 for v in qs if v))
     return out
@@ -109,10 +109,12 @@ def test_cli_html__charts_draw_in_chromium(tmp_path, backend):
         assert (got["bars"], got["with_value"]) == (bars, with_value), chart
         assert got["drawn"] == with_value, f"{chart}: bars with a value that did not draw"
         assert got["width"] > 300 and got["height"] > 50, chart
-    assert drawn["chart-phases"]["bars"] == 5 + 1 + 3 + 1 + 1  # insert_many, find, ODD
+    # insert_many (phases, GIL wait, unattributed), find (never released), ODD
+    assert drawn["chart-phases"]["bars"] == 5 + 1 + 1 + 3 + 1 + 1
     assert drawn["chart-gil"]["bars"] == 3 * 3
-    # operations by name: ODD ("<" sorts first), find, insert_many; phases + total, 4 bars each
-    assert [drawn[f"chart-latency-{i}"]["bars"] for i in range(3)] == [4 * 2, 4 * 4, 4 * 6]
+    # operations by name: ODD ("<" sorts first), find, insert_many; phases, the GIL wait
+    # of operations that released it, and the total: 4 bars each
+    assert [drawn[f"chart-latency-{i}"]["bars"] for i in range(3)] == [4 * 3, 4 * 4, 4 * 7]
     assert dom.count("<script") == 1  # the odd operation name stayed text
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

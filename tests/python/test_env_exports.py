@@ -57,7 +57,7 @@ def test_json_dump_parses_and_holds_every_figure(tmp_path):
         assert sum(b[2] for b in dist["buckets"]) == dist["count"], name
         assert all(lo < hi for lo, hi, _ in dist["buckets"])
     covered = sum(d["sum_ns"] for d in op["phases"].values())
-    assert covered + op["unattributed_ns"] == op["total_ns"]
+    assert covered + op["gil_wait_ns"] + op["unattributed_ns"] == op["total_ns"]
     assert not list(tmp_path.glob("*.tmp.*")), "temporary file left behind"
 
 

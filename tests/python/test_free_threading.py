@@ -2,8 +2,8 @@
 
 On a free-threaded build every extension of the project declares that it
 does not need the GIL (pybind11 ``py::mod_gil_not_used()``, Cython
-``freethreading_compatible``, the C API's ``Py_mod_gil`` slot, PyO3
-``gil_used = false``), so importing all of them leaves the GIL off; on a GIL
+``freethreading_compatible``, the C API's ``Py_mod_gil`` slot, nanobind
+``FREE_THREADED``, PyO3 ``gil_used = false``), so importing all of them leaves the GIL off; on a GIL
 build the GIL is simply on. Either way, 8 threads tracing at once lose
 nothing: the counts are exact, through the package and through the native
 extensions. The matrix (scripts/lib/python_matrix.sh) runs this file on
@@ -39,13 +39,14 @@ def _module_dir(module) -> str:
 
 
 def test_free_threading__importing_every_extension_keeps_the_gil_state(
-        capi_ext, cython_ext, helper_ext, docstore_site):
+        capi_ext, cython_ext, helper_ext, nanobind_ext, docstore_site):
     # A fresh interpreter: what imports in this one (pytest, plugins) is no
     # concern of the package. Warnings are errors there, so the
     # RuntimeWarning CPython gives when an import turns the GIL back on fails
     # the import by itself.
-    modules = ["boundarytrace", "boundarytrace._native", capi_ext.__name__, cython_ext.__name__,
-               helper_ext.__name__, "docstore", "docstore._docstore"]
+    exts = (capi_ext, cython_ext, helper_ext, nanobind_ext)
+    modules = ["boundarytrace", "boundarytrace._native", *(e.__name__ for e in exts),
+               "docstore", "docstore._docstore"]
     modules += [m for m in INSTALLED_EXTENSIONS if importlib.util.find_spec(m) is not None]
     code = (
         "import importlib, json, sys, warnings\n"
@@ -59,7 +60,7 @@ def test_free_threading__importing_every_extension_keeps_the_gil_state(
         "                  'loaded': sorted(m for m in sys.modules if m in " + repr(modules) + ")}))\n")
     env = dict(os.environ)
     env.pop("PYTHON_GIL", None)  # PYTHON_GIL=1 would turn it on whatever the modules say
-    paths = [_module_dir(capi_ext), _module_dir(cython_ext), _module_dir(helper_ext), str(docstore_site)]
+    paths = [_module_dir(e) for e in exts] + [str(docstore_site)]
     env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in [env.get("PYTHONPATH")] if p])
     proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, env=env, timeout=120)
@@ -145,9 +146,9 @@ def test_free_threading__eight_threads_trace_into_the_global_sink_exactly():
     assert counts == sorted(counts) and all(c <= n for c in counts)
 
 
-@pytest.mark.parametrize("which", ["capi", "cython", "helper"])
+@pytest.mark.parametrize("which", ["capi", "cython", "nanobind", "helper"])
 def test_free_threading__eight_threads_in_a_native_extension_exactly(request, which):
-    # Real extensions (the C API, Cython, pybind11), each call a held phase
+    # Real extensions (the C API, Cython, nanobind, pybind11), each call a held phase
     # and released ones (the thread detaches on 3.13t), from 8 threads at once.
     ext = request.getfixturevalue(f"{which}_ext")
     name = f"ft.{which}"

@@ -58,6 +58,9 @@ def test_package__headers_and_library_are_shipped():
     assert f'#define BT_VERSION_STRING "{bt.__version__}"' in shipped
     assert (include / "boundarytrace" / "bt.hpp").exists()
     assert "namespace pybind" in (include / "boundarytrace" / "pybind11.hpp").read_text()
+    assert "namespace nano" in (include / "boundarytrace" / "nanobind.hpp").read_text()
+    # the implementation both include
+    assert "namespace python_detail" in (include / "boundarytrace" / "gil_guards.hpp").read_text()
     libdir = pathlib.Path(bt.get_library_dir())
     assert (libdir / "libboundarytrace.so.1").is_file()
     assert pathlib.Path(bt.get_library()).name == "libboundarytrace.so.1"
@@ -162,14 +165,27 @@ def test_package__public_names_are_documented():
         assert getattr(obj, "__doc__", None), name
 
 
-def test_package__pybind11_helper_ships_with_the_python_package_only():
+@pytest.mark.parametrize("header", ["pybind11.hpp", "nanobind.hpp", "gil_guards.hpp"])
+def test_package__cxx_helpers_ship_with_the_python_package_only(header):
     # the C layer knows no language: the guards live beside the package, and the
     # wheel's copy is the source tree's
-    source = ROOT / "python" / "include" / "boundarytrace" / "pybind11.hpp"
+    source = ROOT / "python" / "include" / "boundarytrace" / header
     assert source.is_file()
-    assert not (ROOT / "capi" / "include" / "boundarytrace" / "pybind11.hpp").exists()
-    shipped = pathlib.Path(bt.get_include()) / "boundarytrace" / "pybind11.hpp"
+    assert not (ROOT / "capi" / "include" / "boundarytrace" / header).exists()
+    shipped = pathlib.Path(bt.get_include()) / "boundarytrace" / header
     assert shipped.read_text() == source.read_text()
+
+
+@pytest.mark.parametrize("header", ["pybind11.hpp", "nanobind.hpp"])
+def test_package__cxx_helpers_include_only_shipped_headers(header):
+    # every boundarytrace header a framework helper includes is in the wheel too
+    import re
+    include = pathlib.Path(bt.get_include())
+    text = (include / "boundarytrace" / header).read_text()
+    included = re.findall(r"^#include <(boundarytrace/[^>]+)>", text, re.M)
+    assert "boundarytrace/gil_guards.hpp" in included
+    for name in included:
+        assert (include / name).is_file(), name
 
 
 #: Submodules a user imports by name; they show in dir() once imported.

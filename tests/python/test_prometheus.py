@@ -28,7 +28,7 @@ def test_prometheus__histograms_and_counters(metrics):
     values = [5, 5, 40, 1000, 70000]
     for i, v in enumerate(values):
         metrics.record("find", v + 100, phases={bt.EXTRACT: v, bt.NETWORK: 50}, items=3,
-                       gil_releases=1, gil_wait_ns=1000, workers=2, error=(i == 0))
+                       gil_releases=1, gil_wait_ns=20, workers=2, error=(i == 0))
     fams = _scrape(BoundarytraceCollector(metrics))
 
     phase = fams["boundarytrace_phase_seconds"]
@@ -62,10 +62,15 @@ def test_prometheus__histograms_and_counters(metrics):
     assert counter("errors") == 1
     assert counter("items") == 15
     assert counter("gil_releases") == 5
-    assert counter("gil_wait_seconds") == pytest.approx(5000e-9)
+    assert counter("gil_wait_seconds") == pytest.approx(100e-9)
     assert counter("gil_held_seconds") == pytest.approx(sum(values) * 1e-9)
     assert counter("gil_released_seconds") == pytest.approx(250e-9)
-    assert counter("unattributed_seconds") == pytest.approx(250e-9)
+    # 50 ns between phases per operation, 20 of them the GIL wait
+    assert counter("unattributed_seconds") == pytest.approx(150e-9)
+    wait = fams["boundarytrace_operation_gil_wait_seconds"]
+    assert wait.type == "histogram"
+    assert _samples(wait, "_count", op="find")[0].value == 5
+    assert _samples(wait, "_sum", op="find")[0].value == pytest.approx(100e-9)
     assert _samples(fams["boundarytrace_workers_max"], "", op="find")[0].value == 2
 
 

@@ -118,8 +118,7 @@ def test_pyo3_shared_registry__pyo3_timing_matches_the_snapshot(pyo3_client):
     assert timing["gil_releases"] == 1 and timing["workers"] >= 2 and not timing["error"]
     # Phases and the GIL wait add up: GIL wait falls outside every phase.
     phases_ns = sum(ns for ns, _ in timing["phases"].values())
-    assert timing["total_ns"] == phases_ns + timing["unattributed_ns"]
-    assert timing["gil_wait_ns"] <= timing["unattributed_ns"]
+    assert timing["total_ns"] == phases_ns + timing["gil_wait_ns"] + timing["unattributed_ns"]
     assert timing["gil_released_ns"] == timing["phases"]["convert"][0] + timing["phases"]["network"][0]
 
     op = boundarytrace.snapshot()[PYO3_OP]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import platform
+import sys
+import sysconfig
 
 import pytest
 
@@ -31,6 +34,30 @@ def test_snapshot__sums_and_exact_percentiles(metrics):
     assert ex.gil_held is True and net.gil_held is False
     assert list(op.phases) == ["extract", "network"]
 
+
+
+def test_snapshot__gil_wait_is_its_own_distribution_and_row(metrics):
+    # Waits of 1..30 ns (exact buckets) over two releases each, between phases.
+    for v in range(1, 31):
+        metrics.record("waits", 200, phases={bt.CONVERT: 100}, gil_releases=2, gil_wait_ns=v)
+    metrics.record("waits", 200, phases={bt.EXTRACT: 100})  # never released: no sample
+    snap = metrics.snapshot()
+    op = snap["waits"]
+    w = op.gil_wait
+    assert (w.name, w.id, w.gil_held) == ("GIL wait", -2, None)
+    assert (w.count, w.entries, w.sum_ns, w.min_ns, w.max_ns) == (30, 60, 465, 1, 30)
+    assert (w.p50_ns, w.p90_ns, w.p99_ns) == (15, 27, 30)
+    assert sum(b.count for b in w.buckets) == 30
+    assert op.phase(bt.GIL_WAIT).sum_ns == 465 and op.phase(-2).count == 30
+    assert op.gil_wait_ns == 465 and op.gil_releases == 60
+    # the wait is not unattributed time
+    assert op.unattributed_ns == 31 * 200 - 31 * 100 - 465
+    assert op.to_dict()["gil_wait"]["count"] == 30
+    report = str(snap)
+    row = next(line for line in report.splitlines() if line.strip().startswith("GIL wait"))
+    assert "465 ns" in row and "60" in row.split()  # time and entries (the releases)
+    assert "may include" not in report
+    assert json.loads(snap.export("json"))["operations"][0]["gil_wait"]["sum_ns"] == 465
 
 def test_snapshot__large_values_within_one_thirty_second(metrics):
     values = [1000 * (i + 1) for i in range(1000)]  # 1 µs .. 1 ms
@@ -86,6 +113,16 @@ def test_snapshot__is_a_copy(metrics):
     metrics.record("copy", 10)
     assert snap["copy"].count == 1
     assert metrics.snapshot()["copy"].count == 2
+
+
+def test_snapshot__report_names_the_interpreter_build(metrics):
+    metrics.record("who", 1000)
+    line = str(metrics.snapshot()).split("\n")[1]
+    assert line.startswith(f"recorded under CPython {platform.python_version()}, ")
+    if sysconfig.get_config_var("Py_GIL_DISABLED") == 1 and not sys._is_gil_enabled():
+        assert "free-threaded build" in line and "attached / detached" in line
+    else:
+        assert line.endswith(", GIL build") or "with the GIL enabled" in line
 
 
 def test_snapshot__format_and_dict(metrics):

@@ -180,6 +180,12 @@ typedef int32_t bt_phase_id;
 #define BT_PHASE_MATERIALIZE 3 /**< build interpreter objects; GIL held */
 /** Pseudo-phase for snapshot queries: the whole operation. */
 #define BT_PHASE_TOTAL (-1)
+/**
+ * Pseudo-phase for snapshot queries: the time spent waiting to get the GIL
+ * back (bt_tracer_add_gil_wait), one sample per operation that released the
+ * GIL or measured a wait; its entries are the releases. Since 0.1.0.
+ */
+#define BT_PHASE_GIL_WAIT (-2)
 
 /* ------------------------------------------------------------------------- */
 /* Result structs                                                            */
@@ -202,7 +208,9 @@ typedef struct bt_timing {
   size_t struct_size;        /**< set by the caller: sizeof(bt_timing) */
   const char *op_name;       /**< interned operation name (process lifetime) */
   uint64_t total_ns;         /**< creation to finish */
-  uint64_t unattributed_ns;  /**< total_ns minus the time inside phases */
+  uint64_t unattributed_ns;  /**< total_ns minus the time inside phases and the
+                                  GIL wait (which falls between phases; never
+                                  below 0) */
   uint64_t gil_held_ns;      /**< time in phases whose GIL state is held */
   uint64_t gil_released_ns;  /**< time in phases whose GIL state is released */
   uint64_t gil_wait_ns;      /**< time spent waiting to reacquire the GIL */
@@ -227,8 +235,8 @@ typedef struct bt_op_stats {
   uint64_t total_ns;         /**< sum of operation times */
   uint64_t gil_held_ns;      /**< sum of time in GIL-held phases */
   uint64_t gil_released_ns;  /**< sum of time in GIL-released phases */
-  uint64_t gil_wait_ns;      /**< sum of measured GIL waits */
-  uint64_t unattributed_ns;  /**< sum of time outside any phase */
+  uint64_t gil_wait_ns;      /**< sum of measured GIL waits (BT_PHASE_GIL_WAIT) */
+  uint64_t unattributed_ns;  /**< sum of time outside any phase and the wait */
   uint64_t gil_releases;     /**< GIL releases over all operations */
   uint64_t parallel_ops;     /**< operations that reported more than one worker */
   uint32_t workers_max;      /**< most workers any operation reported */
@@ -242,12 +250,15 @@ typedef struct bt_op_stats {
 #define BT_STATS_SATURATED 0x1u
 #define BT_OP_STATS_INIT {sizeof(bt_op_stats), NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-/** Distribution of one phase (or BT_PHASE_TOTAL) of one operation. */
+/**
+ * Distribution of one phase (or BT_PHASE_TOTAL, BT_PHASE_GIL_WAIT) of one
+ * operation.
+ */
 typedef struct bt_phase_stats {
   size_t struct_size;        /**< set by the caller: sizeof(bt_phase_stats) */
-  const char *name;          /**< phase name, or "total" (process lifetime) */
+  const char *name;          /**< phase name, "total" or "GIL wait" (process lifetime) */
   bt_phase_id phase;         /**< the id asked for */
-  int32_t gil_held;          /**< 1 held, 0 released, -1 for BT_PHASE_TOTAL */
+  int32_t gil_held;          /**< 1 held, 0 released, -1 for the pseudo-phases */
   uint64_t count;            /**< operations that entered the phase (samples) */
   uint64_t entries;          /**< times the phase was entered, summed */
   uint64_t sum_ns;           /**< time in the phase, summed */
@@ -685,15 +696,16 @@ BT_API bt_status bt_snapshot_find(size_t *index_out, const bt_snapshot *snapshot
 BT_API bt_status bt_snapshot_op_stats(bt_op_stats *out, const bt_snapshot *snapshot, size_t index);
 
 /**
- * Distribution of one phase (or BT_PHASE_TOTAL) of the operation at `index`.
- * A registered phase the operation never entered gives count 0.
+ * Distribution of one phase (or BT_PHASE_TOTAL, BT_PHASE_GIL_WAIT) of the
+ * operation at `index`. A registered phase the operation never entered, or
+ * the wait of an operation that never released the GIL, gives count 0.
  * @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND; BT_E_UNKNOWN_PHASE; BT_E_STRUCT_SIZE.
  */
 BT_API bt_status bt_snapshot_phase_stats(bt_phase_stats *out, const bt_snapshot *snapshot,
                                          size_t index, bt_phase_id phase);
 
 /**
- * Any quantile `q` in [0, 1] of one phase (or BT_PHASE_TOTAL): 0 gives the
+ * Any quantile `q` in [0, 1] of one phase (or a pseudo-phase): 0 gives the
  * minimum, 1 the maximum, 0 when there are no samples.
  * @return BT_OK; BT_E_NULL; BT_E_NOT_FOUND; BT_E_UNKNOWN_PHASE; BT_E_INVALID
  *         (q outside [0, 1] or NaN).
@@ -702,7 +714,7 @@ BT_API bt_status bt_snapshot_quantile(uint64_t *ns_out, const bt_snapshot *snaps
                                       size_t index, bt_phase_id phase, double q);
 
 /**
- * Copies the non-empty histogram buckets of one phase (or BT_PHASE_TOTAL),
+ * Copies the non-empty histogram buckets of one phase (or a pseudo-phase),
  * in increasing order, into `buckets` (may be NULL when cap is 0).
  * `*count_out` receives the number of non-empty buckets, which may exceed cap
  * (then only cap are written; call again with a larger array).

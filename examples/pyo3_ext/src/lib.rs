@@ -15,8 +15,6 @@
 //! `pyo3_insert_many` in the process-wide sink of the libboundarytrace that
 //! `import boundarytrace` loaded, so they show up in `boundarytrace.snapshot()`
 //! beside every other extension's.
-mod bt;
-
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Mutex;
@@ -27,15 +25,17 @@ use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
+use boundarytrace::{Metrics, Op, Phase, Timing};
+
 /// The operation name this extension records under.
 const OPERATION: &str = "pyo3_insert_many";
 /// Batches at least this big are encoded by several worker threads.
 const PARALLEL_MIN_DOCS: usize = 256;
 const MAX_WORKERS: usize = 4;
 
-static OP: GILOnceCell<bt::Op> = GILOnceCell::new();
+static OP: GILOnceCell<Op<'static>> = GILOnceCell::new();
 
-fn bt_err(e: bt::Error) -> PyErr {
+fn bt_err(e: boundarytrace::Error) -> PyErr {
     PyRuntimeError::new_err(e.to_string())
 }
 
@@ -363,7 +363,7 @@ fn round_trip(conn: &Mutex<TcpStream>, frame: &[u8]) -> io::Result<Vec<u8>> {
 #[pyclass(module = "bt_pyo3_demo")]
 struct Client {
     conn: Mutex<TcpStream>,
-    last: Mutex<Option<bt::Timing>>,
+    last: Mutex<Option<Timing>>,
 }
 
 #[pymethods]
@@ -388,12 +388,12 @@ impl Client {
         documents: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
         let op = *OP
-            .get_or_try_init(py, || bt::Op::global(OPERATION))
+            .get_or_try_init(py, || Metrics::global().op(OPERATION))
             .map_err(bt_err)?;
-        let mut tracer = bt::Tracer::new(op).map_err(bt_err)?;
+        let mut tracer = op.tracer().map_err(bt_err)?;
 
         let docs = {
-            let _p = tracer.phase(bt::EXTRACT).map_err(bt_err)?;
+            let _p = tracer.phase(Phase::EXTRACT).map_err(bt_err)?;
             let mut docs = Vec::new();
             for item in documents.try_iter()? {
                 let item = item?;
@@ -405,23 +405,22 @@ impl Client {
             docs
         };
 
+        // convert and network under one GIL release; the time to get the GIL
+        // back is recorded as GIL wait, outside both phases.
         let conn = &self.conn;
-        let reply = tracer.allow_threads(py, |t| -> Result<io::Result<Vec<u8>>, bt::Error> {
-            let frame = {
-                let _p = t.phase(bt::CONVERT)?;
+        let reply = tracer
+            .allow_threads(py, Phase::CONVERT, |r| {
                 let (frame, workers) = encode_batch(&docs);
-                t.set_workers(workers as u32)?;
-                frame
-            };
-            let _p = t.phase(bt::NETWORK)?;
-            Ok(round_trip(conn, &frame))
-        });
-        let reply = reply
+                r.tracer().set_workers(workers as u32)?;
+                r.next(Phase::NETWORK)?;
+                Ok(round_trip(conn, &frame))
+            })
+            .and_then(|inner: Result<io::Result<Vec<u8>>, boundarytrace::Error>| inner)
             .map_err(bt_err)?
             .map_err(|e| PyRuntimeError::new_err(format!("network: {}", e)))?;
 
         let ids = {
-            let _p = tracer.phase(bt::MATERIALIZE).map_err(bt_err)?;
+            let _p = tracer.phase(Phase::MATERIALIZE).map_err(bt_err)?;
             materialize_ids(py, &reply, docs.len())?
         };
         tracer.add_items(docs.len() as u64).map_err(bt_err)?;
@@ -445,22 +444,20 @@ impl Client {
             None => return Ok(None),
         };
         let d = PyDict::new(py);
-        d.set_item("op_name", t.op_name)?;
-        d.set_item("total_ns", t.total_ns)?;
-        d.set_item("gil_held_ns", t.gil_held_ns)?;
-        d.set_item("gil_released_ns", t.gil_released_ns)?;
-        d.set_item("gil_wait_ns", t.gil_wait_ns)?;
-        d.set_item("unattributed_ns", t.unattributed_ns)?;
-        d.set_item("items", t.items)?;
-        d.set_item("gil_releases", t.gil_releases)?;
-        d.set_item("workers", t.workers)?;
-        d.set_item("error", t.error)?;
+        d.set_item("op_name", t.op_name())?;
+        d.set_item("total_ns", t.total_ns())?;
+        d.set_item("gil_held_ns", t.gil_held_ns())?;
+        d.set_item("gil_released_ns", t.gil_released_ns())?;
+        d.set_item("gil_wait_ns", t.gil_wait_ns())?;
+        d.set_item("unattributed_ns", t.unattributed_ns())?;
+        d.set_item("items", t.items())?;
+        d.set_item("gil_releases", t.gil_releases())?;
+        d.set_item("workers", t.workers())?;
+        d.set_item("error", t.is_error())?;
         let phases = PyDict::new(py);
-        for (name, (ns, entries)) in ["extract", "convert", "network", "materialize"]
-            .iter()
-            .zip(t.phases.iter())
-        {
-            phases.set_item(*name, (*ns, *entries))?;
+        for phase in [Phase::EXTRACT, Phase::CONVERT, Phase::NETWORK, Phase::MATERIALIZE] {
+            let name = phase.name().map_err(bt_err)?;
+            phases.set_item(name, t.phase(phase))?;
         }
         d.set_item("phases", phases)?;
         Ok(Some(d))
@@ -478,20 +475,19 @@ impl Client {
 #[pyfunction]
 fn build_info() -> (String, u32, &'static str) {
     (
-        bt::version_string().to_owned(),
-        bt::version(),
-        env!("BT_PYO3_LINKED_DIR"),
+        boundarytrace::version_string().to_owned(),
+        boundarytrace::version(),
+        boundarytrace::sys::LINKED_LIB_DIR,
     )
 }
 
-// gil_used = false: nothing here relies on the GIL (the Client's connection
-// sits behind a Mutex), so importing the module on a free-threaded Python
-// (3.13t) leaves the GIL off.
+// gil_used = false: safe without the GIL (free-threaded CPython 3.13t):
+// the client's state is behind Mutexes and the library is thread-safe.
 #[pymodule(gil_used = false)]
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The version check before any other call into the library.
-    bt::check_version().map_err(PyImportError::new_err)?;
+    boundarytrace::check_version().map_err(PyImportError::new_err)?;
     m.add_class::<Client>()?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add("OPERATION", OPERATION)?;

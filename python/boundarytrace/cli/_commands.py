@@ -14,7 +14,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from ._budget import BudgetError, check_snapshot, default_budget_path, load_budget
 from ._html_report import render_html
-from ._snapshot_file import (Dist, OpData, SnapshotData, SnapshotFileError, load_snapshot,
+from ._snapshot_file import (GIL_WAIT, Dist, OpData, SnapshotData, SnapshotFileError, load_snapshot,
                              shared_dir_error)
 from ._units import (UsageError, columns, format_duration, parse_duration, parse_percent,
                      percent, plural)
@@ -99,11 +99,11 @@ def render_op(op: OpData, snap: SnapshotData) -> List[str]:
     for name, d in op.phases.items():
         held = snap.phase_gil.get(name, d.gil_held)
         lines.append(_table_line(_dist_row(name, _gil_word(held) or "?", d, op.total_ns)))
+    if op.gil_wait.count:  # its own row, as in the library's report
+        lines.append(_table_line(_dist_row(GIL_WAIT, "", op.gil_wait, op.total_ns)))
     un = ("  " + _lpad("unattributed", 13) + " " + _lpad("", 8) +
           _rpad(format_duration(op.unattributed_ns), 11) + " " +
           _rpad(percent(op.unattributed_ns, op.total_ns), 6))
-    if op.gil_wait_ns and op.gil_wait_ns <= op.unattributed_ns:
-        un += f"   (may include GIL wait: {format_duration(op.gil_wait_ns)})"
     lines.append(un)
     lines.append(_table_line(_dist_row("total", "", op.total, op.total_ns)))
     lines.append(f"  GIL held {percent(op.gil_held_ns, op.total_ns)}, released "
@@ -191,6 +191,8 @@ def render_diff(base: SnapshotData, new: SnapshotData, max_regress: float, min_c
         rows: List[List[str]] = [["phase", "p50 base", "p50 new", "change", "p99 base",
                                   "p99 new", "change", "verdict"]]
         order = ["total"] + list(b.phases) + [p for p in a.phases if p not in b.phases]
+        if a.gil_wait.count or b.gil_wait.count:
+            order.append(GIL_WAIT)
         for phase in order:
             da, db = a.dist(phase), b.dist(phase)
             if da is None or db is None:

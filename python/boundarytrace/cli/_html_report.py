@@ -24,7 +24,7 @@ import html
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ._snapshot_file import Dist, OpData, SnapshotData
+from ._snapshot_file import GIL_WAIT, Dist, OpData, SnapshotData
 from ._units import format_duration, percent, plural
 
 __all__ = ["render_html"]
@@ -35,6 +35,7 @@ _RELEASED = ("#2e86ab", "#3bb273", "#4062bb", "#17bebb", "#5c80bc", "#6a4c93", "
              "#457b9d")
 _UNKNOWN = "#777777"
 _UNATTRIBUTED = "#b0b5ba"
+_WAIT = "#8c6bb1"  # the GIL wait, as in the GIL chart
 _GIL_COLOURS = (("held", "#e4572e"), ("released", "#2e86ab"), ("wait", "#8c6bb1"))
 _PCT_COLOURS = (("p50", "#9ecae1"), ("p90", "#6baed6"), ("p99", "#3182bd"), ("p99.9", "#08519c"))
 
@@ -171,6 +172,7 @@ def _phase_chart(ops: Sequence[OpData], colours: Dict[str, str]) -> str:
                     f"<title>{_e(op.name)}</title>{_e(_short(op.name))}</text>")
         x = float(_LABEL_W)
         segments = [(name, d.sum_ns, colours.get(name, _UNKNOWN)) for name, d in op.phases.items()]
+        segments.append((GIL_WAIT, op.gil_wait_ns, _WAIT))
         segments.append(("unattributed", op.unattributed_ns, _UNATTRIBUTED))
         for name, ns, colour in segments:
             if ns == 0:
@@ -244,7 +246,10 @@ def _log_range(values: Sequence[int]) -> Tuple[float, float]:
 
 
 def _latency_chart(index: int, op: OpData) -> str:
-    groups: List[Tuple[str, Dist]] = list(op.phases.items()) + [("total", op.total)]
+    groups: List[Tuple[str, Dist]] = list(op.phases.items())
+    if op.gil_wait.count:
+        groups.append((GIL_WAIT, op.gil_wait))
+    groups.append(("total", op.total))
     bar_w, group_gap, left, top, plot_h, bottom = 15, 34, 72, 14, 190, 40
     group_w = len(_PCT_COLOURS) * bar_w
     width = max(480, left + len(groups) * (group_w + group_gap) + 10)
@@ -301,6 +306,8 @@ def _table(op: OpData, snap: SnapshotData) -> str:
 
     for name, d in op.phases.items():
         rows.append(row(name, snap.phase_gil.get(name, d.gil_held), d))
+    if op.gil_wait.count:
+        rows.append(row(GIL_WAIT, None, op.gil_wait, "wait"))
     rows.append("<tr><td>unattributed</td><td></td>"
                 f"<td>{format_duration(op.unattributed_ns)}</td>"
                 f"<td>{percent(op.unattributed_ns, op.total_ns)}</td>"
@@ -338,6 +345,8 @@ def render_html(snap: SnapshotData, ops: Sequence[OpData], version: str) -> str:
             held = snap.phase_gil.get(name)
             word = "" if held is None else (" (GIL held)" if held else " (GIL released)")
             used.append((name + word, colour))
+    if any(op.gil_wait_ns for op in shown):
+        used.append((GIL_WAIT, _WAIT))
     used.append(("unattributed", _UNATTRIBUTED))
 
     title = f"boundarytrace report: {snap.source}"

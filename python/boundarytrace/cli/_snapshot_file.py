@@ -37,8 +37,14 @@ class SnapshotFileError(Exception):
     """A file that cannot be read as a snapshot of schema version 1."""
 
 
+#: The name of the GIL wait's distribution (the library's BT_PHASE_GIL_WAIT).
+GIL_WAIT = "GIL wait"
+_EMPTY = {"count": 0, "entries": 0, "sum_ns": 0, "min_ns": 0, "max_ns": 0, "p50_ns": 0, "p90_ns": 0,
+          "p99_ns": 0, "p999_ns": 0, "buckets": []}
+
+
 class Dist:
-    """Distribution of one phase (or the total) of one operation (``DIST``)."""
+    """Distribution of one phase (or the total, or the GIL wait) of one operation (``DIST``)."""
 
     __slots__ = ("name", "gil_held", "count", "entries", "sum_ns", "min_ns", "max_ns", "p50_ns",
                  "p90_ns", "p99_ns", "p999_ns", "buckets")
@@ -74,7 +80,7 @@ class OpData:
 
     __slots__ = ("name", "count", "errors", "left_open", "items", "total_ns", "gil_held_ns",
                  "gil_released_ns", "gil_wait_ns", "unattributed_ns", "gil_releases",
-                 "parallel_ops", "workers_max", "total", "phases")
+                 "parallel_ops", "workers_max", "total", "gil_wait", "phases")
 
     def __init__(self, raw: Dict[str, Any], phase_order: Dict[str, Tuple[int, Optional[bool]]],
                  where: str) -> None:
@@ -93,6 +99,10 @@ class OpData:
         self.parallel_ops = _uint(raw, "parallel_ops", where)
         self.workers_max = _uint(raw, "workers_max", where)
         self.total = Dist("total", None, _obj(raw, "total", where), f"{where}.total")
+        # The GIL wait per operation that released the GIL; files written
+        # before it was kept lack it: then an empty one.
+        self.gil_wait = Dist(GIL_WAIT, None, _obj(raw, "gil_wait", where) if "gil_wait" in raw else _EMPTY,
+                             f"{where}.gil_wait")
         phases = _obj(raw, "phases", where)
         found = []
         for name, dist in phases.items():
@@ -130,8 +140,13 @@ class OpData:
         return self.items / self.count if self.count else 0.0
 
     def dist(self, phase: str) -> Optional[Dist]:
-        """The distribution of ``phase`` ("total" for the whole operation), or None."""
-        return self.total if phase == "total" else self.phases.get(phase)
+        """The distribution of ``phase`` ("total" for the whole operation, "GIL wait"
+        for the wait to get the GIL back), or None."""
+        if phase == "total":
+            return self.total
+        if phase == GIL_WAIT:
+            return self.gil_wait if self.gil_wait.count else None
+        return self.phases.get(phase)
 
 
 class SnapshotData:

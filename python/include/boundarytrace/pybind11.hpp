@@ -2,7 +2,8 @@
  * boundarytrace — GIL-aware phase guards for pybind11 extensions.
  *
  * Header-only; depends on pybind11 and the public boundarytrace headers (bt.h,
- * bt.hpp) only. It ships with the Python package, not with the C library (the
+ * bt.hpp, and gil_guards.hpp, the implementation it shares with nanobind.hpp)
+ * only. It ships with the Python package, not with the C library (the
  * C layer knows no language): `-I` the directory boundarytrace.get_include()
  * names, which holds bt.h, bt.hpp and this header. The module that includes it
  * links libboundarytrace (import the `boundarytrace` Python package first, so
@@ -61,47 +62,28 @@
 
 #include <pybind11/pybind11.h>  // includes Python.h first, as CPython requires
 
-#include <boundarytrace/bt.h>
-#include <boundarytrace/bt.hpp>
-
-#include <cassert>
-#include <cstdint>
+#include <boundarytrace/gil_guards.hpp>  // the implementation, shared with nanobind.hpp
 
 namespace bt {
 namespace pybind {
 
 namespace detail {
 
-/*
- * Throws bt::error(BT_E_CONFLICT) unless phase `id` is registered with the
- * GIL state `want_held`; bt::error(BT_E_UNKNOWN_PHASE) for an unknown id.
- * One table read through the C API; catches a released guard put around a
- * GIL-held phase (its time would be reported under the wrong GIL state).
- * With BT_DISABLE_TRACING the table is empty, so nothing is checked.
- */
-inline void check_phase_gil(bt_phase_id id, bool want_held, const char *context) {
-#ifndef BT_DISABLE_TRACING
-  int held = 0;
-  check(bt_phase_get_info(nullptr, &held, id), "bt_phase_get_info");
-  if ((held != 0) != want_held) throw error(BT_E_CONFLICT, context);
-#else
-  (void)id;
-  (void)want_held;
-  (void)context;
-#endif
-}
+/* The context of the BT_E_CONFLICT errors, naming these classes. */
+struct Names {
+  static const char *released_conflict() noexcept {
+    return "bt::pybind::ReleasedPhase: the phase is GIL-held";
+  }
+  static const char *next_conflict() noexcept {
+    return "bt::pybind::ReleasedPhase::next: the phase is GIL-held";
+  }
+  static const char *held_conflict() noexcept {
+    return "bt::pybind::HeldPhase: the phase is GIL-released";
+  }
+};
 
-/*
- * Takes the GIL back (attaches `state` again) and adds the time that took to
- * the tracer's GIL wait. Never throws; a NULL or finished tracer records
- * nothing but the GIL is still reacquired.
- */
-inline void reacquire(bt_tracer *t, PyThreadState *state) noexcept {
-  std::uint64_t t0 = bt_clock_now_ns();
-  PyEval_RestoreThread(state);
-  std::uint64_t t1 = bt_clock_now_ns();
-  (void)bt_tracer_add_gil_wait(t, t1 > t0 ? t1 - t0 : 0);
-}
+using bt::python_detail::check_phase_gil;
+using bt::python_detail::reacquire;
 
 }  // namespace detail
 
@@ -112,6 +94,12 @@ inline void reacquire(bt_tracer *t, PyThreadState *state) noexcept {
  * with bt_tracer_add_gil_wait. It opens no phase: put bt::Tracer::phase() guards
  * (released phases) inside it, e.g. to alternate convert and network in a
  * loop under one release. ReleasedPhase is the common case of one phase.
+ *
+ *   GilRelease(bt_tracer *tracer)   counts one release on `tracer` (may be
+ *                                   NULL: nothing recorded), releases the GIL
+ *   GilRelease(bt::Tracer &tracer)  the same on `tracer`'s C handle
+ *   ~GilRelease()                   reacquires the GIL, adds the time it took
+ *                                   to the tracer's GIL wait
  *
  * Precondition: the calling thread holds the GIL (is attached). Inside the
  * scope it must not touch Python objects (or must take the GIL back with
@@ -125,28 +113,10 @@ inline void reacquire(bt_tracer *t, PyThreadState *state) noexcept {
  * Never throws: the constructor counts the release best-effort (a finished or
  * NULL tracer only means nothing is recorded) and always releases the GIL.
  */
-class GilRelease {
+class GilRelease : public bt::python_detail::GilRelease<detail::Names> {
  public:
-  /** Counts one release on `tracer` (may be NULL: nothing recorded), releases the GIL. */
-  explicit GilRelease(bt_tracer *tracer) noexcept : t_(tracer) {
-    assert(PyGILState_Check() && "bt::pybind::GilRelease needs the GIL held");
-    (void)bt_tracer_add_gil_release(t_);
-    state_ = PyEval_SaveThread();
-  }
-  /** As above, on `tracer`'s C handle. */
-  explicit GilRelease(Tracer &tracer) noexcept : GilRelease(tracer.get()) {}
-
-  /** Reacquires the GIL and adds the time it took to the tracer's GIL wait. */
-  ~GilRelease() { detail::reacquire(t_, state_); }
-
-  GilRelease(const GilRelease &) = delete;
-  GilRelease &operator=(const GilRelease &) = delete;
-  GilRelease(GilRelease &&) = delete;
-  GilRelease &operator=(GilRelease &&) = delete;
-
- private:
-  bt_tracer *t_;
-  PyThreadState *state_;
+  using Base = bt::python_detail::GilRelease<detail::Names>;
+  using Base::Base;
 };
 
 /**
@@ -154,7 +124,16 @@ class GilRelease {
  * GIL-released, e.g. bt::CONVERT or bt::NETWORK), counts one GIL release,
  * releases the GIL; at scope exit ends the phase *before* reacquiring the GIL,
  * then reacquires it and records the wait (see "What GIL wait means" above).
- * next() moves to another released phase without taking the GIL back.
+ *
+ *   ReleasedPhase(bt_tracer *tracer, bt_phase_id id)
+ *   ReleasedPhase(bt::Tracer &tracer, bt_phase_id id)
+ *   ~ReleasedPhase()         ends the open phase (GIL still released),
+ *                            reacquires the GIL, records the wait
+ *   bt_phase_id id() const   the phase open now (the last one begun)
+ *   void next(bt_phase_id)   ends the current phase and begins another
+ *                            GIL-released one, the GIL staying released:
+ *                            `p.next(bt::NETWORK)` after the convert work.
+ *                            Call it without the GIL (inside the scope).
  *
  * Precondition: the calling thread holds the GIL; no phase is open on the
  * tracer. Inside the scope, do not touch Python objects.
@@ -163,108 +142,44 @@ class GilRelease {
  * outlive the guard. Thread-safety: as GilRelease — made and destroyed on one
  * thread; neither copyable nor movable.
  *
- * Throws bt::error, with the GIL still held and nothing changed:
- * BT_E_UNKNOWN_PHASE, BT_E_CONFLICT (`id` is a GIL-held phase),
+ * The constructor throws bt::error, with the GIL still held and nothing
+ * changed: BT_E_UNKNOWN_PHASE, BT_E_CONFLICT (`id` is a GIL-held phase),
  * BT_E_NULL (NULL or moved-from tracer), BT_E_PHASE_OPEN, BT_E_FINISHED.
+ * next() throws bt::error: BT_E_UNKNOWN_PHASE or BT_E_CONFLICT (nothing
+ * changes); from bt_phase_end/bt_phase_begin (then no phase is open and the
+ * destructor only reacquires the GIL). The GIL is reacquired by the
+ * destructor during unwinding, before pybind11 sees the exception.
  */
-class ReleasedPhase {
+class ReleasedPhase : public bt::python_detail::ReleasedPhase<detail::Names> {
  public:
-  ReleasedPhase(bt_tracer *tracer, bt_phase_id id) : t_(tracer), id_(id) {
-    assert(PyGILState_Check() && "bt::pybind::ReleasedPhase needs the GIL held");
-    detail::check_phase_gil(id, false, "bt::pybind::ReleasedPhase: the phase is GIL-held");
-    check(bt_phase_begin(t_, id_), "bt_phase_begin");
-    (void)bt_tracer_add_gil_release(t_);
-    state_ = PyEval_SaveThread();
-  }
-  ReleasedPhase(Tracer &tracer, bt_phase_id id) : ReleasedPhase(tracer.get(), id) {}
-
-  /** Ends the open phase (GIL still released), reacquires the GIL, records the wait. */
-  ~ReleasedPhase() {
-    if (open_) (void)bt_phase_end(t_, id_);
-    detail::reacquire(t_, state_);
-  }
-
-  ReleasedPhase(const ReleasedPhase &) = delete;
-  ReleasedPhase &operator=(const ReleasedPhase &) = delete;
-  ReleasedPhase(ReleasedPhase &&) = delete;
-  ReleasedPhase &operator=(ReleasedPhase &&) = delete;
-
-  /** The phase open now (the last one begun). */
-  bt_phase_id id() const noexcept { return id_; }
-
-  /**
-   * Ends the current phase and begins `id` (another GIL-released phase), the
-   * GIL staying released: `p.next(bt::NETWORK)` after the convert work.
-   * Call it without the GIL (inside the guard's scope, as usual).
-   * Throws bt::error: BT_E_UNKNOWN_PHASE or BT_E_CONFLICT (nothing changes);
-   * from bt_phase_end/bt_phase_begin (then no phase is open and the
-   * destructor only reacquires the GIL). The GIL is reacquired by the
-   * destructor during unwinding, before pybind11 sees the exception.
-   */
-  void next(bt_phase_id id) {
-    detail::check_phase_gil(id, false, "bt::pybind::ReleasedPhase::next: the phase is GIL-held");
-    if (open_) {
-      open_ = false;
-      check(bt_phase_end(t_, id_), "bt_phase_end");
-    }
-    check(bt_phase_begin(t_, id), "bt_phase_begin");
-    id_ = id;
-    open_ = true;
-  }
-
- private:
-  bt_tracer *t_;
-  bt_phase_id id_;
-  bool open_ = true;
-  PyThreadState *state_ = nullptr;
+  using Base = bt::python_detail::ReleasedPhase<detail::Names>;
+  using Base::Base;
 };
 
 /**
  * A GIL-held phase: begins phase `id` (which must be registered as GIL-held,
  * e.g. bt::EXTRACT or bt::MATERIALIZE) and ends it at scope exit. The GIL is
  * not touched: the caller holds it throughout (as in any pybind11 function).
- * end() ends the phase early.
+ *
+ *   HeldPhase(bt_tracer *tracer, bt_phase_id id)
+ *   HeldPhase(bt::Tracer &tracer, bt_phase_id id)
+ *   ~HeldPhase()             ends the phase unless end() already did; errors
+ *                            are ignored
+ *   bt_phase_id id() const   the phase this guard holds open
+ *   void end()               ends the phase now; afterwards the guard does
+ *                            nothing. Throws as bt_phase_end.
  *
  * Ownership: borrows the tracer (a bt_tracer* or a bt::Tracer&), which must
  * outlive the guard. Thread-safety: the tracer's rules (one thread at a time).
  * Not copyable or movable.
  *
- * Throws bt::error: BT_E_UNKNOWN_PHASE, BT_E_CONFLICT (`id` is a released
- * phase), BT_E_NULL, BT_E_PHASE_OPEN, BT_E_FINISHED. The destructor ignores
- * errors.
+ * The constructor throws bt::error: BT_E_UNKNOWN_PHASE, BT_E_CONFLICT (`id`
+ * is a released phase), BT_E_NULL, BT_E_PHASE_OPEN, BT_E_FINISHED.
  */
-class HeldPhase {
+class HeldPhase : public bt::python_detail::HeldPhase<detail::Names> {
  public:
-  HeldPhase(bt_tracer *tracer, bt_phase_id id) : t_(tracer), id_(id) {
-    assert(PyGILState_Check() && "bt::pybind::HeldPhase needs the GIL held");
-    detail::check_phase_gil(id, true, "bt::pybind::HeldPhase: the phase is GIL-released");
-    check(bt_phase_begin(t_, id_), "bt_phase_begin");
-  }
-  HeldPhase(Tracer &tracer, bt_phase_id id) : HeldPhase(tracer.get(), id) {}
-
-  /** Ends the phase unless end() already did; errors are ignored. */
-  ~HeldPhase() {
-    if (t_ != nullptr) (void)bt_phase_end(t_, id_);
-  }
-
-  HeldPhase(const HeldPhase &) = delete;
-  HeldPhase &operator=(const HeldPhase &) = delete;
-  HeldPhase(HeldPhase &&) = delete;
-  HeldPhase &operator=(HeldPhase &&) = delete;
-
-  /** The phase this guard holds open. */
-  bt_phase_id id() const noexcept { return id_; }
-
-  /** Ends the phase now; afterwards the guard does nothing. Throws as bt_phase_end. */
-  void end() {
-    bt_tracer *t = t_;
-    t_ = nullptr;
-    if (t != nullptr) check(bt_phase_end(t, id_), "bt_phase_end");
-  }
-
- private:
-  bt_tracer *t_;
-  bt_phase_id id_;
+  using Base = bt::python_detail::HeldPhase<detail::Names>;
+  using Base::Base;
 };
 
 }  // namespace pybind

@@ -16,9 +16,10 @@ use constant {
     NETWORK     => 2,
     MATERIALIZE => 3,
     TOTAL       => -1,
+    GIL_WAIT    => -2,    # the wait to get the GIL back, per operation that released it
 };
 
-our @EXPORT_OK   = qw(EXTRACT CONVERT NETWORK MATERIALIZE TOTAL);
+our @EXPORT_OK   = qw(EXTRACT CONVERT NETWORK MATERIALIZE TOTAL GIL_WAIT);
 our %EXPORT_TAGS = (phases => [@EXPORT_OK], all => [@EXPORT_OK]);
 
 # bt_format values by name.

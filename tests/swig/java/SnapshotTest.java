@@ -28,12 +28,15 @@ class SnapshotTest {
           .items(7).gilReleases(2).gilWaitNs(50).workers(4).build();
       assertEquals(1000, t.gilHeldNs());
       assertEquals(2000, t.gilReleasedNs());
-      assertEquals(2000, t.unattributedNs());
+      assertEquals(2000 - 50, t.unattributedNs()); // the GIL wait is not unattributed
       for (int i = 0; i < 10; i++) m.record(t);
       try (Snapshot s = m.snapshot()) {
         assertEquals(1, s.size());
         OpStats st = s.stats(op);
-        assertEquals(new OpStats(op, 10, 0, 0, 70, 50_000, 10_000, 20_000, 500, 20_000, 20, 10, 4, false), st);
+        assertEquals(new OpStats(op, 10, 0, 0, 70, 50_000, 10_000, 20_000, 500, 19_500, 20, 10, 4, false), st);
+        // the GIL wait: 50 ns per operation over 2 releases each
+        assertEquals(new PhaseStats("GIL wait", Phase.GIL_WAIT, -1, 10, 20, 500, 50, 50, 50, 50, 50, 50),
+            s.gilWait(op));
         assertEquals(new PhaseStats("extract", Phase.EXTRACT, 1, 10, 10, 10_000, 1000, 1000, 1000,
             1000, 1000, 1000), s.phase(op, Phase.EXTRACT));
         assertEquals(new PhaseStats("convert", Phase.CONVERT, 0, 10, 30, 20_000, 2000, 2000, 2000,

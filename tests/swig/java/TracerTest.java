@@ -56,8 +56,9 @@ class TracerTest {
         sum += t.phaseNs(id);
       }
       assertTrue(t.totalNs() >= sum, "total " + t.totalNs() + " >= phases " + sum);
-      assertEquals(t.totalNs() - sum, t.unattributedNs());
-      assertTrue(t.unattributedNs() > 0);
+      // the GIL wait (1234 ns) falls between phases: not unattributed
+      assertEquals(Math.max(0, t.totalNs() - sum - 1234), t.unattributedNs());
+      assertTrue(t.totalNs() - sum > 0);
       assertEquals(t.phaseNs(Phase.EXTRACT) + t.phaseNs(Phase.MATERIALIZE), t.gilHeldNs());
       assertEquals(t.phaseNs(Phase.CONVERT) + t.phaseNs(Phase.NETWORK), t.gilReleasedNs());
       assertEquals(1234, t.gilWaitNs());

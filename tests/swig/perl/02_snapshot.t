@@ -16,7 +16,7 @@ subtest 'identical operations: exact statistics' => sub {
     is($s->op_count, 1, 'one operation');
     is_deeply($s->stats($op), {
         name => $op, count => 10, errors => 0, left_open => 0, items => 70, total_ns => 50_000,
-        gil_held_ns => 10_000, gil_released_ns => 20_000, gil_wait_ns => 500, unattributed_ns => 20_000,
+        gil_held_ns => 10_000, gil_released_ns => 20_000, gil_wait_ns => 500, unattributed_ns => 19_500,
         gil_releases => 20, parallel_ops => 10, workers_max => 4,
     }, 'operation stats');
     is_deeply($s->phase_stats($op, EXTRACT), {
@@ -31,6 +31,10 @@ subtest 'identical operations: exact statistics' => sub {
         name => 'total', phase => -1, gil_held => -1, count => 10, entries => 10, sum_ns => 50_000,
         min_ns => 5000, max_ns => 5000, p50_ns => 5000, p90_ns => 5000, p99_ns => 5000, p999_ns => 5000,
     }, 'total stats');
+    is_deeply($s->phase_stats($op, Boundarytrace::GIL_WAIT), {
+        name => 'GIL wait', phase => -2, gil_held => -1, count => 10, entries => 20, sum_ns => 500,
+        min_ns => 50, max_ns => 50, p50_ns => 50, p90_ns => 50, p99_ns => 50, p999_ns => 50,
+    }, 'GIL wait stats: 50 ns per operation over 2 releases');
     is($s->phase_stats($op, NETWORK)->{count}, 0, 'a phase never entered');
     for my $q (0, 0.001, 0.25, 0.5, 0.9, 0.99, 0.999, 1) {
         is($s->quantile($op, EXTRACT, $q), 1000, "extract quantile $q");

@@ -24,6 +24,11 @@ public final class Phase implements AutoCloseable {
   public static final int MATERIALIZE = BtNativeConstants.BT_PHASE_MATERIALIZE;
   /** Pseudo-phase for snapshot queries: the whole operation. */
   public static final int TOTAL = BtNativeConstants.BT_PHASE_TOTAL;
+  /**
+   * Pseudo-phase for snapshot queries: the wait to get the GIL back, one sample
+   * per operation that released it (its entries are the releases).
+   */
+  public static final int GIL_WAIT = BtNativeConstants.BT_PHASE_GIL_WAIT;
   /** Phases the table holds, the built-in ones included. */
   public static final int MAX_PHASES = BtNativeConstants.BT_MAX_PHASES;
 

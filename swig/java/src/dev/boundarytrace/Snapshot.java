@@ -140,6 +140,11 @@ public final class Snapshot implements AutoCloseable {
     return phase(operation, Phase.TOTAL);
   }
 
+  /** Distribution of the GIL wait per operation that released the GIL. */
+  public PhaseStats gilWait(String operation) {
+    return phase(operation, Phase.GIL_WAIT);
+  }
+
   /**
    * Any quantile {@code q} in [0, 1] of one phase (or TOTAL), in nanoseconds.
    *

@@ -301,7 +301,9 @@ public final class Timing {
         if (phaseNs[i] == 0 || i >= registered) continue;
         if (Phase.isGilHeld(i)) held += phaseNs[i]; else released += phaseNs[i];
       }
-      return new Timing(operation, totalNs, Math.max(0, totalNs - inPhases), held, released, gilWaitNs,
+      // The GIL wait falls between phases, so it is not unattributed time (as bt.h).
+      long rest = Math.max(0, totalNs - inPhases);
+      return new Timing(operation, totalNs, Math.max(0, rest - gilWaitNs), held, released, gilWaitNs,
           items, gilReleases, workers, flags, Phase.count(), Arrays.copyOf(phaseNs, phaseNs.length),
           Arrays.copyOf(phaseEntries, phaseEntries.length));
     }
