@@ -14,8 +14,6 @@ from __future__ import annotations
 import os as _os
 import sys as _sys
 import threading
-import urllib.error
-import urllib.request
 from typing import Any, Dict, List, Optional
 
 from ._exports import Format
@@ -41,6 +39,9 @@ def _payload(sink: Any, temporality: str) -> bytes:
 
 
 def _post(url: str, body: bytes, headers: Optional[Dict[str, str]], timeout: float) -> None:
+    # Imported here, not at the top: urllib.request pulls in http.client and
+    # email (half of `import boundarytrace`'s time), and most processes never push.
+    import urllib.request
     req = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/x-protobuf", **(headers or {})})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -107,7 +108,7 @@ class OTLPExporter:
             while self._pending:
                 try:
                     _post(self._url, self._pending[0], self._headers, self._timeout)
-                except (OSError, urllib.error.URLError) as exc:
+                except OSError as exc:  # urllib.error.URLError is an OSError
                     if not self._failing:
                         print(f"boundarytrace: OTLP export to {self._url} failed: {exc}; "
                               "keeping the data to send again", file=_sys.stderr)

@@ -14,7 +14,7 @@ Snapshot.
 
 from __future__ import annotations
 
-import http.server
+import functools
 import os as _os
 import sys as _sys
 import threading
@@ -84,33 +84,42 @@ def parse_address(value: str) -> Tuple[str, int]:
     return host, int(text)
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server_version = "boundarytrace"
-    protocol_version = "HTTP/1.1"
+@functools.lru_cache(maxsize=None)
+def _handler_class() -> type:
+    """The request handler, made on first use: http.server (and the ssl,
+    email and socketserver modules it pulls in) is imported only by a process
+    that serves."""
+    import http.server
 
-    def do_GET(self) -> None:  # noqa: N802 (the http.server name)
-        if self.path.split("?", 1)[0] != "/metrics":
-            self._reply(404, "text/plain; charset=utf-8", b"only /metrics is served here\n")
-            return
-        fmt = negotiate(self.headers.get("Accept"))
-        try:
-            body = self.server.source().export(fmt)  # type: ignore[attr-defined]
-        except Exception as exc:  # a scrape must get an answer, not a dropped connection
-            self._reply(500, "text/plain; charset=utf-8", f"{type(exc).__name__}: {exc}\n".encode())
-            return
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        self._reply(200, CONTENT_TYPES[fmt], body)
+    class _Handler(http.server.BaseHTTPRequestHandler):
+        server_version = "boundarytrace"
+        protocol_version = "HTTP/1.1"
 
-    def _reply(self, code: int, ctype: str, body: bytes) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+            if self.path.split("?", 1)[0] != "/metrics":
+                self._reply(404, "text/plain; charset=utf-8", b"only /metrics is served here\n")
+                return
+            fmt = negotiate(self.headers.get("Accept"))
+            try:
+                body = self.server.source().export(fmt)  # type: ignore[attr-defined]
+            except Exception as exc:  # a scrape must get an answer, not a dropped connection
+                self._reply(500, "text/plain; charset=utf-8", f"{type(exc).__name__}: {exc}\n".encode())
+                return
+            if isinstance(body, str):
+                body = body.encode("utf-8")
+            self._reply(200, CONTENT_TYPES[fmt], body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass  # scrapes every few seconds would flood stderr
+        def _reply(self, code: int, ctype: str, body: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass  # scrapes every few seconds would flood stderr
+
+    return _Handler
 
 
 class Endpoint:
@@ -126,7 +135,8 @@ class Endpoint:
         if not callable(source):
             raise TypeError(f"Endpoint: source must be a callable returning a Snapshot, "
                             f"not {type(source).__name__}")
-        self._httpd = http.server.ThreadingHTTPServer((host, port), _Handler)
+        import http.server
+        self._httpd = http.server.ThreadingHTTPServer((host, port), _handler_class())
         self._httpd.daemon_threads = True
         self._httpd.source = source  # type: ignore[attr-defined]
         self.host, self.port = self._httpd.server_address[:2]

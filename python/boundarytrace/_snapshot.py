@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import platform
 import sys
-import sysconfig
 from types import MappingProxyType
 from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 
@@ -19,6 +17,8 @@ __all__ = ["Bucket", "OpStats", "PhaseStats", "Snapshot", "read_shared"]
 def interpreter_line() -> str:
     """The line a report of this process's figures gives its interpreter: which
     CPython build recorded them, and so what the GIL figures mean."""
+    import platform  # here, not at import: few processes print a report
+    import sysconfig
     build = "GIL build"
     if sysconfig.get_config_var("Py_GIL_DISABLED") == 1:
         if getattr(sys, "_is_gil_enabled", lambda: True)():

@@ -7,7 +7,6 @@ ctypes backends behave the same under it.
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 from types import MappingProxyType, TracebackType
 from typing import (Any, Callable, ContextManager, Dict, List, Literal, Mapping, NamedTuple, Optional,
@@ -610,6 +609,7 @@ def _decorate(fn: F, name: str, metrics: Optional[Metrics]) -> F:
     # Check the name now: a bad name fails at decoration, not at the first call.
     _sink(metrics, "traced")._bind(name)
 
+    import inspect  # here: it costs a tenth of the package's import, and decorating is rare
     if inspect.iscoroutinefunction(fn):
         @functools.wraps(fn)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -228,3 +228,19 @@ def test_package__command_line_is_a_subpackage():
     proc = subprocess.run([sys.executable, "-m", "boundarytrace.cli", "--help"],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "usage: boundarytrace" in proc.stdout
+
+
+@pytest.mark.parametrize("backend", ["native", "ctypes"])
+def test_package__import_leaves_the_network_modules_alone(backend):
+    # Every worker process imports the package: the HTTP client and server
+    # modules (urllib.request, http.server: a third of the import time, with
+    # email and ssl behind them) load only when a process pushes or serves.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("BOUNDARYTRACE_LISTEN", "BOUNDARYTRACE_OTLP_ENDPOINT")}
+    env["BOUNDARYTRACE_BACKEND"] = backend
+    code = ("import sys, boundarytrace as bt; bt.trace('x').finish(); "
+            "print(sorted(m for m in ('urllib.request', 'http.server', 'http.client', 'inspect')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
