@@ -1,4 +1,6 @@
-"""A PyO3 extension and a pybind11 extension share one registry.
+"""A PyO3 extension and a pybind11 extension share one registry, and so do
+the C API, Cython and nanobind test extensions beside them (one test
+imports all five and finds their operations in one snapshot).
 
 In one interpreter: ``bt_pyo3_demo`` (examples/pyo3_ext, Rust + PyO3, links
 libboundarytrace through pkg-config) and ``docstore`` (examples/python_ext,
@@ -75,17 +77,23 @@ def make_docs(n: int, tag: str) -> list:
              "raw": b"\x00\x01"} for i in range(n)]
 
 
-def test_pyo3_shared_registry__one_library_in_the_process(pyo3_demo, docstore):
-    """Both extensions resolved libboundarytrace.so.1 to the package's copy."""
-    # /proc/self/maps: address perms offset dev inode path. One file mapped,
-    # whatever its segments; compared by (dev, inode) so that a package
-    # reinstalled meanwhile (path now "... (deleted)") does not matter.
+def _mapped_libraries() -> dict:
+    """(dev, inode) -> path of every libboundarytrace mapped into this process."""
     copies = {}
     with open("/proc/self/maps", encoding="utf-8") as f:
         for line in f:
             fields = line.split(None, 5)
             if len(fields) == 6 and "libboundarytrace" in fields[5]:
                 copies[(fields[3], fields[4])] = fields[5].strip()
+    return copies
+
+
+def test_pyo3_shared_registry__one_library_in_the_process(pyo3_demo, docstore):
+    """Both extensions resolved libboundarytrace.so.1 to the package's copy."""
+    # /proc/self/maps: address perms offset dev inode path. One file mapped,
+    # whatever its segments; compared by (dev, inode) so that a package
+    # reinstalled meanwhile (path now "... (deleted)") does not matter.
+    copies = _mapped_libraries()
     assert len(copies) == 1, f"more than one libboundarytrace in the process: {copies}"
     path = next(iter(copies.values()))
     if not path.endswith("(deleted)"):
@@ -167,3 +175,30 @@ def test_pyo3_shared_registry__threads_of_both_extensions_count_exactly(pyo3_dem
         op = snap[name]
         assert (op.count, op.errors, op.items) == (threads * per_thread, 0, threads * per_thread * 10)
         assert op.gil_releases == op.count
+
+
+def test_pyo3_shared_registry__every_framework_records_into_one_snapshot(
+        pyo3_client, docstore_client, capi_ext, cython_ext, nanobind_ext):
+    """The four real extensions (Rust/PyO3, the CPython C API, Cython, nanobind)
+    and the pybind11 demo, imported into one process, record into one
+    registry: one snapshot holds all their operations, exactly, and one
+    libboundarytrace is mapped."""
+    docs = make_docs(5, "every")
+    assert docstore_client.insert_many(docs) == len(docs)
+    assert pyo3_client.insert_many(docs) == list(range(len(docs)))
+    data = bytes(range(256)) * 4
+    exts = (capi_ext, cython_ext, nanobind_ext)
+    for ext in exts:
+        assert ext.sum_bytes(f"every.{ext.__name__}", data, 2)["sum"] == sum(data)
+    assert len(_mapped_libraries()) == 1
+
+    snap = boundarytrace.snapshot()
+    for name in (PYO3_OP, DOCSTORE_OP):
+        assert (snap[name].count, snap[name].items, snap[name].gil_releases) == (1, len(docs), 1)
+    for ext in exts:
+        op = snap[f"every.{ext.__name__}"]
+        assert (op.count, op.errors, op.gil_releases) == (1, 0, 2), ext.__name__
+        assert op.phase(boundarytrace.CONVERT).entries == 2
+    # each released the GIL and measured its wait: the wait's own distribution
+    assert all(snap[name].gil_wait.count == 1 for name in
+               [PYO3_OP, DOCSTORE_OP] + [f"every.{e.__name__}" for e in exts])
