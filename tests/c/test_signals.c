@@ -105,13 +105,15 @@ static void test_signals__handler_traces_during_a_storm(void **state) {
   const int signals = 20000 / bt_test_slowdown();
   for (i = 0; i < signals; i++) {
     const int before = __atomic_load_n(&g_handled, __ATOMIC_ACQUIRE);
-    int spin;
+    const uint64_t until = bt_clock_now_ns() + 1000000;
     assert_int_equal(pthread_kill(l.self, SIGUSR1), 0);
     /* every other one waits (a little) to be handled: most are, one by one;
-     * the others come as fast as they can, a storm */
-    for (spin = 0; i % 2 == 0 && spin < 1000 && __atomic_load_n(&g_handled, __ATOMIC_ACQUIRE) == before &&
-                   !__atomic_load_n(&g_handler_failed, __ATOMIC_RELAXED);
-         spin++)
+     * the others come as fast as they can, a storm. The wait is bounded by
+     * time (1 ms), not by yields: on a loaded machine each yield may cost a
+     * time slice, and a thousand of them per signal made the test take
+     * minutes (a timeout under TSan, not a deadlock). */
+    while (i % 2 == 0 && __atomic_load_n(&g_handled, __ATOMIC_ACQUIRE) == before &&
+           !__atomic_load_n(&g_handler_failed, __ATOMIC_RELAXED) && bt_clock_now_ns() < until)
       sched_yield();
   }
   __atomic_store_n(&g_stop, 1, __ATOMIC_RELEASE);
