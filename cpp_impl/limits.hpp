@@ -6,6 +6,9 @@
 namespace bt {
 
 constexpr int kMaxPhases = 32;       // BT_MAX_PHASES
+// The built-in phases (extract, convert, network, materialize) are ids
+// 0 .. kBuiltinPhases - 1, registered from the start.
+constexpr int kBuiltinPhases = 4;
 // Distributions of an operation that are not phases (BT_PHASE_TOTAL,
 // BT_PHASE_GIL_WAIT).
 constexpr int kDistTotal = -1;

@@ -14,7 +14,8 @@ Entry g_entries[kMaxPhases] = {
     {"network", false},
     {"materialize", true},
 };
-AtomicWord g_count{4};
+AtomicWord g_count{kBuiltin};
+static_assert(kBuiltin <= kMaxPhases, "the built-in phases fit the table");
 
 namespace {
 std::mutex g_register_mutex;

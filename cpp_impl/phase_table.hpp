@@ -17,11 +17,16 @@ struct Entry {
   bool gil_held;
 };
 
+// The built-in phases (extract, convert, network, materialize): ids 0 .. 3,
+// always registered, so a check of one needs no load of the count.
+constexpr uint32_t kBuiltin = kBuiltinPhases;
+
 extern Entry g_entries[kMaxPhases];
 extern AtomicWord g_count;  // published with release after the entry is written
 
 inline uint32_t count() { return static_cast<uint32_t>(g_count.load_acquire()); }
-inline bool valid(int32_t id) { return id >= 0 && static_cast<uint32_t>(id) < count(); }
+inline bool builtin(int32_t id) { return static_cast<uint32_t>(id) < kBuiltin; }
+inline bool valid(int32_t id) { return builtin(id) || (id >= 0 && static_cast<uint32_t>(id) < count()); }
 inline bool gil_held(int32_t id) { return g_entries[id].gil_held; }
 inline const char *name(int32_t id) { return g_entries[id].name; }
 

@@ -242,8 +242,9 @@ Tracer *tracer_new(Op *op) {
     if (reentry::inside()) return nullptr;  // a nested call never allocates
     if (!(tr = static_cast<Tracer *>(mem_alloc(sizeof(Tracer))))) return nullptr;
   }
-  // Timing's phase arrays stay uninitialised: a slot is zeroed when its phase
-  // is first entered (Timing::touched), which keeps creation cheap.
+  // The built-in phases' slots are zeroed here (a few wide stores), so their
+  // entries need no first-entry test; a registered phase's slot is zeroed
+  // when it is first entered (Timing::touched), which keeps creation cheap.
   tr->keep_slices = timeline::active();
   tr->record_pending = false;
   tr->gate = Tracer::pack(tr->keep_slices || !clock::is_tsc() ? Tracer::kGeneral : Tracer::kFast, -1);
@@ -253,6 +254,10 @@ Tracer *tracer_new(Op *op) {
   tr->t.gil_wait_ns = tr->t.items = 0;
   tr->t.gil_releases = tr->t.workers = tr->t.flags = tr->t.phase_count = tr->t.touched = 0;
   tr->nslices = tr->slices_lost = 0;
+  for (uint32_t p = 0; p < phases::kBuiltin; ++p) {
+    tr->t.phase_ns[p] = 0;
+    tr->t.phase_entries[p] = 0;
+  }
   tr->start = clock::ticks();
   return tr;
 }

@@ -67,7 +67,8 @@ Err tracer_end_general(Tracer *tr, int32_t p);
 // Calls on a finished tracer fail with Err::finished; on the inert tracer
 // (handed out while the library is disabled) they succeed and do nothing.
 // Counts an entry of phase p, zeroing its slots on the first one (a Timing's
-// phase arrays stay uninitialised until then, which keeps creation cheap).
+// slots of registered phases stay uninitialised until then, which keeps
+// creation cheap).
 inline void count_entry(Timing &t, int32_t p) {
   uint32_t bit = 1u << p;
   if (!(t.touched & bit)) {
@@ -78,13 +79,30 @@ inline void count_entry(Timing &t, int32_t p) {
   ++t.phase_entries[p];
 }
 
+// tracer_new zeroes the built-in phases' slots, so an entry of one only
+// marks it entered and counts.
+inline void count_builtin_entry(Timing &t, int32_t p) {
+  t.touched |= 1u << p;
+  ++t.phase_entries[p];
+}
+
 inline Err tracer_begin(Tracer *tr, int32_t p) {
-  if (__builtin_expect(tr->gate == Tracer::pack(Tracer::kFast, -1) && phases::valid(p), 1)) {
-    uint64_t now = clock::tsc_ticks();  // kFast: the clock is the TSC
-    count_entry(tr->t, p);
-    tr->phase_start = now;
-    tr->gate = Tracer::pack(Tracer::kFast, p);
-    return Err::ok;
+  if (__builtin_expect(tr->gate == Tracer::pack(Tracer::kFast, -1), 1)) {
+    // A built-in phase needs no look at the phase table.
+    if (__builtin_expect(phases::builtin(p), 1)) {
+      uint64_t now = clock::tsc_ticks();  // kFast: the clock is the TSC
+      count_builtin_entry(tr->t, p);
+      tr->phase_start = now;
+      tr->gate = Tracer::pack(Tracer::kFast, p);
+      return Err::ok;
+    }
+    if (phases::valid(p)) {
+      uint64_t now = clock::tsc_ticks();
+      count_entry(tr->t, p);
+      tr->phase_start = now;
+      tr->gate = Tracer::pack(Tracer::kFast, p);
+      return Err::ok;
+    }
   }
   return tracer_begin_general(tr, p);
 }
