@@ -71,9 +71,9 @@ bool reserve_dist(Dist *&d, int b) { return (d || (d = new_dist())) && d->hist.r
 bool OpAgg::reserve(const Timing &t, uint64_t total_ns, const uint64_t *ns) {
   if (!total.hist.reserve(Histogram::bucket_of(total_ns))) return false;
   if ((t.gil_releases | t.gil_wait_ns) && !reserve_dist(wait_, Histogram::bucket_of(t.gil_wait_ns))) return false;
-  int n = 0;
-  for (uint32_t m = t.touched; m; m &= m - 1, ++n) {
-    if (!reserve_dist(phases_[__builtin_ctz(m)], Histogram::bucket_of(ns[n]))) return false;
+  for (uint32_t m = t.touched; m; m &= m - 1) {
+    const int p = __builtin_ctz(m);
+    if (!reserve_dist(phases_[p], Histogram::bucket_of(ns[p]))) return false;
   }
   return true;
 }

@@ -104,8 +104,8 @@ class OpAgg {
 
  private:
   // record()'s slow path: allocates the phase slots and bucket storage
-  // for a record whose total is `total_ns` and whose phases (in the order of
-  // Timing::touched) are `ns`; false on out of memory.
+  // for a record whose total is `total_ns` and whose phase p entered
+  // (Timing::touched) took ns[p]; false on out of memory.
   bool reserve(const Timing &t, uint64_t total_ns, const uint64_t *ns);
   void fold_scalars(const OpAgg &o);
   Dist *phases_[kMaxPhases] = {};
@@ -118,19 +118,19 @@ inline __attribute__((always_inline)) bool OpAgg::record(const Timing &t, uint64
   // some is missing does the slow path allocate, before anything is counted,
   // so a failure leaves every figure untouched. Buckets are found once, in
   // the second pass, which adds.
-  uint64_t ns[kMaxPhases];
+  uint64_t ns[kMaxPhases];  // by phase id, for the phases entered
+  const uint32_t touched = t.touched;
   const uint64_t total_ns = scale_to_ns(t.total_ns, mult);
   bool ready = total.hist.covers(total_ns);
   // The wait is measured by the caller in nanoseconds (no `mult`).
   const bool waited = (t.gil_releases | t.gil_wait_ns) != 0;
   if (__builtin_expect(waited, 0) && (!wait_ || !wait_->hist.covers(t.gil_wait_ns))) ready = false;
-  int n = 0;
-  for (uint32_t m = t.touched; m; m &= m - 1, ++n) {
-    const int p = __builtin_ctz(m);
-    const uint64_t v = ns[n] = scale_to_ns(t.phase_ns[p], mult);
+  const auto check = [&](int p) {
+    const uint64_t v = ns[p] = scale_to_ns(t.phase_ns[p], mult);
     const Dist *d = phases_[p];
     if (__builtin_expect(!d || !d->hist.covers(v), 0)) ready = false;
-  }
+  };
+  for (uint32_t m = touched; m; m &= m - 1) check(__builtin_ctz(m));
   if (__builtin_expect(!ready, 0) && (!may_grow || !reserve(t, total_ns, ns))) return false;
 
   // Figures that are often zero are stored only when they change.
@@ -147,13 +147,12 @@ inline __attribute__((always_inline)) bool OpAgg::record(const Timing &t, uint64
   if (__builtin_expect(t.workers > workers_max, 0)) workers_max = t.workers;
   if (__builtin_expect(t.workers > 1, 0)) ++parallel_ops;
   total.add(total_ns, Histogram::bucket_of(total_ns));
-  n = 0;
-  for (uint32_t m = t.touched; m; m &= m - 1, ++n) {
-    const int p = __builtin_ctz(m);
+  const auto add = [&](int p) {
     Dist *d = phases_[p];
     d->entries += t.phase_entries[p];  // 2^32 per record: cannot pass 2^64 in practice
-    d->add(ns[n], Histogram::bucket_of(ns[n]));
-  }
+    d->add(ns[p], Histogram::bucket_of(ns[p]));
+  };
+  for (uint32_t m = touched; m; m &= m - 1) add(__builtin_ctz(m));
   return true;
 }
 

@@ -41,6 +41,8 @@ bool Histogram::grow(int chunk_lo, int chunk_hi) {
 void Histogram::set_range(int32_t first, int32_t size) {
   first_ = first;
   size_ = size;
+  base_ = reinterpret_cast<std::uintptr_t>(counts_) -
+          static_cast<std::uintptr_t>(static_cast<intptr_t>(first)) * sizeof(uint64_t);
   lo_ns_ = size ? lower_of(first) : 0;
   if (size == 0) {
     span_ns_ = 0;
@@ -74,6 +76,7 @@ void Histogram::swap(Histogram &o) {
   std::swap(size_, o.size_);
   std::swap(lo_ns_, o.lo_ns_);
   std::swap(span_ns_, o.span_ns_);
+  std::swap(base_, o.base_);
 }
 
 void Histogram::clear() {

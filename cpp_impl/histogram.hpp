@@ -40,15 +40,18 @@ class Histogram {
 
   // The exponential index i of v >= 1: the smallest i with v <= 2^((i+1)/16).
   // Exact for every uint64_t: the mantissa is compared against the sixteen
-  // boundaries of a power of two in 64-bit fixed point (a table on its top
-  // eight bits finds the candidate; one compare settles it). Powers of two
-  // close a bucket (upper bounds are inclusive, as in both engines).
+  // boundaries of a power of two in 64-bit fixed point. The boundaries are
+  // more than 1/256 apart, so a cell of the mantissa's top eight bits holds
+  // at most one: the table gives the first boundary k at or above the cell's
+  // start, and the mantissa lies above k - 1 boundaries, and above k too if
+  // it passes it (one compare). A power of two is boundary 0 exactly and
+  // passes none, so it closes the bucket below (upper bounds are inclusive,
+  // as in both engines).
   static int index_of(uint64_t v) {
     const int lz = __builtin_clzll(v);
     const uint64_t m = v << lz;  // the mantissa, top bit set
-    const uint32_t cell = kCell[(m >> 55) & 0xff];
-    const int j = static_cast<int>(cell + (m > (kThreshold + 1)[cell])) -
-                  (m < (1ull << 63) + 1);  // a power of two closes the bucket below
+    const uint32_t k = kCell[(m >> 55) & 0xff];
+    const int j = static_cast<int>(k + (m > kThreshold[k])) - 1;
     return ((lz ^ 63) << kSubBits) + j;  // lz ^ 63 is the top bit's position
   }
   // A zero duration is rare: a predicted branch costs less than a mask.
@@ -74,8 +77,10 @@ class Histogram {
   bool covers(uint64_t v) const { return v - lo_ns_ < span_ns_; }
   // Makes bucket `b` writable; false when out of memory.
   bool reserve(int b) { return has(b) || grow(b / kSub, b / kSub + 1); }
-  // Requires has(b).
-  void add(int b, uint64_t n) { counts_[b - first_] += n; }
+  // Requires has(b). Through the biased base: one add, no subtraction.
+  void add(int b, uint64_t n) {
+    *reinterpret_cast<uint64_t *>(base_ + static_cast<std::uintptr_t>(static_cast<intptr_t>(b)) * sizeof(uint64_t)) += n;
+  }
   // The number of samples (the sum of the buckets).
   uint64_t total() const;
 
@@ -119,11 +124,17 @@ class Histogram {
       0xeac0c6e7dd24392eull,
       0xf5257d152486cc2cull,
       0xffffffffffffffffull};  // sentinel: no mantissa passes it
-  static constexpr uint8_t kCell[256] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15};
+  // kCell[c]: the first boundary k (kThreshold[k]; 16, the sentinel, past
+  // the last) at or above the smallest mantissa whose eight bits below the
+  // top one are c.
+  static constexpr uint8_t kCell[256] = {0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16};
 
   // Reallocates to cover chunks [chunk_lo, chunk_hi) as well as the current range.
   bool grow(int chunk_lo, int chunk_hi);
   uint64_t *counts_ = nullptr;  // counts_[i] is bucket first_ + i
+  // The address bucket 0 would have: counts_ - first_, as an integer (it
+  // may point outside the block; only has() buckets are reached through it).
+  std::uintptr_t base_ = 0;
   int32_t first_ = 0;           // a multiple of kSub
   int32_t size_ = 0;            // a multiple of kSub; 0 = no storage
   uint64_t lo_ns_ = 0;          // lower_of(first_)
