@@ -5,6 +5,7 @@
 #include "cpp_impl/clock.hpp"
 #include "cpp_impl/metrics.hpp"
 #include "cpp_impl/names.hpp"
+#include "cpp_impl/owner_gate.hpp"
 #include "cpp_impl/phase_table.hpp"
 #include "cpp_impl/thread_slot.hpp"
 #include "cpp_impl/timeline.hpp"
@@ -43,6 +44,7 @@ void release() {
 }
 
 void in_child() {
+  owner_gate::in_child();
   Metrics::leave_parent_slots_in_child();
   slots::reset_in_child();
   timeline::reset_in_child();

@@ -51,7 +51,8 @@ std::unique_ptr<Snapshot> new_snapshot(std::size_t nops) {
 // Calls f(aggregate) for each shard of `op` (the first ones, then the side
 // ones) under the shard's lock, taken inside a guarded region (reentry.hpp):
 // a signal handler that interrupts the holder records elsewhere rather than
-// wait for it. Stops at the first false.
+// wait for it. Stops at the first false. Only inside an owner_gate::Exclude,
+// so no thread writes its shard without the lock meanwhile.
 template <typename F>
 bool each_shard_locked(Op *op, F f) {
   for (AtomicPtr<Shard> *array : {op->shards, op->side}) {
@@ -59,8 +60,10 @@ bool each_shard_locked(Op *op, F f) {
       Shard *shard = array[s].load();
       if (!shard) continue;
       reentry::Guard inside;
-      SpinGuard guard(shard->lock);
-      if (!f(shard->agg)) return false;
+      shard->lock_excl();
+      const bool go_on = f(shard->agg);
+      shard->lock.unlock();
+      if (!go_on) return false;
     }
   }
   return true;
@@ -119,8 +122,14 @@ Metrics::~Metrics() {
   std::free(dir_path_);
 }
 
+namespace {
+// Of the fork guard: from lock_all_for_fork to release_all_for_fork.
+alignas(owner_gate::Exclude) unsigned char g_fork_exclude[sizeof(owner_gate::Exclude)];
+}  // namespace
+
 void Metrics::lock_all_for_fork() {
   reentry::enter();  // until release_all_for_fork: a handler meanwhile is nested
+  new (g_fork_exclude) owner_gate::Exclude();  // no record without a shard's lock until then
   registry_mutex().lock();
   // Every Metrics lock before the shard mutex and any shard's lock: a
   // snapshot of one Metrics may, in its drain, make or lock a shard of any.
@@ -129,10 +138,10 @@ void Metrics::lock_all_for_fork() {
   for (Metrics *m = g_registry; m; m = m->next_) {
     for (std::size_t i = 0; i < m->nops_; ++i) {
       for (auto &slot : m->ops_[i]->shards) {
-        if (Shard *s = slot.load()) s->lock.lock();
+        if (Shard *s = slot.load()) s->lock_excl();
       }
       for (auto &slot : m->ops_[i]->side) {
-        if (Shard *s = slot.load()) s->lock.lock();
+        if (Shard *s = slot.load()) s->lock_excl();
       }
     }
   }
@@ -152,6 +161,7 @@ void Metrics::release_all_for_fork() {
   shard_mutex().unlock();
   for (Metrics *m = g_registry; m; m = m->next_) m->mutex_.unlock();
   registry_mutex().unlock();
+  reinterpret_cast<owner_gate::Exclude *>(g_fork_exclude)->~Exclude();
   reentry::leave();
 }
 
@@ -216,7 +226,7 @@ Err Metrics::record_nested(Op *op, const Timing &t, uint64_t mult) {
   if (slot < 0) return Err::nomem;
   for (AtomicPtr<Shard> *which : {&op->shards[slot], &op->side[slot]}) {
     Shard *shard = which->load();
-    if (!shard || !shard->lock.try_lock()) continue;  // held by the interrupted code, maybe
+    if (!shard || !shard->try_lock_excl()) continue;  // held or written by the interrupted code, maybe
     const bool done = shard->agg.record(t, mult, false);
     shard->lock.unlock();
     if (done) return Err::ok;
@@ -240,8 +250,10 @@ Err Metrics::reserve(Op *op) {
         shard = which->load();
       }
     }
-    SpinGuard guard(shard->lock);
-    if (!shard->agg.reserve_all(phases::count())) return Err::nomem;
+    shard->lock_excl();
+    const bool ok = shard->agg.reserve_all(phases::count());
+    shard->lock.unlock();
+    if (!ok) return Err::nomem;
   }
   return Err::ok;
 }
@@ -266,6 +278,7 @@ Err Metrics::snapshot(Snapshot **out) {
   }
   auto snap = new_snapshot(nops_);
   if (!snap) return Err::nomem;
+  owner_gate::Exclude writers_locked;  // each_shard_locked
   for (std::size_t i = 0; i < nops_; ++i) {
     Op *op = ops_[i];
     SnapOp &so = *snap->ops[i];
@@ -299,6 +312,7 @@ Err Metrics::take(Snapshot **interval_out, Snapshot **cumulative_out) {
   // shard's lock (the merge allocates only when the interval lacks room), so
   // every record lands wholly in this interval or the next. The shard keeps
   // its storage, so its thread's next records do not allocate again.
+  owner_gate::Exclude writers_locked;  // each_shard_locked
   for (std::size_t i = 0; i < n; ++i) {
     OpAgg &got = interval->ops[i]->agg;
     interval->ops[i]->name = ops_[i]->name;
@@ -338,6 +352,7 @@ Err Metrics::take(Snapshot **interval_out, Snapshot **cumulative_out) {
 Err Metrics::reset() {
   if (is_shared()) return Err::invalid;
   std::lock_guard<std::mutex> lock(mutex_);
+  owner_gate::Exclude writers_locked;  // each_shard_locked
   for (std::size_t i = 0; i < nops_; ++i) {
     each_shard_locked(ops_[i], [](OpAgg &a) { return a.clear(), true; });
     ops_[i]->past.clear();

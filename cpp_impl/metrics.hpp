@@ -14,6 +14,7 @@
 #include "cpp_impl/aggregate.hpp"
 #include "cpp_impl/atomics.hpp"
 #include "cpp_impl/limits.hpp"
+#include "cpp_impl/owner_gate.hpp"
 #include "cpp_impl/reentry.hpp"
 #include "cpp_impl/status.hpp"
 #include "cpp_impl/thread_slot.hpp"
@@ -33,7 +34,37 @@ struct Finished;
 
 struct alignas(kCacheLine) Shard {
   SpinLock lock;
+  // Its thread writes it without the lock (owner_gate.hpp); only that
+  // thread stores here.
+  uint32_t busy = 0;
   OpAgg agg;
+
+  // The writing thread: true when it may write without the lock (then
+  // leave_owned() after); false when it must take the lock (lock_excl).
+  bool enter_owned() {
+    __atomic_store_n(&busy, 1u, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);  // the store before the load: membarrier orders the rest
+    if (__builtin_expect(owner_gate::open(), 1)) return true;
+    __atomic_store_n(&busy, 0u, __ATOMIC_RELAXED);
+    return false;
+  }
+  void leave_owned() { __atomic_store_n(&busy, 0u, __ATOMIC_RELEASE); }
+  // Takes the lock and waits for a write without it to end (inside an
+  // owner_gate::Exclude, or by the shard's own thread).
+  void lock_excl() {
+    lock.lock();
+    for (int i = 0; __atomic_load_n(&busy, __ATOMIC_ACQUIRE) != 0; ++i) {
+      if (i > 64) sched_yield();
+    }
+  }
+  // A nested call (reentry.hpp) never waits: false when the lock is held or
+  // the interrupted code writes without it.
+  bool try_lock_excl() {
+    if (!lock.try_lock()) return false;
+    if (__atomic_load_n(&busy, __ATOMIC_ACQUIRE) == 0) return true;
+    lock.unlock();
+    return false;
+  }
 };
 
 struct Op {
@@ -117,8 +148,17 @@ class Metrics {
     if (__builtin_expect(inside.nested(), 0)) return record_nested(op, t, mult);
     Shard *shard = op->shards[slots::current()].load();
     if (__builtin_expect(!shard, 0) && !(shard = add_shard(op))) return Err::nomem;
-    SpinGuard guard(shard->lock);
-    return shard->agg.record(t, mult) ? Err::ok : Err::nomem;
+    // The thread's own shard, written without the lock unless an excluder
+    // is at work or the slot is shared (owner_gate.hpp).
+    const bool owned = shard->enter_owned();
+    if (__builtin_expect(!owned, 0)) shard->lock_excl();
+    const bool done = shard->agg.record(t, mult);
+    if (__builtin_expect(owned, 1)) {
+      shard->leave_owned();
+    } else {
+      shard->lock.unlock();
+    }
+    return done ? Err::ok : Err::nomem;
   }
 
   // Makes this thread's shards of `op` (its first and its side shard) hold

@@ -6,6 +6,7 @@
 #include "cpp_impl/fork_guard.hpp"
 #include "cpp_impl/metrics.hpp"
 #include "cpp_impl/names.hpp"
+#include "cpp_impl/owner_gate.hpp"
 #include "cpp_impl/timeline.hpp"
 
 namespace bt {
@@ -24,6 +25,7 @@ __attribute__((constructor)) void on_load() {
   clock::init(clock_asked == config::ClockRequest::os);
   config::report_clock(clock_asked, clock::source_name());
   if (config::disable_requested()) config::set_enabled(false);
+  owner_gate::init();
   install_fork_guard();
   Metrics::share_global_from_env();
   arm_exit_files();

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "cpp_impl/limits.hpp"
+#include "cpp_impl/owner_gate.hpp"
 #include "cpp_impl/reentry.hpp"
 
 namespace bt {
@@ -63,7 +64,9 @@ int acquire() {
       g_used |= 1ull << s;
     }
   } else {
-    // Shared slot: correct (each shard has its own lock), just not contention-free.
+    // Shared slot: correct (each shard has its own lock), just not
+    // contention-free; from now on every thread records under the lock.
+    owner_gate::share();
     s = static_cast<int>(g_overflow++ % kMaxSlots);
   }
   t_slot = s;
