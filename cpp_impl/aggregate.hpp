@@ -133,19 +133,22 @@ inline __attribute__((always_inline)) bool OpAgg::record(const Timing &t, uint64
   for (uint32_t m = touched; m; m &= m - 1) check(__builtin_ctz(m));
   if (__builtin_expect(!ready, 0) && (!may_grow || !reserve(t, total_ns, ns))) return false;
 
-  // Figures that are often zero are stored only when they change.
-  if (__builtin_expect(t.flags != 0, 0)) {
-    errors += t.flags & kFlagError;
-    left_open += (t.flags & kFlagLeftOpen) != 0;
+  // Figures that are often zero are stored only when they change, behind
+  // one test of them all.
+  if (__builtin_expect((t.flags | t.workers | t.items | static_cast<uint64_t>(waited)) != 0, 0)) {
+    if (t.flags != 0) {
+      errors += t.flags & kFlagError;
+      left_open += (t.flags & kFlagLeftOpen) != 0;
+    }
+    if (t.items && __builtin_expect(sat_add(items, t.items), 0)) saturated = true;
+    if (waited) {
+      gil_releases += t.gil_releases;  // 2^32 per record: cannot pass 2^64 in practice
+      wait_->entries += t.gil_releases;
+      wait_->add(t.gil_wait_ns, Histogram::bucket_of(t.gil_wait_ns));
+    }
+    if (t.workers > workers_max) workers_max = t.workers;
+    if (t.workers > 1) ++parallel_ops;
   }
-  if (t.items && __builtin_expect(sat_add(items, t.items), 0)) saturated = true;
-  if (__builtin_expect(waited, 0)) {
-    gil_releases += t.gil_releases;  // 2^32 per record: cannot pass 2^64 in practice
-    wait_->entries += t.gil_releases;
-    wait_->add(t.gil_wait_ns, Histogram::bucket_of(t.gil_wait_ns));
-  }
-  if (__builtin_expect(t.workers > workers_max, 0)) workers_max = t.workers;
-  if (__builtin_expect(t.workers > 1, 0)) ++parallel_ops;
   total.add(total_ns, Histogram::bucket_of(total_ns));
   const auto add = [&](int p) {
     Dist *d = phases_[p];

@@ -146,6 +146,12 @@ class Metrics {
     if (__builtin_expect(op->shared, 0)) return record_shared(op, t, mult);
     reentry::Guard inside;
     if (__builtin_expect(inside.nested(), 0)) return record_nested(op, t, mult);
+    return record_guarded(op, t, mult);
+  }
+
+  // record() of an in-heap sink's operation (!op->shared) for a caller
+  // inside a guarded region it entered itself, not nested (reentry.hpp).
+  __attribute__((always_inline)) static Err record_guarded(Op *op, const Timing &t, uint64_t mult) {
     Shard *shard = op->shards[slots::current()].load();
     if (__builtin_expect(!shard, 0) && !(shard = add_shard(op))) return Err::nomem;
     // The thread's own shard, written without the lock unless an excluder

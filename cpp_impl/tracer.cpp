@@ -28,8 +28,17 @@ namespace {
 // The spare is freed when its thread exits (key destructor) or, for the
 // thread that unloads the library, by SpareKey's destructor. It is touched
 // only inside a guarded region and never by a nested call (reentry.hpp).
+}  // namespace
+
+namespace spare {
 __thread Tracer *t_spare __attribute__((tls_model("initial-exec"))) = nullptr;
 __thread bool t_spare_registered __attribute__((tls_model("initial-exec"))) = false;
+}  // namespace spare
+
+namespace {
+
+using spare::t_spare;
+using spare::t_spare_registered;
 
 void free_spare(void *) {
   mem_free(t_spare);
@@ -62,17 +71,24 @@ struct SpareKey {
 // used when the thread's spare is not at hand: so a signal handler gets a
 // tracer without malloc while its thread's spare is in use, and a nested
 // call never allocates. Plain memory, like malloc's: tracer_new fills it.
-constexpr int kReserve = 32;
+constexpr int kReserve = spare::kReserve;
 struct alignas(alignof(Tracer)) RawTracer {
   unsigned char bytes[sizeof(Tracer)];
 };
-RawTracer g_reserve[kReserve];
+}  // namespace
+
+namespace spare {
+alignas(alignof(Tracer)) unsigned char g_reserve_bytes[kReserveBytes];
+}  // namespace spare
+
+namespace {
+
+RawTracer *const g_reserve = reinterpret_cast<RawTracer *>(spare::g_reserve_bytes);
+static_assert(spare::kReserveBytes == kReserve * sizeof(RawTracer), "the reserve holds kReserve tracers");
 AtomicWord g_reserve_used{0};  // bit i: g_reserve[i] is handed out
 static_assert(kReserve <= 8 * static_cast<int>(sizeof(std::uintptr_t)), "one bit per reserve tracer");
 
-bool in_reserve(const Tracer *tr) {
-  return reinterpret_cast<std::uintptr_t>(tr) - reinterpret_cast<std::uintptr_t>(g_reserve) < sizeof g_reserve;
-}
+using spare::in_reserve;
 
 Tracer *reserve_take() {
   constexpr std::uintptr_t kAll = kReserve == 64 ? ~std::uintptr_t{0} : (std::uintptr_t{1} << kReserve) - 1;
@@ -236,33 +252,17 @@ Err finish_nested(Tracer *tr, Timing *out) {
 
 }  // namespace
 
-Tracer *tracer_new(Op *op) {
+Tracer *tracer_new_slow(Op *op) {
   Tracer *tr = take_spare();
   if (!tr && !(tr = reserve_take())) {
     if (reentry::inside()) return nullptr;  // a nested call never allocates
     if (!(tr = static_cast<Tracer *>(mem_alloc(sizeof(Tracer))))) return nullptr;
   }
-  // The built-in phases' slots are zeroed here (a few wide stores), so their
-  // entries need no first-entry test; a registered phase's slot is zeroed
-  // when it is first entered (Timing::touched), which keeps creation cheap.
-  tr->keep_slices = timeline::active();
-  tr->record_pending = false;
-  tr->gate = Tracer::pack(tr->keep_slices || !clock::is_tsc() ? Tracer::kGeneral : Tracer::kFast, -1);
-  tr->op = op;
-  tr->t.op_name = op->name;
-  tr->t.total_ns = tr->t.unattributed_ns = tr->t.gil_held_ns = tr->t.gil_released_ns = 0;
-  tr->t.gil_wait_ns = tr->t.items = 0;
-  tr->t.gil_releases = tr->t.workers = tr->t.flags = tr->t.phase_count = tr->t.touched = 0;
-  tr->nslices = tr->slices_lost = 0;
-  for (uint32_t p = 0; p < phases::kBuiltin; ++p) {
-    tr->t.phase_ns[p] = 0;
-    tr->t.phase_entries[p] = 0;
-  }
-  tr->start = clock::ticks();
+  tracer_start(tr, op);
   return tr;
 }
 
-void tracer_free(Tracer *tr) {
+void tracer_free_slow(Tracer *tr) {
   if (!tr || tr->state() == Tracer::kInert) return;
   if (__builtin_expect(reentry::inside(), 0)) {
     free_nested(tr);
@@ -355,6 +355,20 @@ Err tracer_finish(Tracer *tr, bool enabled, Timing *out) {
   tr->gate = Tracer::pack(Tracer::kFinished, -1);
   Timing &t = tr->t;
   t.total_ns = now - tr->start;  // ticks, like the phases, until converted
+  if (__builtin_expect(!tr->keep_slices && !tr->op->shared, 1)) {
+    // The common case in one guarded region: the test for a nested call is
+    // the region's own. (A calibration on the first record runs inside it:
+    // a handler that interrupts it is nested and gets an estimate.)
+    if (__builtin_expect(reentry::enter() != 0, 0)) {
+      reentry::leave();
+      return finish_nested(tr, out);
+    }
+    const uint64_t mult = clock::ns_per_tick();
+    const Err e = Metrics::record_guarded(tr->op, t, mult);
+    reentry::leave();
+    if (out) timing_out(t, mult, out);
+    return e;
+  }
   if (__builtin_expect(reentry::inside(), 0)) return finish_nested(tr, out);
   if (tr->keep_slices) keep_in_timeline(tr);
   // Each phase rounds down on its own, so the phases never exceed the total;

@@ -3,12 +3,14 @@
 // stores; every other case goes out of line.
 // While tracing, Timing::phase_ns holds ticks; finish converts to nanoseconds.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 
 #include "cpp_impl/clock.hpp"
 #include "cpp_impl/metrics.hpp"
 #include "cpp_impl/phase_table.hpp"
+#include "cpp_impl/reentry.hpp"
 #include "cpp_impl/status.hpp"
 #include "cpp_impl/timing.hpp"
 #include "cpp_impl/timeline.hpp"
@@ -52,12 +54,78 @@ struct Tracer {
 // The tracer handed out while disabled; every call on it returns ok.
 Tracer *inert_tracer();
 
+// Where tracers come from (tracer.cpp): the thread's spare, else a fixed
+// reserve, else malloc. The spare is touched only inside a guarded region
+// and never by a nested call (reentry.hpp).
+namespace spare {
+constexpr int kReserve = 32;
+constexpr std::size_t kReserveBytes = kReserve * sizeof(Tracer);
+extern __thread Tracer *t_spare __attribute__((tls_model("initial-exec")));
+// The thread's key is registered: its spare is freed when it exits.
+extern __thread bool t_spare_registered __attribute__((tls_model("initial-exec")));
+extern unsigned char g_reserve_bytes[kReserveBytes];
+inline bool in_reserve(const Tracer *tr) {
+  return reinterpret_cast<std::uintptr_t>(tr) - reinterpret_cast<std::uintptr_t>(g_reserve_bytes) < kReserveBytes;
+}
+}  // namespace spare
+
+// Starts `tr` (fresh memory or a used tracer) for `op`. The built-in
+// phases' slots are zeroed here (a few wide stores), so their entries need
+// no first-entry test; a registered phase's slot is zeroed when it is first
+// entered (Timing::touched), which keeps creation cheap.
+inline void tracer_start(Tracer *tr, Op *op) {
+  tr->keep_slices = timeline::active();
+  tr->record_pending = false;
+  tr->gate = Tracer::pack(tr->keep_slices || !clock::is_tsc() ? Tracer::kGeneral : Tracer::kFast, -1);
+  tr->op = op;
+  tr->t.op_name = op->name;
+  tr->t.total_ns = tr->t.unattributed_ns = tr->t.gil_held_ns = tr->t.gil_released_ns = 0;
+  tr->t.gil_wait_ns = tr->t.items = 0;
+  tr->t.gil_releases = tr->t.workers = tr->t.flags = tr->t.phase_count = tr->t.touched = 0;
+  tr->nslices = tr->slices_lost = 0;
+  for (uint32_t p = 0; p < phases::kBuiltin; ++p) {
+    tr->t.phase_ns[p] = 0;
+    tr->t.phase_entries[p] = 0;
+  }
+  tr->start = clock::ticks();
+}
+
+// Every case of tracer_new and tracer_free (tracer.cpp).
+Tracer *tracer_new_slow(Op *op);
+void tracer_free_slow(Tracer *tr);
+
 // Allocates a tracer for `op` and starts its clock; nullptr when out of memory.
 // The memory is the thread's spare tracer, else one of a fixed reserve
 // (lock-free), else malloc's, except in a nested call (reentry.hpp), which
-// never allocates: there nullptr means the reserve is used up.
-Tracer *tracer_new(Op *op);
-void tracer_free(Tracer *tr);
+// never allocates: there nullptr means the reserve is used up. Inline for
+// the common case, the spare at hand: no call.
+inline Tracer *tracer_new(Op *op) {
+  Tracer *tr = nullptr;
+  if (__builtin_expect(reentry::enter() == 0, 1)) {
+    tr = spare::t_spare;
+    spare::t_spare = nullptr;
+  }
+  reentry::leave();
+  if (__builtin_expect(!tr, 0)) return tracer_new_slow(op);
+  tracer_start(tr, op);
+  return tr;
+}
+
+// Inline for the common case: an active or finished tracer, nothing left
+// to record, becomes the thread's spare (the thread has none).
+inline void tracer_free(Tracer *tr) {
+  if (__builtin_expect(tr != nullptr && !tr->record_pending && !spare::in_reserve(tr), 1)) {
+    bool kept = false;
+    if (__builtin_expect(reentry::enter() == 0, 1) && tr->state() != Tracer::kInert && !spare::t_spare &&
+        spare::t_spare_registered) {
+      spare::t_spare = tr;
+      kept = true;
+    }
+    reentry::leave();
+    if (__builtin_expect(kept, 1)) return;
+  }
+  tracer_free_slow(tr);
+}
 
 // Every case of begin and end, with every check: the inline calls below
 // handle only a valid call on a kFast tracer and hand the rest here.
