@@ -125,12 +125,12 @@ inline __attribute__((always_inline)) bool OpAgg::record(const Timing &t, uint64
   // The wait is measured by the caller in nanoseconds (no `mult`).
   const bool waited = (t.gil_releases | t.gil_wait_ns) != 0;
   if (__builtin_expect(waited, 0) && (!wait_ || !wait_->hist.covers(t.gil_wait_ns))) ready = false;
-  const auto check = [&](int p) {
+  const auto check = [&](uint32_t p) {
     const uint64_t v = ns[p] = scale_to_ns(t.phase_ns[p], mult);
     const Dist *d = phases_[p];
     if (__builtin_expect(!d || !d->hist.covers(v), 0)) ready = false;
   };
-  for (uint32_t m = touched; m; m &= m - 1) check(__builtin_ctz(m));
+  for (uint32_t m = touched; m; m &= m - 1) check(static_cast<uint32_t>(__builtin_ctz(m)));
   if (__builtin_expect(!ready, 0) && (!may_grow || !reserve(t, total_ns, ns))) return false;
 
   // Figures that are often zero are stored only when they change, behind
@@ -150,12 +150,12 @@ inline __attribute__((always_inline)) bool OpAgg::record(const Timing &t, uint64
     if (t.workers > 1) ++parallel_ops;
   }
   total.add(total_ns, Histogram::bucket_of(total_ns));
-  const auto add = [&](int p) {
+  const auto add = [&](uint32_t p) {
     Dist *d = phases_[p];
     d->entries += t.phase_entries[p];  // 2^32 per record: cannot pass 2^64 in practice
     d->add(ns[p], Histogram::bucket_of(ns[p]));
   };
-  for (uint32_t m = touched; m; m &= m - 1) add(__builtin_ctz(m));
+  for (uint32_t m = touched; m; m &= m - 1) add(static_cast<uint32_t>(__builtin_ctz(m)));
   return true;
 }
 

@@ -50,7 +50,7 @@ class Histogram {
   static int index_of(uint64_t v) {
     const int lz = __builtin_clzll(v);
     const uint64_t m = v << lz;  // the mantissa, top bit set
-    const uint32_t k = kCell[(m >> 55) & 0xff];
+    const uint32_t k = kCell[(m >> 55) - 256];  // m >> 55 is in [256, 512): the top bit set
     const int j = static_cast<int>(k + (m > kThreshold[k])) - 1;
     return ((lz ^ 63) << kSubBits) + j;  // lz ^ 63 is the top bit's position
   }
@@ -77,10 +77,9 @@ class Histogram {
   bool covers(uint64_t v) const { return v - lo_ns_ < span_ns_; }
   // Makes bucket `b` writable; false when out of memory.
   bool reserve(int b) { return has(b) || grow(b / kSub, b / kSub + 1); }
-  // Requires has(b). Through the biased base: one add, no subtraction.
-  void add(int b, uint64_t n) {
-    *reinterpret_cast<uint64_t *>(base_ + static_cast<std::uintptr_t>(static_cast<intptr_t>(b)) * sizeof(uint64_t)) += n;
-  }
+  // Requires has(b) (so b >= 0). Through the biased base: one add, no
+  // subtraction.
+  void add(int b, uint64_t n) { reinterpret_cast<uint64_t *>(base_)[static_cast<uint32_t>(b)] += n; }
   // The number of samples (the sum of the buckets).
   uint64_t total() const;
 
