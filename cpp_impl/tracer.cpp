@@ -178,7 +178,7 @@ void record_pending(Tracer *tr) {
 
 // The timing in nanoseconds for a finish's caller: phases converted, GIL
 // figures derived.
-void timing_out(const Timing &ticks, uint64_t mult, Timing *out) {
+__attribute__((noinline)) void timing_out(const Timing &ticks, uint64_t mult, Timing *out) {
   *out = ticks;
   out->phase_count = phases::count();
   out->total_ns = scale_to_ns(ticks.total_ns, mult);
@@ -340,6 +340,21 @@ Err derive_gil_figures(Timing &t) {
   return Err::ok;
 }
 
+namespace {
+
+// finish's end when the trace ring keeps the operation or the sink is
+// shared: out of line, so the common case stays small.
+__attribute__((noinline)) Err finish_kept_or_shared(Tracer *tr, Timing *out) {
+  if (__builtin_expect(reentry::inside(), 0)) return finish_nested(tr, out);
+  if (tr->keep_slices) keep_in_timeline(tr);
+  const uint64_t mult = clock::ns_per_tick();
+  Err e = Metrics::record(tr->op, tr->t, mult);
+  if (out) timing_out(tr->t, mult, out);
+  return e;
+}
+
+}  // namespace
+
 Err tracer_finish(Tracer *tr, bool enabled, Timing *out) {
   if (!tr->active()) return tr->state() == Tracer::kInert ? Err::ok : Err::finished;
   if (!enabled) {
@@ -363,20 +378,16 @@ Err tracer_finish(Tracer *tr, bool enabled, Timing *out) {
       reentry::leave();
       return finish_nested(tr, out);
     }
+    // Each phase rounds down on its own, so the phases never exceed the
+    // total; the GIL figures are derived only when a caller asks for the
+    // timing.
     const uint64_t mult = clock::ns_per_tick();
     const Err e = Metrics::record_guarded(tr->op, t, mult);
     reentry::leave();
-    if (out) timing_out(t, mult, out);
+    if (__builtin_expect(out != nullptr, 0)) timing_out(t, mult, out);
     return e;
   }
-  if (__builtin_expect(reentry::inside(), 0)) return finish_nested(tr, out);
-  if (tr->keep_slices) keep_in_timeline(tr);
-  // Each phase rounds down on its own, so the phases never exceed the total;
-  // the GIL figures are derived only when a caller asks for the timing.
-  const uint64_t mult = clock::ns_per_tick();
-  Err e = Metrics::record(tr->op, t, mult);
-  if (out) timing_out(t, mult, out);
-  return e;
+  return finish_kept_or_shared(tr, out);
 }
 
 }  // namespace bt
