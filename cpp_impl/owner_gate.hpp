@@ -3,8 +3,9 @@
 // A shard's lock is taken by its thread on every record, and now and then by
 // a snapshot, take or reset and by the fork guard (the "excluders"). Even
 // uncontended, the lock is an atomic exchange, which waits for the store
-// buffer to drain: on x86 it cost as much as a third of the library's own
-// share of a traced operation. So the one thread that writes a shard marks
+// buffer to drain: on x86 (KVM) it measured 7-10 ns beside ten clock reads,
+// a sixth of the library's own share of a traced operation. So the one
+// thread that writes a shard marks
 // it busy with a plain store instead (an asymmetric lock, as in userspace
 // RCU):
 //   writer:    busy = 1; if g_slow == 0: write, then busy = 0 (release);
