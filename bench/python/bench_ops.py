@@ -6,12 +6,32 @@ Cases (each iteration is one operation of four phases, or its equivalent):
   floor/perf_counter_ns_x10   10 x time.perf_counter_ns(): the clock reads a
                               traced operation makes (creation, 8 phase edges,
                               finish), done by Python
+  floor/lock_x5_perf_counter_ns_x10
+                              the floor of a context-manager API (issue 15): the
+                              same shape with the cheapest C context manager, five
+                              `with` blocks on threading.Lock (one around four),
+                              and the ten clock reads
+  peer/dict_perf_counter_ns   a bare dict of perf_counter_ns differences: the
+                              four phases and the total, no aggregation
   boundarytrace/pybind11      with bt.trace(op) as t: + 4 x with t.phase(p):
                               through the pybind11 backend (boundarytrace._native)
   boundarytrace/ctypes        the same through the ctypes backend
-  prometheus/time             4 x with child.time(): on pre-bound labelled
-                              Histogram children (time and observe, as a phase does)
-  prometheus/observe          4 x (perf_counter_ns before and after, child.observe(s))
+  prometheus/time             5 x with child.time(): on pre-bound labelled
+                              Histogram children (the whole op around its four
+                              phases; time and observe, as a traced op does)
+  prometheus/observe          the same with perf_counter_ns and child.observe(s)
+  prometheus_debian/time      5 x with child.time() with Debian's
+                              python3-prometheus-client, when installed and of
+                              another version (loaded beside the newest one)
+  otel/histograms             the OpenTelemetry SDK: the four phases and the
+                              total timed with perf_counter_ns, five
+                              Histogram.record with attributes (op, phase)
+                              prepared once; MeterProvider with an in-memory
+                              reader, nothing leaves the process
+  otel/spans                  the OpenTelemetry SDK: one span and four child
+                              spans (start_as_current_span), a TracerProvider
+                              whose span processor hands finished spans to an
+                              exporter that counts and drops them
   boundarytrace/pybind11_off  the traced operation with recording switched off at
                               run time (bt.set_enabled(False)): what the Python API
                               costs without the library's work
@@ -43,6 +63,7 @@ import pstats
 import random
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -66,6 +87,44 @@ def case_floor(n):
         pc(); pc(); pc(); pc(); pc(); pc(); pc(); pc(); pc(); pc()  # noqa: E702
 
 
+_LOCKS = [threading.Lock() for _ in range(5)]
+
+
+def case_lock_floor(n):
+    l0, l1, l2, l3, l4 = _LOCKS
+    for _ in range(n):
+        with l0:
+            pc()
+            with l1:
+                pc()
+                pc()
+            with l2:
+                pc()
+                pc()
+            with l3:
+                pc()
+                pc()
+            with l4:
+                pc()
+                pc()
+            pc()
+
+
+def case_dict(n):
+    for _ in range(n):
+        d = {}
+        t0 = pc()
+        a = pc()
+        d["extract"] = pc() - a
+        a = pc()
+        d["convert"] = pc() - a
+        a = pc()
+        d["network"] = pc() - a
+        a = pc()
+        d["materialize"] = pc() - a
+        d["total"] = pc() - t0
+
+
 def traced_loop(n):
     trace = bt.trace
     for _ in range(n):
@@ -80,26 +139,32 @@ def traced_loop(n):
                 pass
 
 
-def make_prometheus():
-    import prometheus_client as pc_mod
+PHASES = ("extract", "convert", "network", "materialize")
+
+
+def make_prometheus(pc_mod=None):
+    """prometheus_client (or the module given) doing the operation: five bound children."""
+    if pc_mod is None:
+        import prometheus_client as pc_mod
     registry = pc_mod.CollectorRegistry()
     h = pc_mod.Histogram("bench_phase_seconds", "Phase time", ["op", "phase"], registry=registry)
-    children = [h.labels(OP, p) for p in ("extract", "convert", "network", "materialize")]
-    e, c, nw, m = children
+    e, c, nw, m, total = [h.labels(OP, p) for p in PHASES + ("total",)]
 
     def timed(n):
         for _ in range(n):
-            with e.time():
-                pass
-            with c.time():
-                pass
-            with nw.time():
-                pass
-            with m.time():
-                pass
+            with total.time():
+                with e.time():
+                    pass
+                with c.time():
+                    pass
+                with nw.time():
+                    pass
+                with m.time():
+                    pass
 
     def observed(n):
         for _ in range(n):
+            t = pc()
             t0 = pc()
             t1 = pc()
             e.observe((t1 - t0) / 1e9)
@@ -112,21 +177,133 @@ def make_prometheus():
             t0 = pc()
             t1 = pc()
             m.observe((t1 - t0) / 1e9)
+            total.observe((pc() - t) / 1e9)
 
     def count():
-        total = 0
+        total_count = 0
         for metric in registry.collect():
             for s in metric.samples:
                 if s.name.endswith("_count"):
-                    total += s.value
-        return int(total)
+                    total_count += s.value
+        return int(total_count)
 
+    return timed, observed, count
+
+
+def package_version(name):
     try:
         from importlib.metadata import version
-        prom_version = version("prometheus_client")
+        return version(name)
     except Exception:  # noqa: BLE001 - a note only
-        prom_version = ""
-    return timed, observed, count, prom_version
+        return ""
+
+
+DEBIAN_PROMETHEUS = "/usr/lib/python3/dist-packages/prometheus_client"
+
+
+def load_debian_prometheus(newest_version):
+    """Debian's python3-prometheus-client, imported beside the newest one under another
+    name (its imports are relative), when installed and of another version; else None."""
+    import importlib.util
+    init = os.path.join(DEBIAN_PROMETHEUS, "__init__.py")
+    if not os.path.exists(init):
+        return None, ""
+    version = ""
+    for d in os.listdir(os.path.dirname(DEBIAN_PROMETHEUS)):
+        if d.startswith("prometheus_client-") and d.endswith((".dist-info", ".egg-info")):
+            version = d[len("prometheus_client-"):].rsplit(".", 1)[0].split("-")[0]
+    if not version or version == newest_version:
+        return None, version
+    try:  # Debian's copy imports `decorator` (python3-decorator), a module of its own
+        import decorator  # noqa: F401
+    except ImportError:
+        dec = os.path.join(os.path.dirname(DEBIAN_PROMETHEUS), "decorator.py")
+        if not os.path.exists(dec):
+            return None, version
+        dspec = importlib.util.spec_from_file_location("decorator", dec)
+        dmod = importlib.util.module_from_spec(dspec)
+        sys.modules["decorator"] = dmod
+        dspec.loader.exec_module(dmod)
+    name = "prometheus_client_debian"
+    spec = importlib.util.spec_from_file_location(name, init,
+                                                  submodule_search_locations=[DEBIAN_PROMETHEUS])
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod, version
+
+
+def make_otel():
+    """The OpenTelemetry SDK doing the operation: histograms with attributes, and spans."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    reader = InMemoryMetricReader()
+    meter = MeterProvider(metric_readers=[reader]).get_meter("bench")
+    hist = meter.create_histogram("bench_phase_seconds", unit="s", description="Phase time")
+    ae, ac, an, am, at = [{"op": OP, "phase": p} for p in PHASES + ("total",)]
+    rec = hist.record
+
+    def histograms(n):
+        for _ in range(n):
+            t = pc()
+            t0 = pc()
+            t1 = pc()
+            rec((t1 - t0) / 1e9, ae)
+            t0 = pc()
+            t1 = pc()
+            rec((t1 - t0) / 1e9, ac)
+            t0 = pc()
+            t1 = pc()
+            rec((t1 - t0) / 1e9, an)
+            t0 = pc()
+            t1 = pc()
+            rec((t1 - t0) / 1e9, am)
+            rec((pc() - t) / 1e9, at)
+
+    def hist_count():
+        data = reader.get_metrics_data()
+        total = 0
+        for rm in data.resource_metrics if data else ():
+            for sm in rm.scope_metrics:
+                for metric in sm.metrics:
+                    for point in metric.data.data_points:
+                        total += point.count
+        return total
+
+    class Dropping(SpanExporter):
+        """Counts the finished spans and drops them: nothing leaves the process."""
+
+        def __init__(self):
+            self.spans = 0
+
+        def export(self, spans):
+            self.spans += len(spans)
+            return SpanExportResult.SUCCESS
+
+        def shutdown(self):
+            pass
+
+    exporter = Dropping()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    span = provider.get_tracer("bench").start_as_current_span
+
+    def spans(n):
+        for _ in range(n):
+            with span(OP):
+                with span("extract"):
+                    pass
+                with span("convert"):
+                    pass
+                with span("network"):
+                    pass
+                with span("materialize"):
+                    pass
+
+    return histograms, hist_count, spans, lambda: exporter.spans
 
 
 class Case:
@@ -229,18 +406,37 @@ def main(argv=None):
     rounds = args.rounds or (2 if args.smoke else 25)
     batch_ms = args.batch_ms or (1.0 if args.smoke else 20.0)
 
-    timed, observed, prom_count, prom_version = make_prometheus()
+    timed, observed, prom_count = make_prometheus()
+    prom_version = package_version("prometheus_client")
+    deb_mod, deb_version = load_debian_prometheus(prom_version)
+    otel_hist, otel_hist_count, otel_spans, otel_span_count = make_otel()
     cases = [
         Case("floor/perf_counter_ns_x10", "10 × time.perf_counter_ns() (the clock reads of one "
              "traced operation, from Python)", case_floor, clock_reads=10),
+        Case("floor/lock_x5_perf_counter_ns_x10", "5 × `with` on a threading.Lock (one around "
+             "four) + 10 × time.perf_counter_ns(): the floor of a context-manager API",
+             case_lock_floor, clock_reads=10),
         Case("boundarytrace/pybind11", "bt.trace + 4 × t.phase, pybind11 backend", traced_loop,
              backend="native", clock_reads=10),
         Case("boundarytrace/ctypes", "bt.trace + 4 × t.phase, ctypes backend", traced_loop,
              backend="ctypes", clock_reads=10),
-        Case("prometheus/time", "prometheus_client: 4 × with Histogram.time()", timed,
-             clock_reads=8),
-        Case("prometheus/observe", "prometheus_client: 4 × (2 × perf_counter_ns, "
-             "Histogram.observe())", observed, clock_reads=8),
+        Case("prometheus/time", "prometheus_client %s: 5 × with Histogram.time() (the op "
+             "around its 4 phases)" % prom_version, timed, clock_reads=10),
+        Case("prometheus/observe", "prometheus_client %s: 10 × perf_counter_ns, 5 × "
+             "Histogram.observe()" % prom_version, observed, clock_reads=10),
+    ]
+    deb_count = None
+    if deb_mod is not None:
+        deb_timed, _, deb_count = make_prometheus(deb_mod)
+        cases.append(Case("prometheus_debian/time", "Debian's python3-prometheus-client %s: "
+                          "5 × with Histogram.time()" % deb_version, deb_timed, clock_reads=10))
+    cases += [
+        Case("otel/histograms", "OpenTelemetry SDK: 10 × perf_counter_ns, 5 × "
+             "Histogram.record with attributes (op, phase)", otel_hist, clock_reads=10),
+        Case("otel/spans", "OpenTelemetry SDK: a span and 4 child spans "
+             "(start_as_current_span)", otel_spans),
+        Case("peer/dict_perf_counter_ns", "10 × perf_counter_ns into a bare dict (4 phases and "
+             "the total, nothing aggregated)", case_dict, clock_reads=10),
         Case("boundarytrace/pybind11_off", "bt.trace + 4 × t.phase, pybind11, recording off "
              "(bt.set_enabled(False))", traced_loop, backend="native", enabled=False),
         Case("empty_loop", "the bare for loop", case_empty),
@@ -257,6 +453,8 @@ def main(argv=None):
     bt_before = bt.snapshot().ops.get(OP)
     bt_before = bt_before.count if bt_before else 0
     prom_before = prom_count()
+    deb_before = deb_count() if deb_count else 0
+    otel_before = (otel_hist_count(), otel_span_count())
 
     for c in cases:  # calibrate each case's batch, also a warm-up
         c.calibrate(batch_ms * 1e6)
@@ -270,7 +468,7 @@ def main(argv=None):
             c.cpu.append(cpu)
             c.wall.append(wall)
         print("  round %d/%d: %s" % (r + 1, rounds, ", ".join(
-            "%s %.0f ns" % (c.name.split("/")[-1], c.cpu[-1]) for c in cases[1:5])), flush=True)
+            "%s %.0f ns" % (c.name, c.cpu[-1]) for c in cases[1:5])), flush=True)
     elapsed = time.time() - t_start
 
     # Every traced operation landed in the one global sink, whichever backend;
@@ -278,10 +476,18 @@ def main(argv=None):
     bt_ops = bt.snapshot().ops[OP].count - bt_before
     prom_ops = prom_count() - prom_before
     bt_want = by_name["boundarytrace/pybind11"].done + by_name["boundarytrace/ctypes"].done
-    prom_want = 4 * (by_name["prometheus/time"].done + by_name["prometheus/observe"].done)
-    if (bt_ops, prom_ops) != (bt_want, prom_want):
-        print("bench_ops.py: recorded %d traced operations (want %d), %d prometheus "
-              "observations (want %d)" % (bt_ops, bt_want, prom_ops, prom_want), file=sys.stderr)
+    prom_want = 5 * (by_name["prometheus/time"].done + by_name["prometheus/observe"].done)
+    got = {"boundarytrace_ops_recorded": (bt_ops, bt_want),
+           "prometheus_observations": (prom_ops, prom_want),
+           "otel_histogram_records": (otel_hist_count() - otel_before[0],
+                                      5 * by_name["otel/histograms"].done),
+           "otel_spans": (otel_span_count() - otel_before[1], 5 * by_name["otel/spans"].done)}
+    if deb_count:
+        got["prometheus_debian_observations"] = (deb_count() - deb_before,
+                                                 5 * by_name["prometheus_debian/time"].done)
+    bad = {k: v for k, v in got.items() if v[0] != v[1]}
+    if bad:
+        print("bench_ops.py: recorded (got, want): %s" % bad, file=sys.stderr)
         return 1
 
     results = []
@@ -294,7 +500,8 @@ def main(argv=None):
     profile = {}
     if not args.no_profile:
         n_prof = 2000 if args.smoke else 50000
-        for name in ("boundarytrace/pybind11", "boundarytrace/ctypes", "prometheus/time"):
+        for name in ("boundarytrace/pybind11", "boundarytrace/ctypes", "prometheus/time",
+                     "otel/histograms"):
             profile[name] = {"ops": n_prof, "functions": profile_case(by_name[name], n_prof)}
 
     try:
@@ -312,6 +519,8 @@ def main(argv=None):
             "boundarytrace_path": os.path.dirname(bt.__file__),
             "clock_source": bt.clock_source(),
             "prometheus_client": prom_version,
+            "prometheus_client_debian": deb_version,
+            "opentelemetry_sdk": package_version("opentelemetry-sdk"),
             "pybind11": pybind11_version,
             "rounds": rounds,
             "batch_ms": batch_ms,
@@ -320,7 +529,7 @@ def main(argv=None):
             "priority": args.priority,
             "timer": "time.thread_time_ns (CPU) and time.perf_counter_ns (wall) around each batch",
         },
-        "checks": {"boundarytrace_ops_recorded": bt_ops, "prometheus_observations": prom_ops},
+        "checks": {k: v[0] for k, v in got.items()},
         "benchmarks": results,
         "profile": profile,
     }
