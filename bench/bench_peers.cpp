@@ -150,6 +150,9 @@ int main(int argc, char **argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   bench::add_context();
+#ifdef BT_PROMETHEUS_CPP_VERSION
+  benchmark::AddCustomContext("prometheus_cpp_version", BT_PROMETHEUS_CPP_VERSION);
+#endif
   benchmark::AddCustomContext("prometheus_cpp_buckets", std::to_string(prom().bounds.size()));
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -42,6 +42,7 @@ SHARED_SCALING_MIN = 1.8     # records/s, 2 threads (processes) / 1, one shared 
 SHARED_MERGE_RATIO_MAX = 1.2  # merge after 10,000 worker restarts / after none
 FLEET_SCRAPE_MAX_NS = 50e6    # merge of the 32-process shared directory + export (issue 15)
 EXPORT_GROWTH_MAX = 10.0      # time per 10x more operations: linear or better (issue 15)
+PEER_CPP_SPEEDUP_MIN = 3.0    # prometheus-cpp's four-phase op / boundarytrace's (issue 15)
 
 CALLS_PER_OP = 11  # new, 4 x (begin, end), finish, free
 CLOCK_READS_PER_OP = 10
@@ -362,8 +363,105 @@ def targets(r, directory):
                      fmt_bytes(b), "≤ 16 KiB", b <= MEMORY_PER_OP_THREAD_MAX))
     rows += shared_targets(r)
     rows += export_targets(r)
+    rows += peers_targets(r)
     rows += python_targets(directory)
     return rows
+
+
+# --- peers (issue 15): prometheus-cpp beside boundarytrace, bench_peers ------------------
+
+PEER_BT = "peers/op/boundarytrace_bound"
+PEER_PROM = "peers/op/prometheus_cpp"
+PEER_CONTROL = "peers/control/private_work"
+
+
+def peers_targets(r):
+    rows = []
+    if r.has(PEER_BT) and r.has(PEER_PROM):
+        bt, prom = r.get(PEER_BT), r.get(PEER_PROM)
+        rows.append(("Peers (C++): full four-phase op, prometheus-cpp (steady_clock, 5 × "
+                     "`Histogram::Observe` on bound children) / boundarytrace (bound handle)",
+                     "%s / %s = %.2f× faster" % (fmt_ns(prom), fmt_ns(bt), prom / bt),
+                     "≥ %.0f× faster" % PEER_CPP_SPEEDUP_MIN, prom / bt >= PEER_CPP_SPEEDUP_MIN))
+    bt_path = "peers/scaling/boundarytrace_bound"
+    prom_path = "peers/scaling/prometheus_cpp"
+    if scaling_ratio(r, bt_path) is not None:
+        _, note, ok = judged_scaling(lambda best: scaling_ratio(r, bt_path, best),
+                                     lambda best: scaling_ratio(r, PEER_CONTROL, best))
+        prom = scaling_ratio(r, prom_path)
+        if prom is not None:
+            note += "; prometheus-cpp %.2f× (best repetitions %.2f×)" % (
+                prom, scaling_ratio(r, prom_path, True))
+        rows.append(("Peers (C++): full traced op/s, 2 threads / 1 thread into one operation, "
+                     "boundarytrace (prometheus-cpp beside it)", note,
+                     "≥ %.1f×" % SHARED_SCALING_MIN, ok))
+    return rows
+
+
+def peers_section(r):
+    if not (r.has(PEER_BT) and r.has(PEER_PROM)):
+        return ["Not measured in this run: `bench_peers` was not built (CMake did not find "
+                "prometheus-cpp: Debian `prometheus-cpp-dev`) or not run."]
+    ctx = r.context.get("bench_peers", {})
+    out = ["`bench/bench_peers.cpp`: the same four-phase operation, empty phases, through "
+           "boundarytrace (a bound handle: `bt_tracer_new_op`, 4 × `bt_phase_begin`/"
+           "`bt_phase_end`, `bt_tracer_finish`, `bt_tracer_free`: 10 reads of the library's "
+           "clock) and through prometheus-cpp %s (Debian `prometheus-cpp-dev`, its core library): "
+           "10 `std::chrono::steady_clock::now()` (start, 8 phase edges, end) and 5 "
+           "`Histogram::Observe` (the four phases and the whole op) on children of one family "
+           "bound once (labels `op`, `phase`). prometheus-cpp's histograms are as fine as "
+           "boundarytrace's: base-2 exponential boundaries at scale 4 (16 per power of two) "
+           "over 1 µs – 10 s, %s boundaries. One process, repetitions interleaved; CPU time "
+           "(median) for one thread, wall-time rates for 1 and 2 threads recording into one "
+           "operation, beside a control that shares nothing." % (
+               ctx.get("prometheus_cpp_version", "?"), ctx.get("prometheus_cpp_buckets", "?")), ""]
+    out.append("| Benchmark | What | CPU time | Wall time | CV | × boundarytrace |")
+    out.append("|---|---|---|---|---|---|")
+    bt = r.get(PEER_BT)
+    for name, what in ((PEER_BT, "boundarytrace: full four-phase op, bound handle"),
+                       (PEER_PROM, "prometheus-cpp: 10 × steady_clock, 5 × Observe"),
+                       ("peers/observe/prometheus_cpp_50ns/0",
+                        "prometheus-cpp: one Observe, the value in the first bucket (an empty "
+                        "phase)"),
+                       ("peers/observe/prometheus_cpp_1ms/1",
+                        "prometheus-cpp: one Observe of 1 ms (bucket 160 of 373)")):
+        if not r.has(name):
+            continue
+        cpu = r.get(name)
+        vs = "%.2f×" % (cpu / bt) if name.startswith("peers/op/") else ""
+        out.append("| `%s` | %s | %s | %s | %s | %s |" % (
+            name, what, fmt_ns(cpu), fmt_ns(r.get(name, "real_time")), fmt_cv(r.cv(name)), vs))
+    floor = "floor/library_clock_x10"
+    mono = "floor/clock_monotonic_x10"
+    if r.has(floor) and r.has(mono):
+        out.append("")
+        out.append("The clock reads alone (`bench_per_call`, same build): 10 reads of the library's "
+                   "clock %s, 10 × `clock_gettime(CLOCK_MONOTONIC)` (what `steady_clock` reads) "
+                   "%s. prometheus-cpp spends %s beyond its 10 reads on its five observations; "
+                   "boundarytrace %s beyond its 10 reads on everything else (phase bookkeeping, "
+                   "the record into per-phase histograms)." % (
+                       fmt_ns(r.get(floor)), fmt_ns(r.get(mono)),
+                       fmt_ns(r.get(PEER_PROM) - r.get(mono)), fmt_ns(bt - r.get(floor))))
+    out.append("")
+    out.append("| Implementation | 1 thread | 2 threads | 2 / 1 (wall, medians) | 2 / 1 (best) "
+               "| CPU per op, 1 → 2 threads |")
+    out.append("|---|---|---|---|---|---|")
+    for path, label in ((PEER_CONTROL, "control: private work, nothing shared"),
+                        ("peers/scaling/boundarytrace_bound", "boundarytrace, full op"),
+                        ("peers/scaling/prometheus_cpp", "prometheus-cpp, full op")):
+        one, two = path + "/real_time/threads:1", path + "/real_time/threads:2"
+        if not (r.has(one) and r.has(two)):
+            continue
+        r1, r2 = r.get(one, "items_per_second"), r.get(two, "items_per_second")
+        out.append("| %s | %s | %s | %.2f× | %.2f× | %s → %s |" % (
+            label, fmt_rate(r1), fmt_rate(r2), r2 / r1, scaling_ratio(r, path, True),
+            fmt_ns(r.get(one)), fmt_ns(r.get(two))))
+    out.append("")
+    out.append("prometheus-cpp's `Histogram::Observe` takes the histogram's `std::mutex`, so two "
+               "threads observing the same children serialise on it (and its bucket counters "
+               "and sum are shared cache lines); boundarytrace gives each thread its own shard "
+               "of the operation.")
+    return out
 
 
 def targets_table(rows):
@@ -1582,6 +1680,10 @@ def cmd_render(args):
         L.append("")
         L += cg
         L.append("")
+    L.append("## Peers (C++): prometheus-cpp")
+    L.append("")
+    L += peers_section(r)
+    L.append("")
     L.append("## Shared sink (many processes)")
     L.append("")
     L += shared_section(r, args.results)
@@ -1646,7 +1748,8 @@ def cmd_control_ok(args):
     r = Results(Path(args.file).parent, [Path(args.file)])
     controls = [("2 threads / 1 thread", control_ratio(r)),
                 ("shared sink, 2 threads / 1 thread", shared_thread_ratio(r, SH_CONTROL)),
-                ("shared sink, 2 processes / 1 process", shared_process_ratio(r, SH_PROC_CONTROL))]
+                ("shared sink, 2 processes / 1 process", shared_process_ratio(r, SH_PROC_CONTROL)),
+                ("peers, 2 threads / 1 thread", scaling_ratio(r, PEER_CONTROL))]
     good = True
     for label, control in controls:
         if control is None:
