@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -151,17 +152,6 @@ struct TracerBox {
 #define BT_TRACER_LOCK(box) (void)0
 #endif
 
-struct OpBox {
-  bt_op *op;
-  MetricsRef keep;
-};
-
-std::unique_ptr<TracerBox> new_tracer(const OpBox &op) {
-  bt_tracer *t = nullptr;
-  check(bt_tracer_new_op(&t, op.op), "bt_tracer_new_op");
-  return std::unique_ptr<TracerBox>(new TracerBox(t, op.keep));
-}
-
 py::tuple timing_tuple(const bt_timing &t) {
   uint32_t n = t.phase_count > BT_MAX_PHASES ? BT_MAX_PHASES : t.phase_count;
   py::tuple ns(n), entries(n);
@@ -197,6 +187,277 @@ PyObject *set_status_error(int status, const char *call) {
   }
   return nullptr;
 }
+
+// --- bound operations and tracers: the hot path, in plain CPython -----------------
+//
+// A traced operation from Python is Op.tracer(), four scopes and finish():
+// pybind11's dispatcher and its instance registry cost a few hundred ns per
+// call and per object, so Op and Tracer are plain CPython types too (the rest
+// of the module stays pybind11). The Pythonic layer checks every argument's
+// type and range before a call (_backend.py); these check again, cheaply, and
+// raise the same classes. None of them can be created from Python.
+
+struct OpObject {
+  PyObject_HEAD
+  bt_op *op;
+  MetricsRef keep;  // constructed in place; the sink outlives the op
+};
+
+struct TracerObject {
+  PyObject_HEAD
+  TracerBox box;  // constructed in place
+};
+
+PyTypeObject *op_type = nullptr;
+PyTypeObject *tracer_type = nullptr;
+
+inline TracerBox &tracer_box(PyObject *self) {
+  return reinterpret_cast<TracerObject *>(self)->box;
+}
+
+// A heap type whose instances only this module makes: no tp_new.
+PyTypeObject *make_type(PyType_Spec *spec) {
+  auto *tp = reinterpret_cast<PyTypeObject *>(PyType_FromSpec(spec));
+  if (!tp) throw py::error_already_set();
+#ifndef Py_TPFLAGS_DISALLOW_INSTANTIATION
+  tp->tp_new = nullptr;
+#endif
+  return tp;
+}
+
+#ifdef Py_TPFLAGS_DISALLOW_INSTANTIATION
+constexpr unsigned long kNoInstantiation = Py_TPFLAGS_DISALLOW_INSTANTIATION;
+#else
+constexpr unsigned long kNoInstantiation = 0;
+#endif
+
+void op_dealloc(PyObject *self) {
+  auto *o = reinterpret_cast<OpObject *>(self);
+  PyTypeObject *tp = Py_TYPE(self);
+  o->keep.~MetricsRef();
+  tp->tp_free(self);
+  Py_DECREF(tp);
+}
+
+// Op.tracer(): bt_tracer_new_op, the clock starts.
+PyObject *op_tracer(PyObject *self, PyObject *) {
+  auto *o = reinterpret_cast<OpObject *>(self);
+  bt_tracer *t = nullptr;
+  bt_status st = bt_tracer_new_op(&t, o->op);
+  if (st != BT_OK) return set_status_error(st, "bt_tracer_new_op");
+  auto *to = PyObject_New(TracerObject, tracer_type);
+  if (!to) {
+    bt_tracer_free(t);
+    return nullptr;
+  }
+  new (&to->box) TracerBox(t, o->keep);
+  return reinterpret_cast<PyObject *>(to);
+}
+
+PyObject *op_get_name(PyObject *self, void *) {
+  const char *name = bt_op_name(reinterpret_cast<OpObject *>(self)->op);
+  return PyUnicode_FromString(name ? name : "");
+}
+
+PyMethodDef op_methods[] = {
+    {"tracer", op_tracer, METH_NOARGS, "A new tracer, its clock started (bt_tracer_new_op)."},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyGetSetDef op_getset[] = {
+    {const_cast<char *>("name"), op_get_name, nullptr,
+     const_cast<char *>("The operation name (bt_op_name)."), nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr}};
+
+PyType_Slot op_slots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void *>(op_dealloc)},
+    {Py_tp_methods, op_methods},
+    {Py_tp_getset, op_getset},
+    {Py_tp_doc, const_cast<char *>("An operation name bound once in one sink (bt_op).")},
+    {0, nullptr}};
+
+PyType_Spec op_spec = {"boundarytrace._native.Op", sizeof(OpObject), 0,
+                       Py_TPFLAGS_DEFAULT | kNoInstantiation, op_slots};
+
+py::object new_op(bt_op *op, const MetricsRef &keep) {
+  auto *o = PyObject_New(OpObject, op_type);
+  if (!o) throw py::error_already_set();
+  o->op = op;
+  new (&o->keep) MetricsRef(keep);
+  return py::reinterpret_steal<py::object>(reinterpret_cast<PyObject *>(o));
+}
+
+void tracer_dealloc(PyObject *self) {
+  PyTypeObject *tp = Py_TYPE(self);
+  tracer_box(self).~TracerBox();
+  tp->tp_free(self);
+  Py_DECREF(tp);
+}
+
+// Argument conversions: the Pythonic layer has checked type and range.
+bool arg_phase(PyObject *arg, bt_phase_id *out, const char *call) {
+  int overflow = 0;
+  long v = PyLong_AsLongAndOverflow(arg, &overflow);
+  if (v == -1 && PyErr_Occurred()) return false;
+  if (overflow || v < INT32_MIN || v > INT32_MAX) {
+    set_status_error(BT_E_UNKNOWN_PHASE, call);
+    return false;
+  }
+  *out = static_cast<bt_phase_id>(v);
+  return true;
+}
+
+bool arg_u64(PyObject *arg, uint64_t *out) {
+  unsigned long long v = PyLong_AsUnsignedLongLong(arg);
+  if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) return false;
+  *out = static_cast<uint64_t>(v);
+  return true;
+}
+
+bool arg_u32(PyObject *arg, uint32_t *out) {
+  unsigned long long v = PyLong_AsUnsignedLongLong(arg);
+  if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) return false;
+  if (v > UINT32_MAX) {
+    PyErr_SetString(PyExc_OverflowError, "value does not fit in 32 bits");
+    return false;
+  }
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+inline PyObject *done(bt_status st, const char *call) {
+  if (st != BT_OK) return set_status_error(st, call);
+  Py_RETURN_NONE;
+}
+
+PyObject *tracer_begin(PyObject *self, PyObject *arg) {
+  bt_phase_id phase = 0;
+  if (!arg_phase(arg, &phase, "bt_phase_begin")) return nullptr;
+  TracerBox &b = tracer_box(self);
+  bt_status st;
+  {
+    BT_TRACER_LOCK(b);
+    st = bt_phase_begin(b.t, phase);
+  }
+  return done(st, "bt_phase_begin");
+}
+
+PyObject *tracer_end(PyObject *self, PyObject *arg) {
+  bt_phase_id phase = 0;
+  if (!arg_phase(arg, &phase, "bt_phase_end")) return nullptr;
+  TracerBox &b = tracer_box(self);
+  bt_status st;
+  {
+    BT_TRACER_LOCK(b);
+    st = bt_phase_end(b.t, phase);
+  }
+  return done(st, "bt_phase_end");
+}
+
+PyObject *tracer_add_items(PyObject *self, PyObject *arg) {
+  uint64_t n = 0;
+  if (!arg_u64(arg, &n)) return nullptr;
+  TracerBox &b = tracer_box(self);
+  bt_status st;
+  {
+    BT_TRACER_LOCK(b);
+    st = bt_tracer_add_items(b.t, n);
+  }
+  return done(st, "bt_tracer_add_items");
+}
+
+PyObject *tracer_add_gil_release(PyObject *self, PyObject *) {
+  TracerBox &b = tracer_box(self);
+  bt_status st;
+  {
+    BT_TRACER_LOCK(b);
+    st = bt_tracer_add_gil_release(b.t);
+  }
+  return done(st, "bt_tracer_add_gil_release");
+}
+
+PyObject *tracer_add_gil_wait(PyObject *self, PyObject *arg) {
+  uint64_t ns = 0;
+  if (!arg_u64(arg, &ns)) return nullptr;
+  TracerBox &b = tracer_box(self);
+  bt_status st;
+  {
+    BT_TRACER_LOCK(b);
+    st = bt_tracer_add_gil_wait(b.t, ns);
+  }
+  return done(st, "bt_tracer_add_gil_wait");
+}
+
+PyObject *tracer_set_workers(PyObject *self, PyObject *arg) {
+  uint32_t n = 0;
+  if (!arg_u32(arg, &n)) return nullptr;
+  TracerBox &b = tracer_box(self);
+  bt_status st;
+  {
+    BT_TRACER_LOCK(b);
+    st = bt_tracer_set_workers(b.t, n);
+  }
+  return done(st, "bt_tracer_set_workers");
+}
+
+PyObject *tracer_set_error(PyObject *self, PyObject *) {
+  TracerBox &b = tracer_box(self);
+  bt_status st;
+  {
+    BT_TRACER_LOCK(b);
+    st = bt_tracer_set_error(b.t);
+  }
+  return done(st, "bt_tracer_set_error");
+}
+
+// finish(): bt_tracer_finish_timing; the timing is kept for timing().
+PyObject *tracer_finish(PyObject *self, PyObject *) {
+  TracerBox &b = tracer_box(self);
+  bt_status st;
+  {
+    BT_TRACER_LOCK(b);
+    bt_timing t = BT_TIMING_INIT;
+    st = bt_tracer_finish_timing(&t, b.t);
+    if (st == BT_OK) {
+      b.timing = t;
+      b.finished = true;
+    }
+  }
+  return done(st, "bt_tracer_finish_timing");
+}
+
+PyObject *tracer_timing(PyObject *self, PyObject *) {
+  TracerBox &b = tracer_box(self);
+  try {
+    BT_TRACER_LOCK(b);
+    if (!b.finished) Py_RETURN_NONE;
+    return timing_tuple(b.timing).release().ptr();
+  } catch (py::error_already_set &err) {
+    err.restore();
+    return nullptr;
+  }
+}
+
+PyMethodDef tracer_methods[] = {
+    {"begin", tracer_begin, METH_O, "bt_phase_begin."},
+    {"end", tracer_end, METH_O, "bt_phase_end."},
+    {"add_items", tracer_add_items, METH_O, "bt_tracer_add_items."},
+    {"add_gil_release", tracer_add_gil_release, METH_NOARGS, "bt_tracer_add_gil_release."},
+    {"add_gil_wait", tracer_add_gil_wait, METH_O, "bt_tracer_add_gil_wait."},
+    {"set_workers", tracer_set_workers, METH_O, "bt_tracer_set_workers."},
+    {"set_error", tracer_set_error, METH_NOARGS, "bt_tracer_set_error."},
+    {"finish", tracer_finish, METH_NOARGS,
+     "bt_tracer_finish_timing; the timing is kept for timing()."},
+    {"timing", tracer_timing, METH_NOARGS, "The finished timing as a tuple, or None."},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyType_Slot tracer_slots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void *>(tracer_dealloc)},
+    {Py_tp_methods, tracer_methods},
+    {Py_tp_doc, const_cast<char *>("One traced operation in flight (bt_tracer).")},
+    {0, nullptr}};
+
+PyType_Spec tracer_spec = {"boundarytrace._native.Tracer", sizeof(TracerObject), 0,
+                           Py_TPFLAGS_DEFAULT | kNoInstantiation, tracer_slots};
 
 // --- phase scopes: the hot path, in plain CPython ---------------------------------
 //
@@ -272,7 +533,7 @@ PyType_Slot scope_slots[] = {
     {0, nullptr}};
 
 PyType_Spec scope_spec = {"boundarytrace._native.PhaseScope", sizeof(ScopeObject), 0,
-                          Py_TPFLAGS_DEFAULT, scope_slots};
+                          Py_TPFLAGS_DEFAULT | kNoInstantiation, scope_slots};
 
 // scope(tracer, phase) -> PhaseScope
 PyObject *scope_new(PyObject *, PyObject *const *args, Py_ssize_t nargs) {
@@ -280,17 +541,11 @@ PyObject *scope_new(PyObject *, PyObject *const *args, Py_ssize_t nargs) {
     PyErr_SetString(PyExc_TypeError, "scope(tracer, phase) takes 2 arguments");
     return nullptr;
   }
-  TracerBox *box = nullptr;
-  try {
-    box = py::handle(args[0]).cast<TracerBox *>();
-  } catch (const py::cast_error &) {
+  if (Py_TYPE(args[0]) != tracer_type) {
     PyErr_SetString(PyExc_TypeError, "scope: expected a boundarytrace._native.Tracer");
     return nullptr;
   }
-  if (box == nullptr) {
-    PyErr_SetString(PyExc_TypeError, "scope: expected a boundarytrace._native.Tracer");
-    return nullptr;
-  }
+  TracerBox *box = &tracer_box(args[0]);
   int overflow = 0;
   long phase = PyLong_AsLongAndOverflow(args[1], &overflow);
   if (phase == -1 && PyErr_Occurred()) return nullptr;
@@ -541,61 +796,12 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
         }, path, "bt_snapshot_write");
       });
 
-  // --- tracers -------------------------------------------------------------------
-  py::class_<TracerBox>(m, "Tracer", "One traced operation in flight (bt_tracer).")
-      .def("begin",
-           [](TracerBox &b, bt_phase_id phase) {
-             BT_TRACER_LOCK(b);
-             check(bt_phase_begin(b.t, phase), "bt_phase_begin");
-           })
-      .def("end",
-           [](TracerBox &b, bt_phase_id phase) {
-             BT_TRACER_LOCK(b);
-             check(bt_phase_end(b.t, phase), "bt_phase_end");
-           })
-      .def("add_items",
-           [](TracerBox &b, uint64_t n) {
-             BT_TRACER_LOCK(b);
-             check(bt_tracer_add_items(b.t, n), "bt_tracer_add_items");
-           })
-      .def("add_gil_release",
-           [](TracerBox &b) {
-             BT_TRACER_LOCK(b);
-             check(bt_tracer_add_gil_release(b.t), "bt_tracer_add_gil_release");
-           })
-      .def("add_gil_wait",
-           [](TracerBox &b, uint64_t ns) {
-             BT_TRACER_LOCK(b);
-             check(bt_tracer_add_gil_wait(b.t, ns), "bt_tracer_add_gil_wait");
-           })
-      .def("set_workers",
-           [](TracerBox &b, uint32_t n) {
-             BT_TRACER_LOCK(b);
-             check(bt_tracer_set_workers(b.t, n), "bt_tracer_set_workers");
-           })
-      .def("set_error",
-           [](TracerBox &b) {
-             BT_TRACER_LOCK(b);
-             check(bt_tracer_set_error(b.t), "bt_tracer_set_error");
-           })
-      .def("finish",
-           [](TracerBox &b) {
-             BT_TRACER_LOCK(b);
-             bt_timing t = BT_TIMING_INIT;
-             check(bt_tracer_finish_timing(&t, b.t), "bt_tracer_finish_timing");
-             b.timing = t;
-             b.finished = true;
-           })
-      .def("timing", [](TracerBox &b) -> py::object {
-        BT_TRACER_LOCK(b);
-        if (!b.finished) return py::none();
-        return timing_tuple(b.timing);
-      });
-
-  // --- bound operations ------------------------------------------------------------
-  py::class_<OpBox>(m, "Op", "An operation name bound once in one sink (bt_op).")
-      .def_property_readonly("name", [](const OpBox &o) { return utf8(bt_op_name(o.op)); })
-      .def("tracer", &new_tracer);
+  // --- bound operations and tracers: plain CPython types (above) -----------------------
+  op_type = make_type(&op_spec);
+  tracer_type = make_type(&tracer_spec);
+  m.add_object("Op", py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject *>(op_type)));
+  m.add_object("Tracer",
+               py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject *>(tracer_type)));
 
   // --- sinks -------------------------------------------------------------------------
   py::class_<MetricsBox, MetricsRef>(m, "Metrics", "A sink (bt_metrics); Metrics() is a private one.")
@@ -616,7 +822,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
            [](const MetricsRef &b, const std::string &name) {
              bt_op *op = nullptr;
              check(bt_op_lookup(&op, b->m, name.c_str()), "bt_op_lookup");
-             return OpBox{op, b};
+             return new_op(op, b);
            })
       .def("record",
            [](const MetricsRef &b, const std::string &op_name, uint64_t total_ns,
@@ -652,8 +858,7 @@ PYBIND11_MODULE(_native, m, py::mod_gil_not_used())
         check(bt_metrics_reset(b->m), "bt_metrics_reset");
       });
 
-  scope_type = reinterpret_cast<PyTypeObject *>(PyType_FromSpec(&scope_spec));
-  if (!scope_type) throw py::error_already_set();
+  scope_type = make_type(&scope_spec);
   m.add_object("PhaseScope", py::reinterpret_borrow<py::object>(
                                  reinterpret_cast<PyObject *>(scope_type)));
   m.add_object("scope", py::reinterpret_steal<py::object>(
