@@ -47,7 +47,9 @@ Module functions
     the hot path of ``with t.phase(p):``: a context manager whose
     ``__enter__`` begins the phase and whose ``__exit__`` ends it (when an
     exception is in flight, a failure to end it is ignored). The native
-    backend implements it in plain CPython, without pybind11's dispatcher.
+    backend implements it, ``Op`` and ``Tracer`` in plain CPython, without
+    pybind11's dispatcher; the ctypes backend calls the library's hot-path
+    functions through a handle without argtypes (see _ctypes_backend.py).
 ``Snapshot``
     ``.info() -> (op_count, start_ns, end_ns, phase_count, dropped, processes,
     skipped)``, ``.skipped() -> [(path bytes, reason)]``,

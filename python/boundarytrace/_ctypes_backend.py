@@ -177,6 +177,26 @@ _lib, _path = _load()
 # BT_E_IO can say why. Only these calls pay for the errno swap.
 _io_lib = ctypes.CDLL(_path, use_errno=True)
 
+# The hot path of a traced operation (bt_tracer_new_op, bt_phase_begin,
+# bt_phase_end, bt_tracer_finish_timing, bt_tracer_free) goes through a third
+# handle whose functions have no argtypes: ctypes then passes the c_void_p
+# handles and byref() results as pointers and the phase (an int the Pythonic
+# layer checked to fit int32) as a C int, without a from_param conversion per
+# argument, which costs about a third of each call. Their declared signatures
+# stay in _SIGNATURES below (checked against bt.h); every argument on these
+# paths is a c_void_p, a byref() or a checked int, nothing else.
+_hot_lib = ctypes.PyDLL(_path)
+_TIMING_SIZE = ctypes.sizeof(BtTiming)
+_hot_new_op = _hot_lib.bt_tracer_new_op
+_hot_phase_begin = _hot_lib.bt_phase_begin
+_hot_phase_end = _hot_lib.bt_phase_end
+_hot_finish_timing = _hot_lib.bt_tracer_finish_timing
+_hot_free = _hot_lib.bt_tracer_free
+for _fn in (_hot_new_op, _hot_phase_begin, _hot_phase_end, _hot_finish_timing):
+    _fn.restype = c_int
+_hot_free.restype = None
+del _fn
+
 _c_tracer_p = c_void_p
 _c_metrics_p = c_void_p
 _c_op_p = c_void_p
@@ -642,8 +662,8 @@ class Tracer:
 
     def __del__(self) -> None:
         h, self._h = self._h, None
-        if h and _lib is not None:
-            _lib.bt_tracer_free(h)
+        if h and _hot_free is not None:
+            _hot_free(h)
 
     def begin(self, phase: int) -> None:
         """bt_phase_begin."""
@@ -690,8 +710,8 @@ class Tracer:
     def finish(self) -> None:
         """bt_tracer_finish_timing; the timing is kept for timing()."""
         t = BtTiming()
-        t.struct_size = ctypes.sizeof(BtTiming)
-        st = _lib.bt_tracer_finish_timing(byref(t), self._h)
+        t.struct_size = _TIMING_SIZE
+        st = _hot_finish_timing(byref(t), self._h)
         if st:
             _fail(st, "bt_tracer_finish_timing")
         self._timing = t
@@ -737,26 +757,40 @@ class PhaseScope:
 
     On exit with an exception in flight, a failure to leave the phase is
     ignored so that the exception is the one reported. Calls the library
-    directly (the hot path); the tracer is kept alive by the reference.
+    directly (the hot path) with the handle it keeps; the tracer, kept alive
+    by the reference, frees that handle only when it goes.
     """
 
-    __slots__ = ("_t", "phase")
+    __slots__ = ("_t", "_h", "phase")
 
     def __init__(self, tracer: Tracer, phase: int) -> None:
         self._t = tracer
+        self._h = tracer._h
         self.phase = phase
 
     def __enter__(self) -> "PhaseScope":
-        st = _phase_begin(self._t._h, self.phase)
+        st = _phase_begin(self._h, self.phase)
         if st:
             _fail(st, "bt_phase_begin")
         return self
 
     def __exit__(self, et: Any, ev: Any, tb: Any) -> Literal[False]:
-        st = _phase_end(self._t._h, self.phase)
+        st = _phase_end(self._h, self.phase)
         if st and et is None:
             _fail(st, "bt_phase_end")
         return False
+
+
+_new_object = object.__new__
+
+
+def _scope(tracer: Tracer, phase: int) -> PhaseScope:
+    """scope(tracer, phase): a PhaseScope, without the cost of a class call."""
+    s = _new_object(PhaseScope)
+    s._t = tracer
+    s._h = tracer._h
+    s.phase = phase
+    return s
 
 
 class _LockedPhaseScope(PhaseScope):
@@ -779,10 +813,10 @@ class _LockedPhaseScope(PhaseScope):
         return False
 
 
-_phase_begin = _lib.bt_phase_begin
-_phase_end = _lib.bt_phase_end
+_phase_begin = _hot_phase_begin
+_phase_end = _hot_phase_end
 #: scope(tracer, phase): a context manager that enters ``phase`` and leaves it.
-scope = PhaseScope if _TracerClass is Tracer else _LockedPhaseScope
+scope = _scope if _TracerClass is Tracer else _LockedPhaseScope
 
 
 class Op:
@@ -802,7 +836,7 @@ class Op:
     def tracer(self) -> Tracer:
         """bt_tracer_new_op: a new tracer, its clock started."""
         h = c_void_p()
-        st = _lib.bt_tracer_new_op(byref(h), self._h)
+        st = _hot_new_op(byref(h), self._h)
         if st:
             _fail(st, "bt_tracer_new_op")
         return _TracerClass(h, self)

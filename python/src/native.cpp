@@ -6,6 +6,10 @@
 // written once. Names arrive as UTF-8 bytes (the Pythonic layer encodes and
 // validates them); results leave as plain tuples.
 //
+// The hot path of a traced operation (Op.tracer, the Tracer's methods, the
+// phase scopes) is plain CPython types inside this pybind11 module; the rest
+// is pybind11.
+//
 // Errors: a failed bt_status becomes a C++ StatusError, which the translator
 // registered below turns into the Python exception built by
 // boundarytrace._errors.error_from_status (the same function the ctypes
