@@ -665,6 +665,7 @@ PY_OTEL = "otel/histograms"
 PY_OTEL_SPANS = "otel/spans"
 PY_PEER_DEBIAN = "prometheus_debian/time"
 PY_DICT = "peer/dict_perf_counter_ns"
+PY_CTYPES_FLOOR = "floor/ctypes_calls_x11"
 
 
 def load_python(directory):
@@ -775,6 +776,10 @@ def python_target_rows(data):
                      "≤ %.1f×" % PY_LOCK_FLOOR_MAX, ratio <= PY_LOCK_FLOOR_MAX))
     if PY_NATIVE in cases and PY_CTYPES in cases:
         ratio, measured = measured_of(PY_CTYPES, PY_NATIVE, False)
+        if PY_CTYPES_FLOOR in cases:
+            bare, _ = py_ratio(cases, PY_CTYPES_FLOOR, PY_NATIVE)
+            measured += "; its 11 ctypes calls alone, bare: %s = %.2f× the pybind11 op" % (
+                fmt_ns(cases[PY_CTYPES_FLOOR]["cpu_ns"]["median"]), bare)
         rows.append(("Python: ctypes backend / pybind11 backend, full traced op", measured,
                      "≤ %.0f×" % PY_CTYPES_MAX, ratio <= PY_CTYPES_MAX))
     dv = demo_verdict(data)
@@ -843,6 +848,10 @@ def python_section(directory):
                 (PY_DICT, PY_NATIVE, "a bare dict of `perf_counter_ns` differences / "
                                      "boundarytrace (pybind11)"),
                 (PY_CTYPES, PY_NATIVE, "ctypes backend / pybind11 backend"),
+                (PY_CTYPES_FLOOR, PY_NATIVE, "the 11 ctypes calls of a traced op, bare / "
+                                             "boundarytrace (pybind11)"),
+                (PY_CTYPES, PY_CTYPES_FLOOR, "ctypes backend / its 11 ctypes calls, bare: the "
+                                             "Python around them"),
                 (PY_NATIVE, PY_LOCK_FLOOR, "boundarytrace (pybind11) / the floor: 5 × `with` on "
                                            "`threading.Lock` + 10 × `perf_counter_ns`"),
                 (PY_NATIVE, PY_FLOOR, "boundarytrace (pybind11) / its 10 clock reads done by "

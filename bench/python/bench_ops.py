@@ -11,6 +11,11 @@ Cases (each iteration is one operation of four phases, or its equivalent):
                               same shape with the cheapest C context manager, five
                               `with` blocks on threading.Lock (one around four),
                               and the ten clock reads
+  floor/ctypes_calls_x11      the 11 foreign calls a traced operation makes through
+                              ctypes (bt_tracer_new_op, 4 x begin/end,
+                              bt_tracer_finish_timing, bt_tracer_free), bare, through
+                              the ctypes backend's own handles: the least the
+                              ctypes backend can cost (into another operation)
   peer/dict_perf_counter_ns   a bare dict of perf_counter_ns differences: the
                               four phases and the total, no aggregation
   boundarytrace/pybind11      with bt.trace(op) as t: + 4 x with t.phase(p):
@@ -123,6 +128,40 @@ def case_dict(n):
         a = pc()
         d["materialize"] = pc() - a
         d["total"] = pc() - t0
+
+
+CTYPES_FLOOR_OP = "bench_py_ctypes_calls"
+
+
+def make_ctypes_floor():
+    """The 11 foreign calls of one traced operation, bare (see the docstring)."""
+    from ctypes import byref, c_void_p
+    from boundarytrace import _ctypes_backend as cb
+    op = c_void_p()
+    st = cb._lib.bt_op_lookup(byref(op), cb._lib.bt_metrics_global(), CTYPES_FLOOR_OP.encode())
+    if st:
+        raise RuntimeError("bt_op_lookup: %d" % st)
+    new, begin, end = cb._hot_new_op, cb._hot_phase_begin, cb._hot_phase_end
+    finish, free, timing, size = cb._hot_finish_timing, cb._hot_free, cb.BtTiming, cb._TIMING_SIZE
+    e, c, nw, m = int(E), int(C), int(N), int(M)
+
+    def calls(n):
+        for _ in range(n):
+            h = c_void_p()
+            new(byref(h), op)
+            begin(h, e)
+            end(h, e)
+            begin(h, c)
+            end(h, c)
+            begin(h, nw)
+            end(h, nw)
+            begin(h, m)
+            end(h, m)
+            t = timing()
+            t.struct_size = size
+            finish(byref(t), h)
+            free(h)
+    return calls
 
 
 def traced_loop(n):
@@ -420,6 +459,9 @@ def main(argv=None):
              backend="native", clock_reads=10),
         Case("boundarytrace/ctypes", "bt.trace + 4 × t.phase, ctypes backend", traced_loop,
              backend="ctypes", clock_reads=10),
+        Case("floor/ctypes_calls_x11", "the 11 ctypes calls of one traced op, bare (new_op, "
+             "4 × begin/end, finish_timing, free): the least the ctypes backend can cost",
+             make_ctypes_floor(), clock_reads=10),
         Case("prometheus/time", "prometheus_client %s: 5 × with Histogram.time() (the op "
              "around its 4 phases)" % prom_version, timed, clock_reads=10),
         Case("prometheus/observe", "prometheus_client %s: 10 × perf_counter_ns, 5 × "

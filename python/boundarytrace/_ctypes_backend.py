@@ -839,7 +839,13 @@ class Op:
         st = _hot_new_op(byref(h), self._h)
         if st:
             _fail(st, "bt_tracer_new_op")
-        return _TracerClass(h, self)
+        if _TracerClass is not Tracer:
+            return _TracerClass(h, self)
+        t = _new_object(Tracer)  # Tracer.__init__'s work, without a class call
+        t._h = h
+        t._keep = self
+        t._timing = None
+        return t
 
 
 # --- sinks ---------------------------------------------------------------------------
