@@ -325,7 +325,7 @@ def main(argv=None):
     ap.add_argument("--off", required=True, help="pip --target dir of the DOCSTORE_TRACING=OFF build")
     ap.add_argument("--docs", type=int, default=1000, help="documents per insert_many (1000)")
     ap.add_argument("--processes", type=int, default=None,
-                    help="worker processes, one after the other (default 16; --smoke 2)")
+                    help="worker processes, one after the other (default 96; --smoke 2)")
     ap.add_argument("--rounds", type=int, default=None,
                     help="rounds per process (default 3; --smoke 1)")
     ap.add_argument("--calls", type=int, default=None,
@@ -340,7 +340,7 @@ def main(argv=None):
     ap.add_argument("--host", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    args.processes = args.processes or (2 if args.smoke else 16)
+    args.processes = args.processes or (2 if args.smoke else 96)
     args.rounds = args.rounds or (1 if args.smoke else 3)
     args.calls = args.calls or (2 if args.smoke else 8)
     if args.worker:
