@@ -810,7 +810,14 @@ def python_section(directory):
                    "are medians over the rounds of the thread's CPU time per operation "
                    "(`time.thread_time_ns`), wall time beside. Both backends are switched in "
                    "the same process and record into the same global sink; the prometheus "
-                   "histograms are labelled (`op`, `phase`) with their children bound once. "
+                   "histograms are labelled (`op`, `phase`) with their children bound once; "
+                   "the OpenTelemetry SDK's histogram records with attributes (`op`, `phase`) "
+                   "built once, its `MeterProvider` read by an in-memory reader, and its spans "
+                   "go through a `SimpleSpanProcessor` to an exporter that counts and drops "
+                   "them (nothing leaves the process). Every peer does what a traced operation "
+                   "does: the operation and its four phases timed, five observations; the "
+                   "floor of a context-manager API is the same shape with the cheapest C "
+                   "context manager (`with` on a `threading.Lock`) and the ten clock reads. "
                    "Instructions per operation are counted under callgrind "
                    "(`bench/python/cgmarks.py`)." % (
                        ctx["python"], ctx["python_implementation"], ctx["boundarytrace"],
@@ -1747,6 +1754,8 @@ def cmd_render(args):
              "the other results stay")
     L.append("bench/run --only bench_export   # snapshot + export at 100, 1,000 and 10,000 "
              "operations alone; the other results stay")
+    L.append("bench/run --only bench_peers,python:ops   # the peers alone (prometheus-cpp; "
+             "prometheus_client, OpenTelemetry SDK); the other results stay")
     L.append("```")
     L.append("")
     L.append("The raw Google Benchmark JSON of this run is in `build-bench/results/`. CTest runs "
