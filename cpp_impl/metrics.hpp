@@ -42,6 +42,8 @@ struct alignas(kCacheLine) Shard {
   // The writing thread: true when it may write without the lock (then
   // leave_owned() after); false when it must take the lock (lock_excl).
   bool enter_owned() {
+    // A thread of a shared slot must not touch busy (owner_gate.hpp).
+    if (__builtin_expect(!owner_gate::single(), 0)) return false;
     __atomic_store_n(&busy, 1u, __ATOMIC_RELAXED);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);  // the store before the load: membarrier orders the rest
     if (__builtin_expect(owner_gate::open(), 1)) return true;

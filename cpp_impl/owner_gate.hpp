@@ -27,8 +27,17 @@
 // lock waits for busy == 0 afterwards (Shard::lock_excl), so a write begun
 // before bit 0 was set still ends first.
 //
+// A thread whose slot is shared never stores to a shard's busy flag: it
+// tests bit 0 first (single(), which it set itself in share(), so it sees
+// it). Were it to store busy = 1 then busy = 0 on its way to the lock, it
+// could wipe out the busy = 1 of the slot's first thread, still in a write
+// begun before bit 0 was set, and then stop waiting for it too early.
+//
 // A signal handler that interrupts its thread's write without the lock
 // (busy = 1) is nested (reentry.hpp): its record goes to the side shard.
+//
+// The shared sink (metrics_shared.cpp) uses bit 0 alone, with a busy flag
+// per writer slot: the files' readers never lock, so no excluder there.
 #pragma once
 #include <cstdint>
 
@@ -40,6 +49,9 @@ namespace owner_gate {
 extern std::uintptr_t g_slow;
 
 inline bool open() { return __atomic_load_n(&g_slow, __ATOMIC_ACQUIRE) == 0; }
+// Bit 0 clear: no slot has had two threads, membarrier works, no TSan. A
+// thread may mark its own writes busy (and test again) only then.
+inline bool single() { return (__atomic_load_n(&g_slow, __ATOMIC_RELAXED) & 1) == 0; }
 
 // At load: registers with membarrier and opens the gate when it can.
 void init();

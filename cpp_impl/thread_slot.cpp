@@ -62,6 +62,8 @@ int acquire() {
     s = __builtin_ctzll(~g_used);
     if (pthread_setspecific(g_key, reinterpret_cast<void *>(static_cast<std::uintptr_t>(s + 1))) == 0) {
       g_used |= 1ull << s;
+    } else {
+      owner_gate::share();  // not marked used: the next thread gets it too
     }
   } else {
     // Shared slot: correct (each shard has its own lock), just not
