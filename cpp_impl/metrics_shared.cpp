@@ -1,6 +1,7 @@
 // The shared sink's side of Metrics: records into this process's slot file
 // (shared_slot.hpp), opening and taking slots (shared_dir.hpp), and the
 // child's side of a fork.
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -45,6 +46,37 @@ inline bool locate(char *base, shared::ShardRec *shard, Target *t, int n) {
   }
   return true;
 }
+
+// Who writes a shard of a slot file (shared::ShardRec), and why its thread
+// needs no locked instruction to do so.
+//
+// The shard of writer slot s in this process's slot file is written by
+// record_shared alone, by the threads of this process whose slot is s and by
+// their signal handlers (nested, reentry.hpp). Nothing else takes its lock:
+// readers (shared_read.cpp, in this process or another) load the words with
+// acquire loads and never lock; the fork guard leaves the files alone (a
+// child gives up the parent's slot without writing it:
+// leave_parent_slots_in_child); the archive folds only slots whose flock is
+// free, of processes that have gone, and take_slot truncates such a file
+// before it lays it out again, so a lock a killed process left held in the
+// file blocks nobody.
+//
+// So while a slot has one thread (owner_gate::single(): bit 0 clear, which
+// share() sets before a second thread ever uses the slot, with membarrier),
+// its thread writes without the lock, with a busy flag in this process's
+// memory (g_busy, never in the file: a crash leaves nothing behind):
+//   busy = 1; if single(): write, busy = 0 (release); else busy = 0, lock.
+// A thread that takes the lock (a shared slot's threads, a nested handler)
+// waits for, or in a handler gives up on, busy != 0 after it: a write begun
+// without the lock before bit 0 was set ends first, as in owner_gate.hpp. A
+// thread of a shared slot tests bit 0 before it stores busy (single() first),
+// so it never wipes out the first thread's busy = 1. The order of the stores
+// a reader in another process relies on (sums, minimum and maximum before
+// the bucket counts, shared_format.hpp) is the same with or without the lock.
+struct alignas(kCacheLine) SlotBusy {
+  uint32_t busy;
+};
+SlotBusy g_busy[kMaxSlots];
 
 void add_sat(AtomicWord &w, uint64_t v, AtomicWord &flag) {
   uint64_t x = w.load_relaxed();
@@ -103,10 +135,29 @@ Err Metrics::record_shared(Op *op, const Timing &t, uint64_t mult) {
     if (e != Err::ok) return e;
   }
 
+  uint32_t &busy = g_busy[slot].busy;
+  bool owned = false;
   if (nested) {
+    // Never waits: not while the interrupted code holds the lock or writes
+    // without it (then the caller keeps the record for later).
     if (!shard->lock.try_lock()) return Err::nomem;
+    if (__atomic_load_n(&busy, __ATOMIC_ACQUIRE) != 0) {
+      shard->lock.unlock();
+      return Err::nomem;
+    }
   } else {
-    shard->lock.lock();
+    if (__builtin_expect(owner_gate::single(), 1)) {
+      __atomic_store_n(&busy, 1u, __ATOMIC_RELAXED);
+      __atomic_signal_fence(__ATOMIC_SEQ_CST);  // the store before the load: share()'s membarrier orders the rest
+      owned = owner_gate::single();
+      if (__builtin_expect(!owned, 0)) __atomic_store_n(&busy, 0u, __ATOMIC_RELAXED);
+    }
+    if (__builtin_expect(!owned, 0)) {
+      shard->lock.lock();
+      for (int i = 0; __atomic_load_n(&busy, __ATOMIC_ACQUIRE) != 0; ++i) {
+        if (i > 64) sched_yield();
+      }
+    }
   }
   // Scalars first, bucket counts last (shared_format.hpp): a reader that
   // loads a count sees the sample's sum, minimum and maximum.
@@ -126,7 +177,11 @@ Err Metrics::record_shared(Op *op, const Timing &t, uint64_t mult) {
     dr.entries.store_relaxed(dr.entries.load_relaxed() + tg[i].entries);
   }
   for (int i = 0; i < n; ++i) tg[i].count->store_release(tg[i].count->load_relaxed() + 1);
-  shard->lock.unlock();
+  if (__builtin_expect(owned, 1)) {
+    __atomic_store_n(&busy, 0u, __ATOMIC_RELEASE);
+  } else {
+    shard->lock.unlock();
+  }
   return Err::ok;
 }
 
@@ -247,6 +302,8 @@ void Metrics::share_global_from_env() {
 }
 
 void Metrics::leave_parent_slots_in_child() {
+  // The parent's other threads, maybe busy in a write, do not exist here.
+  for (SlotBusy &b : g_busy) b.busy = 0;
   for (Metrics *m = registry_head(); m; m = m->next_) {
     if (!m->is_shared()) continue;
     for (std::size_t i = 0; i < m->nops_; ++i) {
