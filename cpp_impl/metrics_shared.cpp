@@ -161,14 +161,18 @@ Err Metrics::record_shared(Op *op, const Timing &t, uint64_t mult) {
   }
   // Scalars first, bucket counts last (shared_format.hpp): a reader that
   // loads a count sees the sample's sum, minimum and maximum.
-  if (__builtin_expect(t.flags != 0, 0)) {
-    shard->errors.store_relaxed(shard->errors.load_relaxed() + (t.flags & kFlagError));
-    shard->left_open.store_relaxed(shard->left_open.load_relaxed() + ((t.flags & kFlagLeftOpen) != 0));
+  // Figures that are often zero are stored only when they change, behind
+  // one test of them all.
+  if (__builtin_expect((t.flags | t.workers | t.items | t.gil_releases) != 0, 0)) {
+    if (t.flags != 0) {
+      shard->errors.store_relaxed(shard->errors.load_relaxed() + (t.flags & kFlagError));
+      shard->left_open.store_relaxed(shard->left_open.load_relaxed() + ((t.flags & kFlagLeftOpen) != 0));
+    }
+    if (t.items) add_sat(shard->items, t.items, shard->saturated);
+    if (t.gil_releases) shard->gil_releases.store_relaxed(shard->gil_releases.load_relaxed() + t.gil_releases);
+    if (t.workers > shard->workers_max.load_relaxed()) shard->workers_max.store_relaxed(t.workers);
+    if (t.workers > 1) shard->parallel_ops.store_relaxed(shard->parallel_ops.load_relaxed() + 1);
   }
-  if (t.items) add_sat(shard->items, t.items, shard->saturated);
-  if (t.gil_releases) shard->gil_releases.store_relaxed(shard->gil_releases.load_relaxed() + t.gil_releases);
-  if (__builtin_expect(t.workers > shard->workers_max.load_relaxed(), 0)) shard->workers_max.store_relaxed(t.workers);
-  if (__builtin_expect(t.workers > 1, 0)) shard->parallel_ops.store_relaxed(shard->parallel_ops.load_relaxed() + 1);
   for (int i = 0; i < n; ++i) {
     shared::DistRec &dr = *tg[i].dist;
     add_sat(dr.sum, tg[i].v, dr.saturated);
