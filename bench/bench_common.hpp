@@ -147,4 +147,25 @@ class Barrier {
   int n_, waiting_ = 0, gen_ = 0;
 };
 
+// The scaling control: private work of about a record's duration that
+// shares nothing, so its rate at 2 threads / 1 thread is the most any
+// implementation could reach in the same run (bench_scaling, bench_shared,
+// bench_peers).
+inline uint64_t private_work(uint64_t x) {
+  for (int i = 0; i < 32; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+  }
+  return x;
+}
+inline void control_private_work(benchmark::State &state) {
+  uint64_t x = 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(state.thread_index());
+  for (auto _ : state) {
+    x = private_work(x);
+    benchmark::DoNotOptimize(x);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 }  // namespace bench

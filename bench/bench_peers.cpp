@@ -130,18 +130,7 @@ BENCHMARK(BM_PromObserve)->Name("peers/observe/prometheus_cpp_1ms")->Arg(1);
 
 // Private work of about a record's duration, sharing nothing (bench_scaling's
 // control): its 2/1 rate ratio is the most any implementation could reach.
-void BM_ControlPrivate(benchmark::State &state) {
-  uint64_t x = 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(state.thread_index());
-  for (auto _ : state) {
-    for (int i = 0; i < 32; ++i) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-    }
-    benchmark::DoNotOptimize(x);
-  }
-  state.SetItemsProcessed(state.iterations());
-}
+void BM_ControlPrivate(benchmark::State &state) { bench::control_private_work(state); }
 BENCHMARK(BM_ControlPrivate)->Name("peers/control/private_work")->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace

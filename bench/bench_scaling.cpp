@@ -122,18 +122,7 @@ BENCHMARK(BM_OpMutex)->Name("op/mutex_baseline")->Threads(1)->Threads(2)->UseRea
 // Private work of about a record's duration, sharing nothing: its 2/1 rate
 // ratio is the best any implementation could show in this run (2.0 on two
 // idle cores, less when other processes take a core).
-void BM_ControlPrivate(benchmark::State &state) {
-  uint64_t x = 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(state.thread_index());
-  for (auto _ : state) {
-    for (int i = 0; i < 32; ++i) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-    }
-    benchmark::DoNotOptimize(x);
-  }
-  state.SetItemsProcessed(state.iterations());
-}
+void BM_ControlPrivate(benchmark::State &state) { bench::control_private_work(state); }
 BENCHMARK(BM_ControlPrivate)->Name("control/private_work")->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace

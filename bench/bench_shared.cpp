@@ -285,25 +285,8 @@ void BM_ThreadsOpShared(benchmark::State &state) {
 BENCHMARK(BM_ThreadsOpShared)->Name("shared/threads/op_shared")
     ->Threads(1)->Threads(2)->UseRealTime();
 
-// Private work of about a record's duration, sharing nothing (bench_scaling's
-// control): its 2/1 ratio is what the machine allowed in this run.
-inline uint64_t private_work(uint64_t x) {
-  for (int i = 0; i < 32; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-  }
-  return x;
-}
-
-void BM_ThreadsControl(benchmark::State &state) {
-  uint64_t x = 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(state.thread_index());
-  for (auto _ : state) {
-    x = private_work(x);
-    benchmark::DoNotOptimize(x);
-  }
-  state.SetItemsProcessed(state.iterations());
-}
+// The control (bench_common.hpp): its 2/1 ratio is what the machine allowed in this run.
+void BM_ThreadsControl(benchmark::State &state) { bench::control_private_work(state); }
 BENCHMARK(BM_ThreadsControl)->Name("shared/threads/control_private_work")
     ->Threads(1)->Threads(2)->UseRealTime();
 
@@ -332,7 +315,7 @@ enum ProcWork { kProcRecord = 0, kProcOp = 1, kProcControl = 2 };
     } else if (work == kProcOp) {
       bench::traced_op(op);
     } else {
-      x = private_work(x);
+      x = bench::private_work(x);
       benchmark::DoNotOptimize(x);
     }
   }
