@@ -27,6 +27,27 @@ _WANTED = [b.strip() for b in
            os.environ.get("BOUNDARYTRACE_TEST_BACKENDS", "native,ctypes").split(",") if b.strip()]
 
 
+def run_threads(count: int, target) -> None:
+    """Runs target(i) for i in range(count) on `count` threads released
+    together (a barrier); re-raises, in the caller, what any of them raised."""
+    import threading
+    barrier = threading.Barrier(count)
+    errors = []
+
+    def body(i):
+        try:
+            barrier.wait()
+            target(i)
+        except BaseException as exc:  # reported by the calling thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
 def header_define(name: str) -> str:
     """The value of `#define <name> <value>` in the source tree's bt.h."""
     m = re.search(rf"^#define {name} (.+)$", HEADER.read_text(), re.M)

@@ -18,11 +18,11 @@ import os
 import subprocess
 import sys
 import sysconfig
-import threading
 
 import pytest
 
 import boundarytrace as bt
+from conftest import run_threads
 
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 THREADS = 8
@@ -84,22 +84,7 @@ def test_free_threading__gil_state_reported_by_the_package():
 
 def _run_threads(target):
     """Runs target(i) on THREADS threads started together; re-raises their errors."""
-    barrier = threading.Barrier(THREADS)
-    errors = []
-
-    def body(i):
-        try:
-            barrier.wait()
-            target(i)
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    run_threads(THREADS, target)
 
 
 def test_free_threading__eight_threads_trace_into_the_global_sink_exactly():

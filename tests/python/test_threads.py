@@ -5,28 +5,14 @@ from __future__ import annotations
 import threading
 
 import boundarytrace as bt
+from conftest import run_threads
 
 THREADS = 8
 OPS_PER_THREAD = 1000
 
 
 def _run_threads(target):
-    barrier = threading.Barrier(THREADS)
-    errors = []
-
-    def body(i):
-        try:
-            barrier.wait()
-            target(i)
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    run_threads(THREADS, target)
 
 
 def test_threads__eight_threads_one_operation_exact_counts(metrics):
