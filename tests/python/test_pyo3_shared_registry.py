@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 import pytest
 
 import boundarytrace  # first: the extensions then share its libboundarytrace.so.1
+from conftest import run_threads
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PYO3_EXAMPLE = os.path.join(ROOT, "examples", "pyo3_ext")
@@ -149,27 +149,18 @@ def test_pyo3_shared_registry__a_failed_pyo3_call_is_recorded_as_an_error(pyo3_c
 
 def test_pyo3_shared_registry__threads_of_both_extensions_count_exactly(pyo3_demo, docstore_client):
     threads, per_thread = 4, 5
-    errors: list = []
 
     def work(i: int) -> None:
+        client = pyo3_demo.Client()
         try:
-            client = pyo3_demo.Client()
-            try:
-                for rep in range(per_thread):
-                    docs = make_docs(10, f"t{i}-{rep}")
-                    assert client.insert_many(docs) == list(range(10))
-                    assert docstore_client.insert_many(docs) == 10
-            finally:
-                client.close()
-        except BaseException as e:  # reported by the main thread
-            errors.append(e)
+            for rep in range(per_thread):
+                docs = make_docs(10, f"t{i}-{rep}")
+                assert client.insert_many(docs) == list(range(10))
+                assert docstore_client.insert_many(docs) == 10
+        finally:
+            client.close()
 
-    pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    assert not errors, errors
+    run_threads(threads, work)
     snap = boundarytrace.snapshot()
     for name in (PYO3_OP, DOCSTORE_OP):
         op = snap[name]
