@@ -47,17 +47,21 @@ class Histogram {
   // it passes it (one compare). A power of two is boundary 0 exactly and
   // passes none, so it closes the bucket below (upper bounds are inclusive,
   // as in both engines).
-  static int index_of(uint64_t v) {
-    const int lz = __builtin_clzll(v);
-    const uint64_t m = v << lz;  // the mantissa, top bit set
-    const uint32_t k = kCell[(m >> 55) - 256];  // m >> 55 is in [256, 512): the top bit set
-    const int j = static_cast<int>(k + (m > kThreshold[k])) - 1;
-    return ((lz ^ 63) << kSubBits) + j;  // lz ^ 63 is the top bit's position
-  }
+  static int index_of(uint64_t v) { return static_cast<int>(offset_index(v)) - kIndexOffset; }
   // A zero duration is rare: a predicted branch costs less than a mask.
   static int bucket_of(uint64_t v) {
     if (__builtin_expect(v == 0, 0)) return 0;
-    return index_of(v) + kIndexOffset;
+    return static_cast<int>(offset_index(v));
+  }
+  // index_of(v) + kIndexOffset for v >= 1, in unsigned arithmetic so that
+  // the record's add indexes the counts with no sign extension.
+  static uint32_t offset_index(uint64_t v) {
+    const uint32_t lz = static_cast<uint32_t>(__builtin_clzll(v));
+    const uint64_t m = v << lz;  // the mantissa, top bit set
+    const uint32_t k = kCell[(m >> 55) - 256];  // m >> 55 is in [256, 512): the top bit set
+    // (lz ^ 63) is the top bit's position; k - 1 boundaries lie below m, one
+    // more when m passes boundary k.
+    return ((lz ^ 63u) << kSubBits) + k + (m > kThreshold[k]) + (kIndexOffset - 1);
   }
   // The integers bucket b holds are [lower_of(b), upper_of(b)); a bucket
   // holding none has lower == upper. The last bucket's upper is UINT64_MAX

@@ -154,7 +154,10 @@ inline void count_builtin_entry(Timing &t, int32_t p) {
   ++t.phase_entries[p];
 }
 
-inline Err tracer_begin(Tracer *tr, int32_t p) {
+// The fast paths: a valid begin or end on a kFast tracer, done here; false
+// hands the call, untouched, to the general one. They never fail, so the
+// caller need not check the run-time switch first (see bt_phase_begin).
+inline bool tracer_begin_fast(Tracer *tr, int32_t p) {
   if (__builtin_expect(tr->gate == Tracer::pack(Tracer::kFast, -1), 1)) {
     // A built-in phase needs no look at the phase table.
     if (__builtin_expect(phases::builtin(p), 1)) {
@@ -162,27 +165,27 @@ inline Err tracer_begin(Tracer *tr, int32_t p) {
       count_builtin_entry(tr->t, p);
       tr->phase_start = now;
       tr->gate = Tracer::pack(Tracer::kFast, p);
-      return Err::ok;
+      return true;
     }
     if (phases::valid(p)) {
       uint64_t now = clock::tsc_ticks();
       count_entry(tr->t, p);
       tr->phase_start = now;
       tr->gate = Tracer::pack(Tracer::kFast, p);
-      return Err::ok;
+      return true;
     }
   }
-  return tracer_begin_general(tr, p);
+  return false;
 }
 
-inline Err tracer_end(Tracer *tr, int32_t p) {
+inline bool tracer_end_fast(Tracer *tr, int32_t p) {
   // p is in range (its phase was valid when it began) and open on a kFast tracer.
   if (__builtin_expect(p >= 0 && tr->gate == Tracer::pack(Tracer::kFast, p), 1)) {
     tr->t.phase_ns[p] += clock::tsc_ticks() - tr->phase_start;
     tr->gate = Tracer::pack(Tracer::kFast, -1);
-    return Err::ok;
+    return true;
   }
-  return tracer_end_general(tr, p);
+  return false;
 }
 
 // Adds to a counter of an active tracer: `f` gets the Timing.

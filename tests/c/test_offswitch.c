@@ -126,6 +126,36 @@ static void test_offswitch__tracer_in_flight_sees_switch(void **state) {
   bt_metrics_free(m);
 }
 
+/*
+ * The switch decides at the finish: an operation that began while on and
+ * finishes on again is recorded whole, the phases it ran while the switch
+ * was off included (its calls were valid all along), and never half.
+ */
+static void test_offswitch__finish_decides_for_an_op_in_flight(void **state) {
+  bt_metrics *m = bt_test_metrics_new();
+  bt_snapshot *s = NULL;
+  bt_tracer *t = NULL;
+  bt_op_stats st;
+  (void)state;
+  assert_status(BT_OK, bt_tracer_new(&t, m, "through_off"));
+  assert_status(BT_OK, bt_phase_begin(t, BT_PHASE_EXTRACT));
+  bt_set_enabled(0);
+  assert_status(BT_OK, bt_phase_end(t, BT_PHASE_EXTRACT));
+  assert_status(BT_OK, bt_phase_begin(t, BT_PHASE_NETWORK));
+  assert_status(BT_OK, bt_phase_end(t, BT_PHASE_NETWORK));
+  bt_set_enabled(1);
+  assert_status(BT_OK, bt_tracer_finish(t));
+  bt_tracer_free(t);
+  assert_status(BT_OK, bt_metrics_snapshot(&s, m));
+  st = bt_test_op_stats(s, "through_off");
+  assert_u64_eq(st.count, 1);
+  assert_u64_eq(st.left_open, 0);
+  assert_u64_eq(bt_test_phase_stats(s, "through_off", BT_PHASE_EXTRACT).count, 1);
+  assert_u64_eq(bt_test_phase_stats(s, "through_off", BT_PHASE_NETWORK).count, 1);
+  bt_snapshot_free(s);
+  bt_metrics_free(m);
+}
+
 /* The inert tracer handed out while off stays inert after the switch is back on. */
 static void test_offswitch__inert_tracer_stays_inert(void **state) {
   bt_metrics *m = bt_test_metrics_new();
@@ -218,6 +248,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_offswitch__enable_restores),
       cmocka_unit_test(test_offswitch__nonzero_means_on),
       cmocka_unit_test(test_offswitch__tracer_in_flight_sees_switch),
+      cmocka_unit_test(test_offswitch__finish_decides_for_an_op_in_flight),
       cmocka_unit_test(test_offswitch__inert_tracer_stays_inert),
       cmocka_unit_test(test_offswitch__queries_work_reset_does_nothing),
   };

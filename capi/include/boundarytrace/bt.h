@@ -375,7 +375,10 @@ BT_API const char *bt_status_name(int status);
  * BOUNDARYTRACE_DISABLE. While off, tracer, phase, record and metrics-mutating
  * calls return BT_OK and record nothing; bt_tracer_new hands out a shared inert
  * tracer. Queries (snapshots, phase table, formatting) keep working.
- * Thread-safe; tracers already in flight see the switch at their next call.
+ * Thread-safe. An operation in flight when the switch changes is recorded or
+ * not by the switch at its finish: one that finishes while off records
+ * nothing; one that finishes on is recorded whole, the phases it ran while
+ * off included. While off its calls return BT_OK.
  */
 BT_API void bt_set_enabled(int enabled);
 
