@@ -209,7 +209,35 @@ Err Metrics::op(const char *name, std::size_t len, Op **out) {
 }
 
 namespace detail {
-__thread LastLookup t_last_lookup __attribute__((tls_model("initial-exec"))) = {0, nullptr, nullptr, 0};
+__thread LastLookup t_last_lookup __attribute__((tls_model("initial-exec"))) = {};
+
+namespace {
+// Remembers `op`, looked up in Metrics `id` through the caller's `name`
+// (LastLookup): its text at the caller's alignment, for the word test.
+void remember(uint64_t id, const char *name, Op *op, std::size_t len) {
+  LastLookup &last = t_last_lookup;
+  // A signal handler that interrupted a rewrite leaves the entry alone.
+  if (__atomic_load_n(&last.gen, __ATOMIC_RELAXED) & 1u) return;
+  __atomic_store_n(&last.gen, last.gen + 1, __ATOMIC_RELAXED);  // odd: being rewritten
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  const std::size_t off = reinterpret_cast<std::uintptr_t>(name) & 7;
+  const std::size_t words = (off + len + 1 + 7) / 8;
+  unsigned char want[kLookupWords * 8] = {}, mask[kLookupWords * 8] = {};
+  if (words <= kLookupWords) {
+    std::memcpy(want + off, op->name, len + 1);  // the NUL included
+    std::memset(mask + off, 0xff, len + 1);
+  }
+  std::memcpy(last.want, want, sizeof want);
+  std::memcpy(last.mask, mask, sizeof mask);
+  last.words = words <= kLookupWords ? static_cast<uint32_t>(words) : 0;
+  last.metrics_id = id;
+  last.name = name;
+  last.op = op;
+  last.len = len;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  __atomic_store_n(&last.gen, last.gen + 1, __ATOMIC_RELAXED);
+}
+}  // namespace
 }  // namespace detail
 
 Err Metrics::lookup_slow(const char *name, Op **out) {
@@ -217,7 +245,7 @@ Err Metrics::lookup_slow(const char *name, Op **out) {
   Err e = check_name(name, &len);
   if (e != Err::ok) return e;
   e = op(name, len, out);
-  if (e == Err::ok) detail::t_last_lookup = detail::LastLookup{id_, name, *out, len};
+  if (e == Err::ok) detail::remember(id_, name, *out, len);
   return e;
 }
 

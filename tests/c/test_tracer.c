@@ -147,6 +147,64 @@ static void test_tracer__reused_name_buffer_not_mistaken(void **state) {
   bt_metrics_free(other);
 }
 
+/* One operation through `via` (the caller's buffer as it is now): counted
+ * under `expect`. */
+static void once_counted_as(bt_metrics *m, const char *via, const char *expect) {
+  const uint64_t before = bt_test_count(m, expect);
+  bt_tracer *t;
+  assert_status(BT_OK, bt_tracer_new(&t, m, via));
+  assert_status(BT_OK, bt_tracer_finish(t));
+  bt_tracer_free(t);
+  assert_u64_eq(bt_test_count(m, expect), before + 1);
+}
+
+/* The same, at every alignment of the caller's text and in exactly sized
+ * heap buffers (the last lookup's test reads the text in aligned words):
+ * a name that differs in a byte at a word's edge or inside one, is shorter
+ * or is longer misses; names too long for the word test (over 56 bytes)
+ * are compared as well. */
+static void test_tracer__reused_name_buffer_every_alignment(void **state) {
+  static const char base[] = "svc.endpoint_0123456789_abcdefghijklmnopqrstuvwxyz_0123456789";
+  const size_t lens[] = {1, 7, 8, 9, 15, 16, 17, 55, 56, 57, sizeof base - 1};
+  bt_metrics *m = bt_test_metrics_new();
+  char buf[96];
+  size_t a, l, k;
+  (void)state;
+  for (a = 0; a < 8; a++) {
+    for (l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+      const size_t len = lens[l];
+      const size_t at[] = {0, 6, 7, 8, len / 2, len - 1};
+      char name[96], other[96], *heap;
+      memcpy(name, base, len);
+      name[len] = '\0';
+      memcpy(buf + a, name, len + 1);
+      once_counted_as(m, buf + a, name);
+      once_counted_as(m, buf + a, name); /* the remembered lookup */
+      for (k = 0; k < sizeof at / sizeof at[0]; k++) {
+        if (at[k] >= len) continue;
+        buf[a + at[k]] = '#';
+        memcpy(other, buf + a, len + 1);
+        once_counted_as(m, buf + a, other);
+        buf[a + at[k]] = name[at[k]];
+        once_counted_as(m, buf + a, name);
+      }
+      buf[a + len] = 'y'; /* longer */
+      buf[a + len + 1] = '\0';
+      memcpy(other, buf + a, len + 2);
+      once_counted_as(m, buf + a, other);
+      heap = malloc(len + 1); /* exactly sized: its last word is partly outside */
+      assert_non_null(heap);
+      memcpy(heap, name, len + 1);
+      once_counted_as(m, heap, name);
+      once_counted_as(m, heap, name);
+      heap[len - 1] = '\0'; /* shorter */
+      if (len > 1) once_counted_as(m, heap, heap);
+      free(heap);
+    }
+  }
+  bt_metrics_free(m);
+}
+
 /* Nothing is recorded until finish; a tracer freed unfinished records nothing. */
 static void test_tracer__free_before_finish_records_nothing(void **state) {
   bt_metrics *m = bt_test_metrics_new();
@@ -604,6 +662,7 @@ int main(void) {
       cmocka_unit_test(test_tracer__clock_starts_at_creation),
       cmocka_unit_test(test_tracer__op_name_copied_and_interned),
       cmocka_unit_test(test_tracer__reused_name_buffer_not_mistaken),
+      cmocka_unit_test(test_tracer__reused_name_buffer_every_alignment),
       cmocka_unit_test(test_tracer__free_before_finish_records_nothing),
       cmocka_unit_test(test_tracer__finish_with_null_out_records),
       cmocka_unit_test(test_tracer__partial_phases),
