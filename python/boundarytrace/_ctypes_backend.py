@@ -178,24 +178,53 @@ _lib, _path = _load()
 _io_lib = ctypes.CDLL(_path, use_errno=True)
 
 # The hot path of a traced operation (bt_tracer_new_op, bt_phase_begin,
-# bt_phase_end, bt_tracer_finish_timing, bt_tracer_free) goes through a third
-# handle whose functions have no argtypes: ctypes then passes the c_void_p
-# handles and byref() results as pointers and the phase (an int the Pythonic
-# layer checked to fit int32) as a C int, without a from_param conversion per
-# argument, which costs about a third of each call. Their declared signatures
-# stay in _SIGNATURES below (checked against bt.h); every argument on these
-# paths is a c_void_p, a byref() or a checked int, nothing else.
+# bt_phase_end, bt_tracer_finish_timing, bt_tracer_free) goes through foreign
+# functions of its own, made on a third handle, that ctypes calls by its
+# cheapest path:
+#
+# * no argtypes: ctypes passes each argument as it is, without a from_param
+#   conversion per argument (about a third of each call). Every argument on
+#   these paths is a pointer argument (below), a byref() or a phase (an int the
+#   Pythonic layer checked to fit int32, passed as a C int);
+# * no restype at all (_HotFunction has no _restype_; a PyDLL function has
+#   c_int): ctypes then turns the C int result straight into a Python int,
+#   where a restype of c_int costs a look-up in ctypes' table of formats per
+#   call, about a tenth of it. bt_tracer_free returns void: restype None;
+# * the tracer handle as a pointer argument made once per tracer (_pointer_arg),
+#   where a c_void_p makes ctypes build one per call.
+#
+# Their declared signatures stay in _SIGNATURES below (checked against bt.h).
 _hot_lib = ctypes.PyDLL(_path)
 _TIMING_SIZE = ctypes.sizeof(BtTiming)
-_hot_new_op = _hot_lib.bt_tracer_new_op
-_hot_phase_begin = _hot_lib.bt_phase_begin
-_hot_phase_end = _hot_lib.bt_phase_end
-_hot_finish_timing = _hot_lib.bt_tracer_finish_timing
-_hot_free = _hot_lib.bt_tracer_free
-for _fn in (_hot_new_op, _hot_phase_begin, _hot_phase_end, _hot_finish_timing):
-    _fn.restype = c_int
+
+
+class _HotFunction(ctypes._CFuncPtr):  # type: ignore[name-defined,misc]
+    """A foreign function called as a PyDLL's (cdecl, the GIL kept), without a restype."""
+    _flags_ = ctypes._FUNCFLAG_CDECL | ctypes._FUNCFLAG_PYTHONAPI  # type: ignore[attr-defined]
+
+
+_hot_new_op = _HotFunction(("bt_tracer_new_op", _hot_lib))
+_hot_phase_begin = _HotFunction(("bt_phase_begin", _hot_lib))
+_hot_phase_end = _HotFunction(("bt_phase_end", _hot_lib))
+_hot_finish_timing = _HotFunction(("bt_tracer_finish_timing", _hot_lib))
+_hot_free = _HotFunction(("bt_tracer_free", _hot_lib))
 _hot_free.restype = None
-del _fn
+
+# A pointer argument: byref(_BASE, address - _BASE_ADDRESS) passes `address`
+# itself (byref's offset is added to the address of the ctypes object _BASE;
+# nothing is read or written there). ctypes passes such an object as it is,
+# where it converts a c_void_p into a new one at every call. An address
+# beyond the offset's range (2**63 and up) stays a c_void_p.
+_BASE = ctypes.c_char()
+_BASE_ADDRESS = ctypes.addressof(_BASE)
+_ADDRESS_MAX = 2 ** 63 - 1
+
+
+def _pointer_arg(p: c_void_p) -> Any:
+    """A pointer argument passing the address `p` holds (see above)."""
+    address = p.value or 0
+    return byref(_BASE, address - _BASE_ADDRESS) if address <= _ADDRESS_MAX else p
+
 
 _c_tracer_p = c_void_p
 _c_metrics_p = c_void_p
@@ -649,20 +678,25 @@ class Snapshot:
 
 # --- tracers -------------------------------------------------------------------------
 
-class Tracer:
-    """One traced operation in flight (owns a bt_tracer*)."""
+class Tracer(Structure):
+    """One traced operation in flight (owns a bt_tracer*).
 
-    __slots__ = ("_h", "_keep", "_timing")
-    _h: Optional[c_void_p]
+    One ctypes object per operation holds what the hot path needs: the handle
+    bt_tracer_new_op writes (the field ``handle``), then the bt_timing
+    bt_tracer_finish_timing copies out (the other fields, a bt_timing's, at
+    _TIMING_OFFSET). Made by Op.tracer() alone, which sets its slots: ``_h``
+    the handle as a pointer argument (see _pointer_arg), ``_keep`` the Op
+    (through it the sink outlives the tracer), ``_finished`` True once
+    bt_tracer_finish_timing succeeded.
+    """
 
-    def __init__(self, handle: c_void_p, keep: object) -> None:
-        self._h = handle
-        self._keep = keep  # the Op (and through it the sink) outlives the tracer
-        self._timing: Optional[BtTiming] = None
+    _fields_ = [("handle", c_void_p)] + BtTiming._fields_
+    __slots__ = ("_h", "_keep", "_finished")
+    _h: Any
 
     def __del__(self) -> None:
         h, self._h = self._h, None
-        if h and _hot_free is not None:
+        if h is not None and _hot_free is not None:
             _hot_free(h)
 
     def begin(self, phase: int) -> None:
@@ -708,28 +742,26 @@ class Tracer:
             _fail(st, "bt_tracer_set_error")
 
     def finish(self) -> None:
-        """bt_tracer_finish_timing; the timing is kept for timing()."""
-        t = BtTiming()
-        t.struct_size = _TIMING_SIZE
-        st = _hot_finish_timing(byref(t), self._h)
+        """bt_tracer_finish_timing into this object's bt_timing, kept for timing()."""
+        st = _hot_finish_timing(byref(self, _TIMING_OFFSET), self._h)
         if st:
             _fail(st, "bt_tracer_finish_timing")
-        self._timing = t
+        self._finished = True
 
     def timing(self) -> Optional[Tuple[Any, ...]]:
         """The finished timing as a tuple (see _backend.py), or None."""
-        t = self._timing
-        return None if t is None else _timing_tuple(t)
+        return _timing_tuple(self) if self._finished else None
+
+
+# The bt_timing inside a Tracer: where it starts, and room for all of it.
+_TIMING_OFFSET = Tracer.struct_size.offset
+assert _TIMING_OFFSET + _TIMING_SIZE <= ctypes.sizeof(Tracer)
 
 
 class _LockedTracer(Tracer):
     """A Tracer whose calls are serialised: for free-threaded Python."""
 
     __slots__ = ("_lock",)
-
-    def __init__(self, handle: c_void_p, keep: object) -> None:
-        super().__init__(handle, keep)
-        self._lock = threading.Lock()
 
 
 def _locked(name: str) -> Any:
@@ -763,11 +795,6 @@ class PhaseScope:
 
     __slots__ = ("_t", "_h", "phase")
 
-    def __init__(self, tracer: Tracer, phase: int) -> None:
-        self._t = tracer
-        self._h = tracer._h
-        self.phase = phase
-
     def __enter__(self) -> "PhaseScope":
         st = _phase_begin(self._h, self.phase)
         if st:
@@ -781,12 +808,10 @@ class PhaseScope:
         return False
 
 
-_new_object = object.__new__
-
-
 def _scope(tracer: Tracer, phase: int) -> PhaseScope:
-    """scope(tracer, phase): a PhaseScope, without the cost of a class call."""
-    s = _new_object(PhaseScope)
+    """scope(tracer, phase): a PhaseScope (its class has no __init__: a bare
+    class call is the cheapest way to make one)."""
+    s = PhaseScope()
     s._t = tracer
     s._h = tracer._h
     s.phase = phase
@@ -797,6 +822,11 @@ class _LockedPhaseScope(PhaseScope):
     """A PhaseScope that goes through the tracer's lock (free-threaded Python)."""
 
     __slots__ = ()
+
+    def __init__(self, tracer: Tracer, phase: int) -> None:
+        self._t = tracer
+        self._h = tracer._h
+        self.phase = phase
 
     def __enter__(self) -> "PhaseScope":
         self._t.begin(self.phase)
@@ -822,10 +852,11 @@ scope = _scope if _TracerClass is Tracer else _LockedPhaseScope
 class Op:
     """An operation name bound once in one sink (bt_op)."""
 
-    __slots__ = ("_h", "_keep")
+    __slots__ = ("_h", "_arg", "_keep")
 
     def __init__(self, handle: c_void_p, keep: "Metrics") -> None:
         self._h = handle
+        self._arg = _pointer_arg(handle)  # for bt_tracer_new_op (see _pointer_arg)
         self._keep = keep
 
     @property
@@ -835,16 +866,19 @@ class Op:
 
     def tracer(self) -> Tracer:
         """bt_tracer_new_op: a new tracer, its clock started."""
-        h = c_void_p()
-        st = _hot_new_op(byref(h), self._h)
+        t = _TracerClass()  # no __init__: a bare class call, then the slots
+        t._h = None
+        st = _hot_new_op(byref(t), self._arg)  # writes t.handle
         if st:
             _fail(st, "bt_tracer_new_op")
-        if _TracerClass is not Tracer:
-            return _TracerClass(h, self)
-        t = _new_object(Tracer)  # Tracer.__init__'s work, without a class call
-        t._h = h
+        address = t.handle or 0  # _pointer_arg(), inlined
+        t._h = (byref(_BASE, address - _BASE_ADDRESS) if address <= _ADDRESS_MAX
+                else c_void_p(address))
         t._keep = self
-        t._timing = None
+        t._finished = False
+        t.struct_size = _TIMING_SIZE
+        if _TracerClass is not Tracer:
+            t._lock = threading.Lock()
         return t
 
 

@@ -77,6 +77,24 @@ def test_backends__native_scope_checks_its_arguments():
     tracer.finish()
 
 
+
+def test_backends__ctypes_hot_path_passes_handles_and_returns_statuses():
+    cty = _backend.load("ctypes")
+    op = cty.metrics_global().op(b"hot_path_args")
+    # a pointer argument passes the address its c_void_p holds
+    assert cty._lib.bt_op_name(cty._pointer_arg(op._h)) == b"hot_path_args"
+    far = ctypes.c_void_p(2 ** 63)
+    assert cty._pointer_arg(far) is far  # beyond byref's offset: the c_void_p itself
+    # the hot functions (no restype) return the library's status as an int
+    tracer = op.tracer()
+    assert cty._hot_phase_begin(tracer._h, 0) == 0
+    assert cty._hot_phase_begin(tracer._h, 1) == cty._STATUS["BT_E_PHASE_OPEN"]
+    assert cty._hot_phase_end(tracer._h, 1) == cty._STATUS["BT_E_PHASE_NOT_OPEN"]
+    assert cty._hot_phase_end(tracer._h, 0) == 0
+    tracer.finish()
+    assert cty._hot_phase_begin(tracer._h, 0) == cty._STATUS["BT_E_FINISHED"]
+    assert tracer.timing()[0] == "hot_path_args" and tracer.timing()[11][0] == 1
+
 # --- the ctypes declarations follow bt.h -------------------------------------------------------
 
 def _header_functions():
