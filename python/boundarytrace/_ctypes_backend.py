@@ -14,7 +14,8 @@ Note that glibc keeps one copy of a library per file: a *different* file with
 the same SONAME loaded by path (``BOUNDARYTRACE_LIBRARY``) is a second copy
 with its own registry, so point it at the copy the other extensions use.
 
-Every function gets its ``argtypes`` and ``restype``; the result structs are
+Every function gets its ``argtypes`` and ``restype`` (but the five calls of
+a traced operation's hot path: see "The hot path" below); the result structs are
 ``ctypes.Structure`` mirrors of bt.h's, with ``struct_size`` set. The library
 is loaded as a ``PyDLL``: calls keep the GIL (they are short and never block),
 which saves a release and reacquire per call on a GIL build. On a
