@@ -289,7 +289,7 @@ def by_name_note(r):
         return []
     return ["By name versus bound handle: %s more per operation in this run. "
             "`bt_tracer_new` checks the caller's name on every call against the thread's last "
-            "lookup: the pointer, then the text byte by byte, since a buffer at the same address "
+            "lookup: the pointer, then the text, in aligned 8-byte words, since a buffer at the same address "
             "may hold another name by now. A bound handle (`bt_op_lookup` once, "
             "`bt_tracer_new_op` per operation) skips the check; hot paths should bind."
             % fmt_ns(r.get(by_name) - r.get(bound)), ""]
