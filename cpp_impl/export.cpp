@@ -28,6 +28,15 @@ std::string render(const Snapshot &s, Format f) {
   return format_snapshot(s);
 }
 
+void render(const Snapshot &s, Format f, Out &out) {
+  switch (f) {
+    case Format::prometheus: return format_prometheus(s, false, out);
+    case Format::openmetrics: return format_prometheus(s, true, out);
+    case Format::prometheus_protobuf: return format_prometheus_protobuf(s, out);
+    default: return out.put(render(s, f));
+  }
+}
+
 namespace {
 bool ends_with(const char *s, const char *suffix) {
   std::size_t n = std::strlen(s), k = std::strlen(suffix);

@@ -21,7 +21,19 @@ bt_status bt_snapshot_export(char *buf, size_t cap, size_t *needed, const bt_sna
   if (!snapshot || !needed || (cap > 0 && !buf)) return BT_E_NULL;
   if (!bt::format_valid(static_cast<int>(format))) return BT_E_INVALID;
   BT_SHIM_TRY
-  return bt::shim::copy_text(bt::render(*cast(snapshot), static_cast<bt::Format>(format)), buf, cap, needed);
+  // Rendered straight into the caller's buffer (no copy of the whole export):
+  // cap - 1 bytes at most, the rest counted; the NUL after.
+  bt::Out out(buf, cap > 0 ? cap - 1 : 0);
+  try {
+    bt::render(*cast(snapshot), static_cast<bt::Format>(format), out);
+  } catch (...) {
+    if (cap > 0) buf[0] = '\0';  // no part of an export that failed
+    throw;
+  }
+  const size_t n = out.size();
+  if (cap > 0) buf[n < cap - 1 ? n : cap - 1] = '\0';
+  *needed = n;
+  return BT_OK;
   BT_SHIM_CATCH
 }
 
