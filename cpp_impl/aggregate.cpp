@@ -23,10 +23,10 @@ void delete_dist(Dist *d) {
 
 }  // namespace
 
-void Dist::fold_scalars(const Dist &o) {
-  saturated |= sat_add(entries, o.entries) | sat_add(sum, o.sum) | o.saturated;
-  if (o.min < min) min = o.min;
-  if (o.max > max) max = o.max;
+void Dist::fold_scalars(uint64_t o_entries, uint64_t o_sum, uint64_t o_min, uint64_t o_max, bool o_saturated) {
+  saturated |= sat_add(entries, o_entries) | sat_add(sum, o_sum) | o_saturated;
+  if (o_min < min) min = o_min;
+  if (o_max > max) max = o_max;
 }
 
 void Dist::swap(Dist &o) {
@@ -125,6 +125,24 @@ void OpAgg::add_covered(const OpAgg &o) {
   add_dist(wait_, o.wait_);
   for (int p = 0; p < kMaxPhases; ++p) add_dist(phases_[p], o.phases_[p]);
   fold_scalars(o);
+}
+
+bool OpAgg::merge_present(const OpAgg &o, uint64_t present) {
+  const auto merge_dist = [](Dist *d, const Dist &from) {
+    if (!d || !d->hist.merge_used(from.hist)) return false;
+    d->fold_scalars(from);
+    return true;
+  };
+  if (!merge_dist(&total, o.total)) return false;
+  for (uint64_t m = present & ((uint64_t{1} << kMaxPhases) - 1); m; m &= m - 1) {
+    const int p = __builtin_ctzll(m);
+    if (!o.phases_[p] || !merge_dist(dist_for(p), *o.phases_[p])) return false;
+  }
+  if (present >> kPresentWait & 1) {
+    if (!o.wait_ || !merge_dist(dist_for(kDistWait), *o.wait_)) return false;
+  }
+  fold_scalars(o);
+  return true;
 }
 
 void OpAgg::swap(OpAgg &o) {

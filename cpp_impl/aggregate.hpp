@@ -40,7 +40,8 @@ struct Dist {
     hist.add(b, 1);
   }
   void settle() { count = hist.total(); }
-  void fold_scalars(const Dist &o);
+  void fold_scalars(const Dist &o) { fold_scalars(o.entries, o.sum, o.min, o.max, o.saturated); }
+  void fold_scalars(uint64_t o_entries, uint64_t o_sum, uint64_t o_min, uint64_t o_max, bool o_saturated);
   void swap(Dist &o);
   void clear();
   uint64_t min_or_zero() const { return count ? min : 0; }
@@ -93,6 +94,13 @@ class OpAgg {
   void add_covered(const OpAgg &o);
   // cover() then add_covered(): false (figures unchanged) on out of memory.
   bool merge(const OpAgg &o) { return cover(o) && (add_covered(o), true); }
+  // Adds `o`'s total, scalars and the distributions `present` names (bit p:
+  // phase p; bit kPresentWait: the wait), each histogram through
+  // Histogram::merge_used: for a reader that reuses `o`, cleared, from one
+  // file to the next, whose other distributions and storage are left from
+  // earlier figures. False on out of memory (then the figures are partly added).
+  static constexpr int kPresentWait = kMaxPhases;
+  bool merge_present(const OpAgg &o, uint64_t present);
   // Exchanges everything, storage included, with `o`; never allocates.
   void swap(OpAgg &o);
   // Sets what records leave to be derived: each distribution's count, the

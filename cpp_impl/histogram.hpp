@@ -97,6 +97,11 @@ class Histogram {
   bool cover(const Histogram &o);
   // Adds `o`'s counts; requires cover(o) first, so it never allocates.
   void add_covered(const Histogram &o);
+  // Adds `o`'s counts, growing this one's storage only to the chunks where
+  // `o` holds counts (cover() would grow it to all of `o`'s storage, which a
+  // reused `o` may hold from earlier figures). False on out of memory (this
+  // one unchanged).
+  bool merge_used(const Histogram &o);
   // Exchanges contents (storage included) with `o`; never allocates.
   void swap(Histogram &o);
   // Zeroes the counts, keeping the storage for the next samples.

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <utility>
@@ -77,9 +78,10 @@ std::string kind_name(uint64_t k) {
 
 // One distribution: buckets first (acquire), then the scalars, so a sample
 // a writer is adding right now is either wholly visible or missing its
-// bucket only (shared_format.hpp).
+// bucket only (shared_format.hpp). Added into `d`, a staged distribution
+// (Reader::Staged) whose storage is kept from file to file: it seldom grows.
 bool read_dist(Image &im, const DistRec &rec, Dist *d, std::string *why) {
-  Dist got;
+  uint64_t count = 0;
   for (int c = 0; c < Histogram::kChunks; ++c) {
     const uint64_t off = word(rec.chunk_off[c]);
     if (!off) continue;
@@ -90,25 +92,19 @@ bool read_dist(Image &im, const DistRec &rec, Dist *d, std::string *why) {
       const int b = c * Histogram::kSub + i;
       if (!n) continue;
       if (b >= 1 && b < Histogram::kIndexOffset - 1) return *why = "corrupted (a bucket that holds no value is counted)", false;
-      if (!got.hist.reserve(b)) throw std::bad_alloc();
-      got.hist.add(b, n);
+      if (!d->hist.reserve(b)) throw std::bad_alloc();
+      d->hist.add(b, n);
+      count += n;
     }
   }
-  got.entries = rec.entries.load_relaxed();
-  got.sum = rec.sum.load_relaxed();
-  got.min = rec.min.load_relaxed();
-  got.max = rec.max.load_relaxed();
-  got.saturated = rec.saturated.load_relaxed() != 0;
-  got.settle();
-  if (got.count && got.min > got.max) return *why = "corrupted (a distribution's minimum exceeds its maximum)", false;
-  if (!d->hist.cover(got.hist)) throw std::bad_alloc();
-  d->hist.add_covered(got.hist);
-  d->fold_scalars(got);
+  const uint64_t min = rec.min.load_relaxed(), max = rec.max.load_relaxed();
+  if (count && min > max) return *why = "corrupted (a distribution's minimum exceeds its maximum)", false;
+  d->fold_scalars(rec.entries.load_relaxed(), rec.sum.load_relaxed(), min, max, rec.saturated.load_relaxed() != 0);
   return true;
 }
 
 bool read_shard(Image &im, const ShardRec &rec, uint64_t phase_mask, const int32_t *local,
-                OpAgg *agg, std::string *why) {
+                OpAgg *agg, uint64_t *present, std::string *why) {
   for (int d = 0; d < kDists; ++d) {
     const uint64_t off = word(rec.dist_off[d]);
     if (!off) continue;
@@ -116,8 +112,10 @@ bool read_shard(Image &im, const ShardRec &rec, uint64_t phase_mask, const int32
     if (!dist) return *why = "corrupted (a distribution lies outside the file)", false;
     const bool phase = d > 0 && d != kDistWaitIndex;
     if (phase && !(phase_mask >> (d - 1) & 1)) return *why = "corrupted (a phase without a name)", false;
-    Dist *into = agg->dist_for(d == 0 ? kDistTotal : d == kDistWaitIndex ? kDistWait : local[d - 1]);
+    const int which = d == 0 ? kDistTotal : d == kDistWaitIndex ? kDistWait : local[d - 1];
+    Dist *into = agg->dist_for(which);
     if (!into) throw std::bad_alloc();
+    if (which != kDistTotal) *present |= uint64_t{1} << (which == kDistWait ? OpAgg::kPresentWait : which);
     if (!read_dist(im, *dist, into, why)) return false;
   }
   agg->errors += rec.errors.load_relaxed();
@@ -137,11 +135,30 @@ void Reader::skip(const std::string &path, const std::string &reason) {
   skipped_.push_back(Skipped{path, reason});
 }
 
+OpAgg &Reader::op(const std::string &name) {
+  const auto it = index_.find(name);
+  if (it != index_.end()) return *ops_[it->second].agg;
+  ops_.push_back(Entry{name, std::unique_ptr<OpAgg>(new OpAgg())});
+  try {
+    index_.emplace(name, ops_.size() - 1);
+  } catch (...) {
+    ops_.pop_back();
+    throw;
+  }
+  return *ops_.back().agg;
+}
+
+std::vector<const Reader::Entry *> Reader::sorted_ops() const {
+  std::vector<const Entry *> out;
+  out.reserve(ops_.size());
+  for (const Entry &e : ops_) out.push_back(&e);
+  std::sort(out.begin(), out.end(), [](const Entry *a, const Entry *b) { return a->name < b->name; });
+  return out;
+}
+
 void Reader::absorb(const Reader &o) {
-  for (const auto &kv : o.ops_) {
-    std::unique_ptr<OpAgg> &into = ops_[kv.first];
-    if (!into) into = std::unique_ptr<OpAgg>(new OpAgg());
-    if (!into->merge(*kv.second)) throw std::bad_alloc();
+  for (const Entry &e : o.ops_) {
+    if (!op(e.name).merge(*e.agg)) throw std::bad_alloc();
   }
   if (!o.folded_.empty()) folded_ = o.folded_;
   skipped_.insert(skipped_.end(), o.skipped_.begin(), o.skipped_.end());
@@ -228,21 +245,28 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, int f
       return *why = "corrupted (the list of operations lies outside the file)", false;
     for (uint64_t i = 0; i < list->count; ++i) offs.push_back(list->off[i]);
   }
-  std::vector<std::pair<std::string, std::unique_ptr<OpAgg>>> got;
+  // Read into the staged operations first, merged only once the whole file
+  // passed every check. They are reused from file to file (cleared, their
+  // storage kept), so a merge of many files allocates for the operations it
+  // returns, not again for each file's.
+  std::size_t n = 0;
   for (const uint64_t off : offs) {
     const OpRec *rec = at<OpRec>(im, off);
     std::size_t len = 0;
     if (!rec) return *why = "corrupted (an operation lies outside the file)", false;
     if (!stored_name(rec->name, &len)) return *why = "corrupted (an operation name)", false;
-    auto agg = std::unique_ptr<OpAgg>(new OpAgg());
+    if (n == staged_.size()) staged_.emplace_back(new Staged());
+    Staged &st = *staged_[n++];
+    st.name.assign(rec->name, len);
+    st.agg.clear();
+    st.present = 0;
     for (int s = 0; s < kMaxSlots; ++s) {
       const uint64_t soff = word(rec->shard_off[s]);
       if (!soff) continue;
       const ShardRec *shard = at<ShardRec>(im, soff);
       if (!shard) return *why = "corrupted (a thread's figures lie outside the file)", false;
-      if (!read_shard(im, *shard, mask, local, agg.get(), why)) return false;
+      if (!read_shard(im, *shard, mask, local, &st.agg, &st.present, why)) return false;
     }
-    got.emplace_back(std::string(rec->name, len), std::move(agg));
   }
 
   std::map<uint64_t, uint64_t> folded;
@@ -256,13 +280,9 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, int f
   }
 
   // Every check passed: merge.
-  for (auto &kv : got) {
-    std::unique_ptr<OpAgg> &into = ops_[kv.first];
-    if (!into) {
-      into = std::move(kv.second);
-    } else if (!into->merge(*kv.second)) {
-      throw std::bad_alloc();
-    }
+  for (std::size_t i = 0; i < n; ++i) {
+    const Staged &st = *staged_[i];
+    if (!op(st.name).merge_present(st.agg, st.present)) throw std::bad_alloc();
   }
   if (kind == kArchive) folded_ = std::move(folded);
   processes_ += h.processes;
@@ -275,10 +295,12 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, int f
 Err Reader::finish(Snapshot **out) {
   try {
     auto snap = std::unique_ptr<Snapshot>(new Snapshot());
-    for (auto &kv : ops_) {
+    snap->ops.reserve(ops_.size());
+    for (Entry &e : ops_) {
       auto op = std::unique_ptr<SnapOp>(new SnapOp());
-      op->name = intern(kv.first.data(), kv.first.size());
-      if (!op->name || !op->agg.merge(*kv.second)) return Err::nomem;
+      op->name = intern(e.name.data(), e.name.size());
+      if (!op->name) return Err::nomem;
+      op->agg.swap(*e.agg);  // moved, not copied: the reader is done with it
       snap->ops.push_back(std::move(op));
     }
     snap->phase_count = phases::count();

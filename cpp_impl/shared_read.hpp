@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cpp_impl/aggregate.hpp"
@@ -40,18 +41,36 @@ class Reader {
   // Facts of the last image add() accepted.
   uint64_t last_incarnation() const { return last_incarnation_; }
 
-  // Moves what was read into a new snapshot (cumulative, operations sorted).
-  // Err::nomem when out of memory.
+  // Moves what was read into a new snapshot (cumulative, operations sorted);
+  // the reader is left without figures. Err::nomem when out of memory.
   Err finish(Snapshot **out);
 
-  // The merged figures so far, by name (the archive writer reads them).
-  const std::map<std::string, std::unique_ptr<OpAgg>> &ops() const { return ops_; }
+  struct Entry {
+    std::string name;
+    std::unique_ptr<OpAgg> agg;
+  };
+  // The merged figures so far, sorted by name (the archive writer reads
+  // them). May throw bad_alloc.
+  std::vector<const Entry *> sorted_ops() const;
   uint64_t processes() const { return processes_; }
   uint64_t dropped() const { return dropped_; }
 
  private:
   bool add_checked(const uint8_t *base, std::size_t size, Kind kind, int fd, std::string *why);
-  std::map<std::string, std::unique_ptr<OpAgg>> ops_;
+  // The figures of `name`, added empty when new. May throw bad_alloc.
+  OpAgg &op(const std::string &name);
+  // Merged figures in the order first read, found by name through a hash
+  // (the snapshot sorts them once at the end).
+  std::vector<Entry> ops_;
+  std::unordered_map<std::string, std::size_t> index_;
+  // An operation of the file being read: `present` marks the distributions
+  // it holds (OpAgg::merge_present); the rest of `agg` is left from earlier.
+  struct Staged {
+    std::string name;
+    OpAgg agg;
+    uint64_t present = 0;
+  };
+  std::vector<std::unique_ptr<Staged>> staged_;
   std::map<uint64_t, uint64_t> folded_;
   std::vector<Skipped> skipped_;
   uint64_t processes_ = 0, dropped_ = 0, last_incarnation_ = 0;
