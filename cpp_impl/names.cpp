@@ -25,6 +25,7 @@ std::size_t name_sequence(const unsigned char *s, std::size_t left) {
 struct Pool {
   std::mutex mutex;
   std::unordered_set<std::string> names;  // nodes never move: c_str() is stable
+  std::string key;  // the name looked up, its storage reused (under the mutex)
 };
 
 Pool &pool() {
@@ -117,7 +118,12 @@ const char *intern(const char *name, std::size_t len) {
   try {
     Pool &p = pool();
     std::lock_guard<std::mutex> lock(p.mutex);
-    return p.names.emplace(name, len).first->c_str();
+    // Found without allocating: emplace would build a node (and a string)
+    // for every name already there, as a merge's are on every scrape.
+    p.key.assign(name, len);
+    const auto it = p.names.find(p.key);
+    if (it != p.names.end()) return it->c_str();
+    return p.names.insert(p.key).first->c_str();
   } catch (const std::bad_alloc &) {
     return nullptr;
   }
