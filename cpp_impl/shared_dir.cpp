@@ -228,7 +228,7 @@ Builder build_archive(const Reader &r, const std::map<uint64_t, uint64_t> &folde
   }
   uint64_t mask = 0;
   std::size_t i = 0;
-  const std::vector<const Reader::Entry *> ops = r.sorted_ops();
+  const auto ops = r.sorted_ops();
   const std::size_t more = ops.size() > kMaxOps ? ops.size() - kMaxOps : 0;
   uint64_t list = 0;
   if (more) {
@@ -236,10 +236,10 @@ Builder build_archive(const Reader &r, const std::map<uint64_t, uint64_t> &folde
     b.at<OpList>(list)->count = more;
     b.at<FileHeader>(0)->more_ops_off.store_relaxed(list);
   }
-  for (const Reader::Entry *e : ops) {
-    const OpAgg &agg = *e->agg;
+  for (const auto &op : ops) {
+    const OpAgg &agg = *op.second;
     const uint64_t rec = b.alloc(sizeof(OpRec));
-    std::memcpy(b.at<OpRec>(rec)->name, e->name.data(), e->name.size());
+    std::memcpy(b.at<OpRec>(rec)->name, op.first->data(), op.first->size());
     if (i < kMaxOps) {
       b.at<FileHeader>(0)->op_off[i].store_relaxed(rec);
     } else {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "cpp_impl/aggregate.hpp"
@@ -45,13 +46,9 @@ class Reader {
   // the reader is left without figures. Err::nomem when out of memory.
   Err finish(Snapshot **out);
 
-  struct Entry {
-    std::string name;
-    std::unique_ptr<OpAgg> agg;
-  };
   // The merged figures so far, sorted by name (the archive writer reads
   // them). May throw bad_alloc.
-  std::vector<const Entry *> sorted_ops() const;
+  std::vector<std::pair<const std::string *, const OpAgg *>> sorted_ops() const;
   uint64_t processes() const { return processes_; }
   uint64_t dropped() const { return dropped_; }
 
@@ -59,9 +56,11 @@ class Reader {
   bool add_checked(const uint8_t *base, std::size_t size, Kind kind, int fd, std::string *why);
   // The figures of `name`, added empty when new. May throw bad_alloc.
   OpAgg &op(const std::string &name);
-  // Merged figures in the order first read, found by name through a hash
-  // (the snapshot sorts them once at the end).
-  std::vector<Entry> ops_;
+  // Merged figures in the order first read, found by name through a hash;
+  // finish() names (interns) them and hands them to the snapshot, which
+  // sorts them once. names_[i] is ops_[i]'s key in index_ (nodes stay put).
+  std::vector<std::unique_ptr<SnapOp>> ops_;
+  std::vector<const std::string *> names_;
   std::unordered_map<std::string, std::size_t> index_;
   // An operation of the file being read: `present` marks the distributions
   // it holds (OpAgg::merge_present); the rest of `agg` is left from earlier.
