@@ -89,12 +89,17 @@ bool OpAgg::reserve_all(uint32_t nphases) {
 }
 
 void OpAgg::fold_scalars(const OpAgg &o) {
-  errors += o.errors;
-  left_open += o.left_open;
-  saturated |= sat_add(items, o.items) | o.saturated;
-  gil_releases += o.gil_releases;
-  parallel_ops += o.parallel_ops;
-  if (o.workers_max > workers_max) workers_max = o.workers_max;
+  add_counters(o.errors, o.left_open, o.items, o.gil_releases, o.parallel_ops, o.workers_max, o.saturated);
+}
+
+void OpAgg::add_counters(uint64_t o_errors, uint64_t o_left_open, uint64_t o_items, uint64_t o_gil_releases,
+                         uint64_t o_parallel_ops, uint32_t o_workers_max, bool o_saturated) {
+  errors += o_errors;
+  left_open += o_left_open;
+  saturated |= sat_add(items, o_items) | o_saturated;
+  gil_releases += o_gil_releases;
+  parallel_ops += o_parallel_ops;
+  if (o_workers_max > workers_max) workers_max = o_workers_max;
 }
 
 namespace {
@@ -125,24 +130,6 @@ void OpAgg::add_covered(const OpAgg &o) {
   add_dist(wait_, o.wait_);
   for (int p = 0; p < kMaxPhases; ++p) add_dist(phases_[p], o.phases_[p]);
   fold_scalars(o);
-}
-
-bool OpAgg::merge_present(const OpAgg &o, uint64_t present) {
-  const auto merge_dist = [](Dist *d, const Dist &from) {
-    if (!d || !d->hist.merge_used(from.hist)) return false;
-    d->fold_scalars(from);
-    return true;
-  };
-  if (!merge_dist(&total, o.total)) return false;
-  for (uint64_t m = present & ((uint64_t{1} << kMaxPhases) - 1); m; m &= m - 1) {
-    const int p = __builtin_ctzll(m);
-    if (!o.phases_[p] || !merge_dist(dist_for(p), *o.phases_[p])) return false;
-  }
-  if (present >> kPresentWait & 1) {
-    if (!o.wait_ || !merge_dist(dist_for(kDistWait), *o.wait_)) return false;
-  }
-  fold_scalars(o);
-  return true;
 }
 
 void OpAgg::swap(OpAgg &o) {

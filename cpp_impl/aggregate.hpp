@@ -94,13 +94,10 @@ class OpAgg {
   void add_covered(const OpAgg &o);
   // cover() then add_covered(): false (figures unchanged) on out of memory.
   bool merge(const OpAgg &o) { return cover(o) && (add_covered(o), true); }
-  // Adds `o`'s total, scalars and the distributions `present` names (bit p:
-  // phase p; bit kPresentWait: the wait), each histogram through
-  // Histogram::merge_used: for a reader that reuses `o`, cleared, from one
-  // file to the next, whose other distributions and storage are left from
-  // earlier figures. False on out of memory (then the figures are partly added).
-  static constexpr int kPresentWait = kMaxPhases;
-  bool merge_present(const OpAgg &o, uint64_t present);
+  // Adds counters (not distributions) as merge() adds another aggregate's:
+  // for a reader that has them without an OpAgg (shared_read.cpp).
+  void add_counters(uint64_t o_errors, uint64_t o_left_open, uint64_t o_items, uint64_t o_gil_releases,
+                    uint64_t o_parallel_ops, uint32_t o_workers_max, bool o_saturated);
   // Exchanges everything, storage included, with `o`; never allocates.
   void swap(OpAgg &o);
   // Sets what records leave to be derived: each distribution's count, the

@@ -64,18 +64,6 @@ void Histogram::add_covered(const Histogram &o) {
   for (int i = 0; i < o.size_; ++i) dst[i] += o.counts_[i];
 }
 
-bool Histogram::merge_used(const Histogram &o) {
-  int i = 0, j = o.size_;
-  while (i < j && o.counts_[i] == 0) ++i;
-  while (j > i && o.counts_[j - 1] == 0) --j;
-  if (i == j) return true;
-  const int lo = (o.first_ + i) / kSub, hi = (o.first_ + j - 1) / kSub + 1;
-  if (!(size_ > 0 && lo * kSub >= first_ && hi * kSub <= first_ + size_) && !grow(lo, hi)) return false;
-  uint64_t *dst = counts_ + (o.first_ - first_);
-  for (int k = i; k < j; ++k) dst[k] += o.counts_[k];
-  return true;
-}
-
 uint64_t Histogram::total() const {
   uint64_t n = 0;
   for (int i = 0; i < size_; ++i) n += counts_[i];

@@ -81,6 +81,8 @@ class Histogram {
   bool covers(uint64_t v) const { return v - lo_ns_ < span_ns_; }
   // Makes bucket `b` writable; false when out of memory.
   bool reserve(int b) { return has(b) || grow(b / kSub, b / kSub + 1); }
+  // Makes buckets lo .. hi (lo <= hi) writable, in one allocation at most.
+  bool reserve_range(int lo, int hi) { return (has(lo) && has(hi)) || grow(lo / kSub, hi / kSub + 1); }
   // Requires has(b) (so b >= 0). Through the biased base: one add, no
   // subtraction.
   void add(int b, uint64_t n) { reinterpret_cast<uint64_t *>(base_)[static_cast<uint32_t>(b)] += n; }
@@ -97,11 +99,7 @@ class Histogram {
   bool cover(const Histogram &o);
   // Adds `o`'s counts; requires cover(o) first, so it never allocates.
   void add_covered(const Histogram &o);
-  // Adds `o`'s counts, growing this one's storage only to the chunks where
-  // `o` holds counts (cover() would grow it to all of `o`'s storage, which a
-  // reused `o` may hold from earlier figures). False on out of memory (this
-  // one unchanged).
-  bool merge_used(const Histogram &o);
+
   // Exchanges contents (storage included) with `o`; never allocates.
   void swap(Histogram &o);
   // Zeroes the counts, keeping the storage for the next samples.

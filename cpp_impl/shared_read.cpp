@@ -78,9 +78,9 @@ std::string kind_name(uint64_t k) {
 
 // One distribution: buckets first (acquire), then the scalars, so a sample
 // a writer is adding right now is either wholly visible or missing its
-// bucket only (shared_format.hpp). Added into `d`, a staged distribution
-// (Reader::Staged) whose storage is kept from file to file: it seldom grows.
-bool read_dist(Image &im, const DistRec &rec, Dist *d, std::string *why) {
+// bucket only (shared_format.hpp). Its non-empty buckets go to `buckets`.
+bool read_dist(Image &im, const DistRec &rec, std::vector<Reader::Bucket> &buckets, Reader::StagedDist *d,
+               std::string *why) {
   // The blocks first, each offset loaded once and its two cache lines
   // requested at once: a merge is bound by memory, and the blocks lie
   // apart in the file. A bad offset is reported after the blocks before it
@@ -101,6 +101,7 @@ bool read_dist(Image &im, const DistRec &rec, Dist *d, std::string *why) {
     chunks[n_chunks] = chunk;
     index[n_chunks++] = c;
   }
+  d->first = buckets.size();
   uint64_t count = 0;
   for (int k = 0; k < n_chunks; ++k) {
     const Chunk *chunk = chunks[k];
@@ -110,20 +111,25 @@ bool read_dist(Image &im, const DistRec &rec, Dist *d, std::string *why) {
       const int b = c * Histogram::kSub + i;
       if (!n) continue;
       if (b >= 1 && b < Histogram::kIndexOffset - 1) return *why = "corrupted (a bucket that holds no value is counted)", false;
-      if (!d->hist.reserve(b)) throw std::bad_alloc();
-      d->hist.add(b, n);
+      buckets.push_back(Reader::Bucket{b, n});
       count += n;
     }
   }
+  d->end = buckets.size();
   if (bad >= 0) return *why = "corrupted (a histogram block lies outside the file)", false;
-  const uint64_t min = rec.min.load_relaxed(), max = rec.max.load_relaxed();
-  if (count && min > max) return *why = "corrupted (a distribution's minimum exceeds its maximum)", false;
-  d->fold_scalars(rec.entries.load_relaxed(), rec.sum.load_relaxed(), min, max, rec.saturated.load_relaxed() != 0);
+  d->min = rec.min.load_relaxed();
+  d->max = rec.max.load_relaxed();
+  if (count && d->min > d->max) return *why = "corrupted (a distribution's minimum exceeds its maximum)", false;
+  d->entries = rec.entries.load_relaxed();
+  d->sum = rec.sum.load_relaxed();
+  d->saturated = rec.saturated.load_relaxed() != 0;
   return true;
 }
 
-bool read_shard(Image &im, const ShardRec &rec, uint64_t phase_mask, const int32_t *local,
-                OpAgg *agg, uint64_t *present, std::string *why) {
+// A shard's distributions go to `dists` (and their buckets to `buckets`),
+// its counters are added into `op`'s as a shard's were into its operation's.
+bool read_shard(Image &im, const ShardRec &rec, uint64_t phase_mask, const int32_t *local, Reader::StagedOp *op,
+                std::vector<Reader::StagedDist> &dists, std::vector<Reader::Bucket> &buckets, std::string *why) {
   for (int d = 0; d < kDists; ++d) {
     const uint64_t off = word(rec.dist_off[d]);
     if (!off) continue;
@@ -131,20 +137,30 @@ bool read_shard(Image &im, const ShardRec &rec, uint64_t phase_mask, const int32
     if (!dist) return *why = "corrupted (a distribution lies outside the file)", false;
     const bool phase = d > 0 && d != kDistWaitIndex;
     if (phase && !(phase_mask >> (d - 1) & 1)) return *why = "corrupted (a phase without a name)", false;
-    const int which = d == 0 ? kDistTotal : d == kDistWaitIndex ? kDistWait : local[d - 1];
-    Dist *into = agg->dist_for(which);
-    if (!into) throw std::bad_alloc();
-    if (which != kDistTotal) *present |= uint64_t{1} << (which == kDistWait ? OpAgg::kPresentWait : which);
-    if (!read_dist(im, *dist, into, why)) return false;
+    dists.emplace_back();
+    dists.back().which = d == 0 ? kDistTotal : d == kDistWaitIndex ? kDistWait : local[d - 1];
+    if (!read_dist(im, *dist, buckets, &dists.back(), why)) return false;
   }
-  agg->errors += rec.errors.load_relaxed();
-  agg->left_open += rec.left_open.load_relaxed();
-  agg->saturated |= sat_add(agg->items, rec.items.load_relaxed()) | (rec.saturated.load_relaxed() != 0);
-  agg->saturated |= sat_add(agg->gil_releases, rec.gil_releases.load_relaxed()) |
-                    sat_add(agg->parallel_ops, rec.parallel_ops.load_relaxed());
+  op->errors += rec.errors.load_relaxed();
+  op->left_open += rec.left_open.load_relaxed();
+  op->saturated |= sat_add(op->items, rec.items.load_relaxed()) | (rec.saturated.load_relaxed() != 0);
+  op->saturated |= sat_add(op->gil_releases, rec.gil_releases.load_relaxed()) |
+                   sat_add(op->parallel_ops, rec.parallel_ops.load_relaxed());
   const uint64_t workers = rec.workers_max.load_relaxed();
   if (workers > UINT32_MAX) return *why = "corrupted (a worker count past 2^32)", false;
-  if (workers > agg->workers_max) agg->workers_max = static_cast<uint32_t>(workers);
+  if (workers > op->workers_max) op->workers_max = static_cast<uint32_t>(workers);
+  return true;
+}
+
+// Adds a staged distribution into `d`: as an OpAgg merge adds one, storage
+// grown (once) to the chunks holding its counts.
+bool add_staged(Dist *d, const Reader::StagedDist &sd, const std::vector<Reader::Bucket> &buckets) {
+  if (!d) return false;
+  if (sd.first != sd.end) {
+    if (!d->hist.reserve_range(buckets[sd.first].b, buckets[sd.end - 1].b)) return false;
+    for (std::size_t i = sd.first; i < sd.end; ++i) d->hist.add(buckets[i].b, buckets[i].n);
+  }
+  d->fold_scalars(sd.entries, sd.sum, sd.min, sd.max, sd.saturated);
   return true;
 }
 
@@ -266,27 +282,32 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, int f
     for (uint64_t i = 0; i < list->count; ++i) offs.push_back(list->off[i]);
   }
   // Read into the staged operations first, merged only once the whole file
-  // passed every check. They are reused from file to file (cleared, their
-  // storage kept), so a merge of many files allocates for the operations it
-  // returns, not again for each file's.
-  std::size_t n = 0;
+  // passed every check: counters, and each shard's distributions as their
+  // non-empty buckets, in vectors kept from file to file. Compact (a
+  // process holds a few buckets of each histogram's range) and in order,
+  // they stay in the cache, and a merge of many files allocates only for
+  // the operations it returns.
+  staged_ops_.clear();
+  staged_dists_.clear();
+  buckets_.clear();
   for (const uint64_t off : offs) {
     const OpRec *rec = at<OpRec>(im, off);
     std::size_t len = 0;
     if (!rec) return *why = "corrupted (an operation lies outside the file)", false;
     if (!stored_name(rec->name, &len)) return *why = "corrupted (an operation name)", false;
-    if (n == staged_.size()) staged_.emplace_back(new Staged());
-    Staged &st = *staged_[n++];
-    st.name.assign(rec->name, len);
-    st.agg.clear();
-    st.present = 0;
+    if (staged_ops_.size() == staged_names_.size()) staged_names_.emplace_back();
+    staged_names_[staged_ops_.size()].assign(rec->name, len);
+    staged_ops_.emplace_back();
+    StagedOp &st = staged_ops_.back();
+    st.first_dist = staged_dists_.size();
     for (int s = 0; s < kMaxSlots; ++s) {
       const uint64_t soff = word(rec->shard_off[s]);
       if (!soff) continue;
       const ShardRec *shard = at<ShardRec>(im, soff);
       if (!shard) return *why = "corrupted (a thread's figures lie outside the file)", false;
-      if (!read_shard(im, *shard, mask, local, &st.agg, &st.present, why)) return false;
+      if (!read_shard(im, *shard, mask, local, &st, staged_dists_, buckets_, why)) return false;
     }
+    st.end_dist = staged_dists_.size();
   }
 
   std::map<uint64_t, uint64_t> folded;
@@ -300,9 +321,14 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, int f
   }
 
   // Every check passed: merge.
-  for (std::size_t i = 0; i < n; ++i) {
-    const Staged &st = *staged_[i];
-    if (!op(st.name).merge_present(st.agg, st.present)) throw std::bad_alloc();
+  for (std::size_t i = 0; i < staged_ops_.size(); ++i) {
+    const StagedOp &st = staged_ops_[i];
+    OpAgg &into = op(staged_names_[i]);
+    for (std::size_t k = st.first_dist; k < st.end_dist; ++k) {
+      if (!add_staged(into.dist_for(staged_dists_[k].which), staged_dists_[k], buckets_)) throw std::bad_alloc();
+    }
+    into.add_counters(st.errors, st.left_open, st.items, st.gil_releases, st.parallel_ops, st.workers_max,
+                      st.saturated);
   }
   if (kind == kArchive) folded_ = std::move(folded);
   processes_ += h.processes;

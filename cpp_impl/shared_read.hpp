@@ -50,6 +50,26 @@ class Reader {
   // them). May throw bad_alloc.
   std::vector<std::pair<const std::string *, const OpAgg *>> sorted_ops() const;
   uint64_t processes() const { return processes_; }
+
+  // What add() reads from a file before it merges it: per operation its
+  // counters and distributions, per distribution (of a shard) its scalars
+  // and non-empty buckets.
+  struct Bucket {
+    int b;
+    uint64_t n;
+  };
+  struct StagedDist {
+    int which = kDistTotal;  // kDistTotal, kDistWait or a phase id (this process's)
+    std::size_t first = 0, end = 0;  // its buckets
+    uint64_t entries = 0, sum = 0, min = 0, max = 0;
+    bool saturated = false;
+  };
+  struct StagedOp {
+    uint64_t errors = 0, left_open = 0, items = 0, gil_releases = 0, parallel_ops = 0;
+    uint32_t workers_max = 0;
+    bool saturated = false;
+    std::size_t first_dist = 0, end_dist = 0;
+  };
   uint64_t dropped() const { return dropped_; }
 
  private:
@@ -62,14 +82,11 @@ class Reader {
   std::vector<std::unique_ptr<SnapOp>> ops_;
   std::vector<const std::string *> names_;
   std::unordered_map<std::string, std::size_t> index_;
-  // An operation of the file being read: `present` marks the distributions
-  // it holds (OpAgg::merge_present); the rest of `agg` is left from earlier.
-  struct Staged {
-    std::string name;
-    OpAgg agg;
-    uint64_t present = 0;
-  };
-  std::vector<std::unique_ptr<Staged>> staged_;
+  // The file being read (add_checked), kept from file to file for their storage.
+  std::vector<StagedOp> staged_ops_;
+  std::vector<std::string> staged_names_;  // staged_ops_[i]'s name (the strings reused)
+  std::vector<StagedDist> staged_dists_;
+  std::vector<Bucket> buckets_;
   std::map<uint64_t, uint64_t> folded_;
   std::vector<Skipped> skipped_;
   uint64_t processes_ = 0, dropped_ = 0, last_incarnation_ = 0;
