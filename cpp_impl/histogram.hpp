@@ -99,7 +99,6 @@ class Histogram {
   bool cover(const Histogram &o);
   // Adds `o`'s counts; requires cover(o) first, so it never allocates.
   void add_covered(const Histogram &o);
-
   // Exchanges contents (storage included) with `o`; never allocates.
   void swap(Histogram &o);
   // Zeroes the counts, keeping the storage for the next samples.

@@ -50,6 +50,7 @@ class Reader {
   // them). May throw bad_alloc.
   std::vector<std::pair<const std::string *, const OpAgg *>> sorted_ops() const;
   uint64_t processes() const { return processes_; }
+  uint64_t dropped() const { return dropped_; }
 
   // What add() reads from a file before it merges it: per operation its
   // counters and distributions, per distribution (of a shard) its scalars
@@ -70,7 +71,6 @@ class Reader {
     bool saturated = false;
     std::size_t first_dist = 0, end_dist = 0;
   };
-  uint64_t dropped() const { return dropped_; }
 
  private:
   bool add_checked(const uint8_t *base, std::size_t size, Kind kind, int fd, std::string *why);
