@@ -436,7 +436,10 @@ extern "C" {
     /// BOUNDARYTRACE_DISABLE. While off, tracer, phase, record and metrics-mutating
     /// calls return BT_OK and record nothing; bt_tracer_new hands out a shared inert
     /// tracer. Queries (snapshots, phase table, formatting) keep working.
-    /// Thread-safe; tracers already in flight see the switch at their next call.
+    /// Thread-safe. An operation in flight when the switch changes is recorded or
+    /// not by the switch at its finish: one that finishes while off records
+    /// nothing; one that finishes on is recorded whole, the phases it ran while
+    /// off included. While off its calls return BT_OK.
     pub fn bt_set_enabled(enabled: c_int);
 
     /// 1 when recording is on, 0 when off. Thread-safe.
