@@ -355,8 +355,13 @@ Err Reader::finish(Snapshot **out) {
     snap->skipped = std::move(skipped_);
     snap->end_ns = clock::now_ns();
     snap->finish();
-    // The earliest writer's start, on this process's clock.
-    const int64_t start = earliest_unix_ns_ == UINT64_MAX ? 0 : static_cast<int64_t>(earliest_unix_ns_) - snap->unix_offset_ns;
+    // The earliest writer's start, on this process's clock. The header's
+    // value is the file's word: one past INT64_MAX, or that the offset
+    // pushes past either end, means no known start (0), not an overflow.
+    int64_t start = 0;
+    if (earliest_unix_ns_ > static_cast<uint64_t>(INT64_MAX) ||
+        __builtin_sub_overflow(static_cast<int64_t>(earliest_unix_ns_), snap->unix_offset_ns, &start))
+      start = 0;
     snap->start_ns = start > 0 && static_cast<uint64_t>(start) < snap->end_ns ? static_cast<uint64_t>(start) : 0;
     *out = snap.release();
     return Err::ok;

@@ -620,6 +620,37 @@ static int skipped_with(const bt_snapshot *s, const char *file, const char *reas
   return 0;
 }
 
+/* A slot file whose header gives a start time no clock can mean (past
+ * INT64_MAX): merged, with no known start (0), and no signed overflow
+ * (found by the shared-file fuzzer; UBSan stopped the merge before). */
+static void test_shared__start_time_past_int64_is_no_start(void **state) {
+  static const uint64_t starts[] = {UINT64_C(1) << 63, UINT64_MAX - 1, UINT64_C(0x9100000000000000)};
+  char dir[256], path[512];
+  bt_metrics *m = NULL;
+  bt_snapshot *s;
+  unsigned char *copy;
+  size_t n, i;
+  (void)state;
+  make_dir(dir, sizeof dir);
+  assert_status(BT_OK, bt_metrics_open_shared(&m, dir));
+  record_one(m, "kept");
+  snprintf(path, sizeof path, "%s/slot-0.bt", dir);
+  copy = read_file(path, &n);
+  bt_metrics_free(m);
+  assert_int_equal(0, unlink(path));
+  for (i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+    memcpy(copy + 40, &starts[i], 8); /* FileHeader.unix_start_ns, after magic, versions, size, kind, incarnation, pid */
+    write_file(dir, "slot-3.bt", copy, n);
+    s = read_dir(dir);
+    assert_u64_eq(count_in(s, "kept"), 1);
+    assert_int_equal(info_of(s).skipped, 0);
+    assert_u64_eq(info_of(s).start_ns, 0);
+    bt_snapshot_free(s);
+  }
+  free(copy);
+  remove_dir(dir);
+}
+
 /* Truncated, foreign, newer and corrupted slot files, and a link: each is
  * skipped with its reason, the rest is merged, and a new writer leaves them. */
 static void test_shared__damaged_files_are_skipped(void **state) {
@@ -939,6 +970,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_shared__reader_meets_a_growing_slot),
       cmocka_unit_test(test_shared__archive_holds_more_than_max_ops),
       cmocka_unit_test(test_shared__damaged_files_are_skipped),
+      cmocka_unit_test(test_shared__start_time_past_int64_is_no_start),
       cmocka_unit_test(test_shared__full_file_system_drops_and_counts),
       cmocka_unit_test(test_shared__flight_recorder_outlives_a_kill),
       cmocka_unit_test(test_shared__environment_variable),
