@@ -248,6 +248,7 @@ Builder build_archive(const Reader &r, const std::map<uint64_t, uint64_t> &folde
     ++i;
     const uint64_t shard = b.alloc(sizeof(ShardRec));
     b.at<OpRec>(rec)->shard_off[0].store_relaxed(shard);
+    b.at<FileHeader>(0)->shard_mask.store_relaxed(1);
     ShardRec *s = b.at<ShardRec>(shard);
     s->errors.store_relaxed(agg.errors);
     s->left_open.store_relaxed(agg.left_open);

@@ -22,10 +22,11 @@ namespace shared {
 
 static_assert(sizeof(AtomicWord) == 8, "the file layout assumes 64-bit words");
 static_assert(sizeof(SpinLock) <= 8, "a shard's lock fits one word");
+static_assert(kMaxSlots == 64, "FileHeader::shard_mask has a bit per writer slot");
 
 constexpr char kMagic[8] = {'B', 'T', 'S', 'H', 'A', 'R', 'E', 'D'};
 constexpr uint32_t kMajor = 1;  // a reader refuses a greater one
-constexpr uint32_t kMinor = 0;  // additions a 1.0 reader may ignore
+constexpr uint32_t kMinor = 1;  // additions a 1.0 reader may ignore (1.1: shard_mask)
 
 enum Kind : uint32_t { kSlot = 1, kArchive = 2 };
 
@@ -50,7 +51,10 @@ struct FileHeader {
   AtomicWord flight_off;  // slot: a FlightRing while the timeline is on
   char program[16];       // slot: the process's short name, NUL-padded
   AtomicWord more_ops_off;  // archive: an OpList of the operations past op_off's 1024
-  uint64_t reserved[3];
+  // Format 1.1: bit s set before any OpRec::shard_off[s] is published, so a
+  // reader scans only the writer slots in use (a 1.0 file has 0 here: all).
+  AtomicWord shard_mask;
+  uint64_t reserved[2];
   PhaseName phases[kMaxPhases];  // the writer's own phase ids
   AtomicWord op_off[kMaxOps];    // OpRec, in the order the writer met them
 };

@@ -18,143 +18,13 @@ namespace shared {
 
 namespace {
 
-// A file image. One mapped from a live slot grows on demand: its writer
-// extends the file before it publishes an offset into the new part, so an
-// offset past the mapped end that the file now covers is read through a
-// fresh mapping of the whole file (earlier ones stay mapped: pointers into
-// them remain valid).
-class Image {
- public:
-  Image(const uint8_t *base, std::size_t size, int fd) : base_(base), size_(size), fd_(fd) {}
-  ~Image() {
-    for (auto &m : extra_) munmap(m.first, m.second);
-  }
-  Image(const Image &) = delete;
-  Image &operator=(const Image &) = delete;
-  const uint8_t *base() const { return base_; }
-  std::size_t size() const { return size_; }
-  // True when [off, off + n) lies in the file (mapping more of it if needed).
-  bool covers(uint64_t off, uint64_t n) {
-    if (off <= size_ && size_ - off >= n) return true;
-    return fd_ >= 0 && off <= kMaxFileBytes && n <= kMaxFileBytes && extend(off + n) && size_ - off >= n;
-  }
-
- private:
-  bool extend(uint64_t need) {
-    struct stat st {};
-    if (fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) < need) return false;
-    const std::size_t n = static_cast<std::size_t>(st.st_size);
-    void *p = mmap(nullptr, n, PROT_READ, MAP_SHARED, fd_, 0);
-    if (p == MAP_FAILED) return false;
-    extra_.emplace_back(p, n);
-    base_ = static_cast<const uint8_t *>(p);
-    size_ = n;
-    return true;
-  }
-  const uint8_t *base_;
-  std::size_t size_;
-  int fd_;
-  std::vector<std::pair<void *, std::size_t>> extra_;
-};
-
-// The structure at `off`, or nullptr when it does not lie whole in the file.
-template <typename T>
-const T *at(Image &im, uint64_t off) {
-  if (off == 0 || off % kAlign != 0 || !im.covers(off, sizeof(T))) return nullptr;
-  return reinterpret_cast<const T *>(im.base() + off);
-}
-
-uint64_t word(const AtomicWord &w) { return w.load_acquire(); }
-
-// A stored name: NUL-terminated inside its field and a valid name.
-bool stored_name(const char (&field)[kNameMax + 1], std::size_t *len) {
-  const void *nul = std::memchr(field, '\0', sizeof field);
-  return nul && check_name(field, len) == Err::ok;
-}
-
 std::string kind_name(uint64_t k) {
   return k == kSlot ? "process slot" : k == kArchive ? "archive" : "kind " + std::to_string(k);
 }
 
-// One distribution: buckets first (acquire), then the scalars, so a sample
-// a writer is adding right now is either wholly visible or missing its
-// bucket only (shared_format.hpp). Its non-empty buckets go to `buckets`.
-bool read_dist(Image &im, const DistRec &rec, std::vector<Reader::Bucket> &buckets, Reader::StagedDist *d,
-               std::string *why) {
-  // The blocks first, each offset loaded once and its two cache lines
-  // requested at once: a merge is bound by memory, and the blocks lie
-  // apart in the file. A bad offset is reported after the blocks before it
-  // are read, as when they were read one by one.
-  const Chunk *chunks[Histogram::kChunks];
-  int n_chunks = 0, bad = -1;
-  int index[Histogram::kChunks];
-  for (int c = 0; c < Histogram::kChunks; ++c) {
-    const uint64_t off = word(rec.chunk_off[c]);
-    if (!off) continue;
-    const Chunk *chunk = at<Chunk>(im, off);
-    if (!chunk) {
-      bad = c;
-      break;
-    }
-    __builtin_prefetch(chunk);
-    __builtin_prefetch(reinterpret_cast<const char *>(chunk) + 64);
-    chunks[n_chunks] = chunk;
-    index[n_chunks++] = c;
-  }
-  d->first = buckets.size();
-  uint64_t count = 0;
-  for (int k = 0; k < n_chunks; ++k) {
-    const Chunk *chunk = chunks[k];
-    const int c = index[k];
-    for (int i = 0; i < Histogram::kSub; ++i) {
-      const uint64_t n = word(chunk->count[i]);
-      const int b = c * Histogram::kSub + i;
-      if (!n) continue;
-      if (b >= 1 && b < Histogram::kIndexOffset - 1) return *why = "corrupted (a bucket that holds no value is counted)", false;
-      buckets.push_back(Reader::Bucket{b, n});
-      count += n;
-    }
-  }
-  d->end = buckets.size();
-  if (bad >= 0) return *why = "corrupted (a histogram block lies outside the file)", false;
-  d->min = rec.min.load_relaxed();
-  d->max = rec.max.load_relaxed();
-  if (count && d->min > d->max) return *why = "corrupted (a distribution's minimum exceeds its maximum)", false;
-  d->entries = rec.entries.load_relaxed();
-  d->sum = rec.sum.load_relaxed();
-  d->saturated = rec.saturated.load_relaxed() != 0;
-  return true;
-}
-
-// A shard's distributions go to `dists` (and their buckets to `buckets`),
-// its counters are added into `op`'s as a shard's were into its operation's.
-bool read_shard(Image &im, const ShardRec &rec, uint64_t phase_mask, const int32_t *local, Reader::StagedOp *op,
-                std::vector<Reader::StagedDist> &dists, std::vector<Reader::Bucket> &buckets, std::string *why) {
-  for (int d = 0; d < kDists; ++d) {
-    const uint64_t off = word(rec.dist_off[d]);
-    if (!off) continue;
-    const DistRec *dist = at<DistRec>(im, off);
-    if (!dist) return *why = "corrupted (a distribution lies outside the file)", false;
-    const bool phase = d > 0 && d != kDistWaitIndex;
-    if (phase && !(phase_mask >> (d - 1) & 1)) return *why = "corrupted (a phase without a name)", false;
-    dists.emplace_back();
-    dists.back().which = d == 0 ? kDistTotal : d == kDistWaitIndex ? kDistWait : local[d - 1];
-    if (!read_dist(im, *dist, buckets, &dists.back(), why)) return false;
-  }
-  op->errors += rec.errors.load_relaxed();
-  op->left_open += rec.left_open.load_relaxed();
-  op->saturated |= sat_add(op->items, rec.items.load_relaxed()) | (rec.saturated.load_relaxed() != 0);
-  op->saturated |= sat_add(op->gil_releases, rec.gil_releases.load_relaxed()) |
-                   sat_add(op->parallel_ops, rec.parallel_ops.load_relaxed());
-  const uint64_t workers = rec.workers_max.load_relaxed();
-  if (workers > UINT32_MAX) return *why = "corrupted (a worker count past 2^32)", false;
-  if (workers > op->workers_max) op->workers_max = static_cast<uint32_t>(workers);
-  return true;
-}
-
 // Adds a staged distribution into `d`: as an OpAgg merge adds one, storage
 // grown (once) to the chunks holding its counts.
-bool add_staged(Dist *d, const Reader::StagedDist &sd, const std::vector<Reader::Bucket> &buckets) {
+bool add_staged(Dist *d, const Stage::Dist &sd, const std::vector<Stage::Bucket> &buckets) {
   if (!d) return false;
   if (sd.first != sd.end) {
     if (!d->hist.reserve_range(buckets[sd.first].b, buckets[sd.end - 1].b)) return false;
@@ -265,6 +135,9 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, int f
   if (!check_header(im, kind, why)) return false;
   const FileHeader &h = *reinterpret_cast<const FileHeader *>(base);
   const uint64_t mask = word(h.phase_mask);
+  // Format 1.1 lists the writer slots that have shards; a 1.0 file may
+  // have any of the 64.
+  const uint64_t shard_mask = h.minor >= 1 ? word(h.shard_mask) : ~uint64_t{0};
   int32_t local[kMaxPhases] = {};
   if (!map_phases(h, local, why)) return false;
 
@@ -281,34 +154,11 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, int f
       return *why = "corrupted (the list of operations lies outside the file)", false;
     for (uint64_t i = 0; i < list->count; ++i) offs.push_back(list->off[i]);
   }
-  // Read into the staged operations first, merged only once the whole file
-  // passed every check: counters, and each shard's distributions as their
-  // non-empty buckets, in vectors kept from file to file. Compact (a
-  // process holds a few buckets of each histogram's range) and in order,
-  // they stay in the cache, and a merge of many files allocates only for
-  // the operations it returns.
-  staged_ops_.clear();
-  staged_dists_.clear();
-  buckets_.clear();
-  for (const uint64_t off : offs) {
-    const OpRec *rec = at<OpRec>(im, off);
-    std::size_t len = 0;
-    if (!rec) return *why = "corrupted (an operation lies outside the file)", false;
-    if (!stored_name(rec->name, &len)) return *why = "corrupted (an operation name)", false;
-    if (staged_ops_.size() == staged_names_.size()) staged_names_.emplace_back();
-    staged_names_[staged_ops_.size()].assign(rec->name, len);
-    staged_ops_.emplace_back();
-    StagedOp &st = staged_ops_.back();
-    st.first_dist = staged_dists_.size();
-    for (int s = 0; s < kMaxSlots; ++s) {
-      const uint64_t soff = word(rec->shard_off[s]);
-      if (!soff) continue;
-      const ShardRec *shard = at<ShardRec>(im, soff);
-      if (!shard) return *why = "corrupted (a thread's figures lie outside the file)", false;
-      if (!read_shard(im, *shard, mask, local, &st, staged_dists_, buckets_, why)) return false;
-    }
-    st.end_dist = staged_dists_.size();
-  }
+  // Read into the staging area first (shared_stage.hpp), merged only once
+  // the whole file passed every check. Compact (a process holds a few
+  // buckets of each histogram's range) and in order, it stays in the cache,
+  // and a merge of many files allocates only for the operations it returns.
+  if (!stage_.read(im, offs, mask, shard_mask, local, why)) return false;
 
   std::map<uint64_t, uint64_t> folded;
   if (kind == kArchive) {
@@ -321,11 +171,11 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, int f
   }
 
   // Every check passed: merge.
-  for (std::size_t i = 0; i < staged_ops_.size(); ++i) {
-    const StagedOp &st = staged_ops_[i];
-    OpAgg &into = op(staged_names_[i]);
+  for (std::size_t i = 0; i < stage_.ops.size(); ++i) {
+    const Stage::Op &st = stage_.ops[i];
+    OpAgg &into = op(stage_.names[i]);
     for (std::size_t k = st.first_dist; k < st.end_dist; ++k) {
-      if (!add_staged(into.dist_for(staged_dists_[k].which), staged_dists_[k], buckets_)) throw std::bad_alloc();
+      if (!add_staged(into.dist_for(stage_.dists[k].which), stage_.dists[k], stage_.buckets)) throw std::bad_alloc();
     }
     into.add_counters(st.errors, st.left_open, st.items, st.gil_releases, st.parallel_ops, st.workers_max,
                       st.saturated);

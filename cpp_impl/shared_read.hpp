@@ -15,6 +15,7 @@
 
 #include "cpp_impl/aggregate.hpp"
 #include "cpp_impl/shared_format.hpp"
+#include "cpp_impl/shared_stage.hpp"
 #include "cpp_impl/snapshot.hpp"
 #include "cpp_impl/status.hpp"
 #include "cpp_impl/timeline.hpp"
@@ -52,26 +53,6 @@ class Reader {
   uint64_t processes() const { return processes_; }
   uint64_t dropped() const { return dropped_; }
 
-  // What add() reads from a file before it merges it: per operation its
-  // counters and distributions, per distribution (of a shard) its scalars
-  // and non-empty buckets.
-  struct Bucket {
-    int b;
-    uint64_t n;
-  };
-  struct StagedDist {
-    int which = kDistTotal;  // kDistTotal, kDistWait or a phase id (this process's)
-    std::size_t first = 0, end = 0;  // its buckets
-    uint64_t entries = 0, sum = 0, min = 0, max = 0;
-    bool saturated = false;
-  };
-  struct StagedOp {
-    uint64_t errors = 0, left_open = 0, items = 0, gil_releases = 0, parallel_ops = 0;
-    uint32_t workers_max = 0;
-    bool saturated = false;
-    std::size_t first_dist = 0, end_dist = 0;
-  };
-
  private:
   bool add_checked(const uint8_t *base, std::size_t size, Kind kind, int fd, std::string *why);
   // The figures of `name`, added empty when new. May throw bad_alloc.
@@ -82,11 +63,8 @@ class Reader {
   std::vector<std::unique_ptr<SnapOp>> ops_;
   std::vector<const std::string *> names_;
   std::unordered_map<std::string, std::size_t> index_;
-  // The file being read (add_checked), kept from file to file for their storage.
-  std::vector<StagedOp> staged_ops_;
-  std::vector<std::string> staged_names_;  // staged_ops_[i]'s name (the strings reused)
-  std::vector<StagedDist> staged_dists_;
-  std::vector<Bucket> buckets_;
+  // The file being read (add_checked), kept from file to file for its storage.
+  Stage stage_;
   std::map<uint64_t, uint64_t> folded_;
   std::vector<Skipped> skipped_;
   uint64_t processes_ = 0, dropped_ = 0, last_incarnation_ = 0;

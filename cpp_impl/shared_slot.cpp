@@ -142,6 +142,8 @@ ShardRec *Slot::shard(OpRec *rec, int s) {
   const uint64_t fresh = alloc(sizeof(ShardRec), s);
   if (!fresh) return nullptr;
   new (at<ShardRec>(fresh)) ShardRec();
+  FileHeader *h = header();
+  h->shard_mask.store_release(h->shard_mask.load_relaxed() | 1ull << s);  // before the offset: a reader loads it first
   rec->shard_off[s].store_release(fresh);
   return at<ShardRec>(fresh);
 }

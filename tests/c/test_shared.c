@@ -620,12 +620,30 @@ static int skipped_with(const bt_snapshot *s, const char *file, const char *reas
   return 0;
 }
 
+/* The slot file `m` writes in `dir` (slot-0.bt), copied; `m` is freed and the
+ * file removed, so the directory holds only what the test writes next. */
+static unsigned char *take_slot_copy(const char *dir, bt_metrics *m, size_t *n) {
+  char path[512];
+  unsigned char *copy;
+  snprintf(path, sizeof path, "%s/slot-0.bt", dir);
+  copy = read_file(path, n);
+  bt_metrics_free(m);
+  assert_int_equal(0, unlink(path));
+  return copy;
+}
+
+/* Writes `copy` as slot-3.bt and merges the directory. */
+static bt_snapshot *merge_forged(const char *dir, const unsigned char *copy, size_t n) {
+  write_file(dir, "slot-3.bt", copy, n);
+  return read_dir(dir);
+}
+
 /* A slot file whose header gives a start time no clock can mean (past
  * INT64_MAX): merged, with no known start (0), and no signed overflow
  * (found by the shared-file fuzzer; UBSan stopped the merge before). */
 static void test_shared__start_time_past_int64_is_no_start(void **state) {
   static const uint64_t starts[] = {UINT64_C(1) << 63, UINT64_MAX - 1, UINT64_C(0x9100000000000000)};
-  char dir[256], path[512];
+  char dir[256];
   bt_metrics *m = NULL;
   bt_snapshot *s;
   unsigned char *copy;
@@ -634,19 +652,107 @@ static void test_shared__start_time_past_int64_is_no_start(void **state) {
   make_dir(dir, sizeof dir);
   assert_status(BT_OK, bt_metrics_open_shared(&m, dir));
   record_one(m, "kept");
-  snprintf(path, sizeof path, "%s/slot-0.bt", dir);
-  copy = read_file(path, &n);
-  bt_metrics_free(m);
-  assert_int_equal(0, unlink(path));
+  copy = take_slot_copy(dir, m, &n);
   for (i = 0; i < sizeof starts / sizeof starts[0]; i++) {
     memcpy(copy + 40, &starts[i], 8); /* FileHeader.unix_start_ns, after magic, versions, size, kind, incarnation, pid */
-    write_file(dir, "slot-3.bt", copy, n);
-    s = read_dir(dir);
+    s = merge_forged(dir, copy, n);
     assert_u64_eq(count_in(s, "kept"), 1);
     assert_int_equal(info_of(s).skipped, 0);
     assert_u64_eq(info_of(s).start_ns, 0);
     bt_snapshot_free(s);
   }
+  free(copy);
+  remove_dir(dir);
+}
+
+/* FileHeader fields the tests below forge (docs/formats.md, "The file
+ * layout"): byte offsets from the start of a slot file. */
+#define HDR_MINOR 12
+#define HDR_PHASE_MASK 64
+#define HDR_SHARD_MASK 120
+
+static void *record_in_thread(void *m) {
+  record_one((bt_metrics *)m, "two_threads");
+  return NULL;
+}
+
+/* Format 1.1 lists the writer slots in use (shard_mask) and a merge reads
+ * only theirs; a 1.0 file has no list (0) and every slot is read. One
+ * process records from two threads, so its operation has shards in two
+ * writer slots. */
+static void test_shared__shard_mask_and_format_1_0(void **state) {
+  char dir[256];
+  bt_metrics *m = NULL;
+  bt_snapshot *s;
+  unsigned char *copy;
+  size_t n;
+  uint64_t mask;
+  uint32_t minor;
+  pthread_t th;
+  (void)state;
+  make_dir(dir, sizeof dir);
+  assert_status(BT_OK, bt_metrics_open_shared(&m, dir));
+  record_one(m, "two_threads");
+  assert_int_equal(0, pthread_create(&th, NULL, record_in_thread, m));
+  assert_int_equal(0, pthread_join(th, NULL));
+  s = read_dir(dir);
+  assert_u64_eq(count_in(s, "two_threads"), 2);
+  bt_snapshot_free(s);
+  copy = take_slot_copy(dir, m, &n);
+  memcpy(&minor, copy + HDR_MINOR, sizeof minor);
+  memcpy(&mask, copy + HDR_SHARD_MASK, sizeof mask);
+  assert_int_equal(minor, 1);
+  assert_int_equal(__builtin_popcountll(mask), 2);
+
+  /* 1.1: only the slots listed. */
+  mask &= mask - 1; /* the lowest slot unlisted */
+  memcpy(copy + HDR_SHARD_MASK, &mask, sizeof mask);
+  s = merge_forged(dir, copy, n);
+  assert_u64_eq(count_in(s, "two_threads"), 1);
+  bt_snapshot_free(s);
+
+  /* 1.0: no list, every slot. */
+  minor = 0;
+  mask = 0;
+  memcpy(copy + HDR_MINOR, &minor, sizeof minor);
+  memcpy(copy + HDR_SHARD_MASK, &mask, sizeof mask);
+  s = merge_forged(dir, copy, n);
+  assert_u64_eq(count_in(s, "two_threads"), 2);
+  assert_int_equal(info_of(s).skipped, 0);
+  assert_whole(s);
+  bt_snapshot_free(s);
+  free(copy);
+  remove_dir(dir);
+}
+
+/* A merge that began before a live writer named a new phase, and reads the
+ * phase's figures added since: they are left out, as any record made after
+ * the merge began, and the rest of the file is merged. (It was skipped
+ * whole as "corrupted (a phase without a name)".) Forged by clearing the
+ * phase's bit in the header's phase_mask. */
+static void test_shared__phase_named_after_the_merge_began(void **state) {
+  char dir[256];
+  bt_metrics *m = NULL;
+  bt_snapshot *s;
+  unsigned char *copy;
+  size_t n;
+  uint64_t mask;
+  (void)state;
+  make_dir(dir, sizeof dir);
+  assert_status(BT_OK, bt_metrics_open_shared(&m, dir));
+  record_one(m, "kept");
+  copy = take_slot_copy(dir, m, &n);
+  memcpy(&mask, copy + HDR_PHASE_MASK, sizeof mask);
+  assert_true(mask & (UINT64_C(1) << BT_PHASE_CONVERT));
+  mask &= ~(UINT64_C(1) << BT_PHASE_CONVERT);
+  memcpy(copy + HDR_PHASE_MASK, &mask, sizeof mask);
+  s = merge_forged(dir, copy, n);
+  assert_int_equal(info_of(s).skipped, 0);
+  assert_u64_eq(count_in(s, "kept"), 1);
+  assert_u64_eq(bt_test_phase_stats(s, "kept", BT_PHASE_CONVERT).count, 0);
+  assert_waits(s, "kept", 1);
+  assert_whole(s);
+  bt_snapshot_free(s);
   free(copy);
   remove_dir(dir);
 }
@@ -678,10 +784,10 @@ static void test_shared__damaged_files_are_skipped(void **state) {
   write_file(dir, "slot-8.bt", "hello, world\n", 13); /* foreign */
   {
     unsigned char *copy = malloc(n);
-    uint32_t major = 2;
+    uint32_t version[2] = {2, 0};
     uint64_t huge = UINT64_C(1) << 40;
     memcpy(copy, good, n);
-    memcpy(copy + 8, &major, sizeof major); /* FileHeader.major */
+    memcpy(copy + 8, version, sizeof version); /* FileHeader.major, minor */
     write_file(dir, "slot-9.bt", copy, n);
     memcpy(copy, good, n);
     /* the first operation's offset: FileHeader.op_off[0] is the last 8 KiB of the header */
@@ -970,6 +1076,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_shared__reader_meets_a_growing_slot),
       cmocka_unit_test(test_shared__archive_holds_more_than_max_ops),
       cmocka_unit_test(test_shared__damaged_files_are_skipped),
+      cmocka_unit_test(test_shared__shard_mask_and_format_1_0),
+      cmocka_unit_test(test_shared__phase_named_after_the_merge_began),
       cmocka_unit_test(test_shared__start_time_past_int64_is_no_start),
       cmocka_unit_test(test_shared__full_file_system_drops_and_counts),
       cmocka_unit_test(test_shared__flight_recorder_outlives_a_kill),
