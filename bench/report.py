@@ -1445,20 +1445,31 @@ def export_targets(r):
             rows.append(("Fleet scrape: merge of a shared directory of 32 processes × 100 operations "
                          "+ %s export" % label, fmt_ns(t), "< %.0f ms" % (FLEET_SCRAPE_MAX_NS / 1e6),
                          t < FLEET_SCRAPE_MAX_NS))
-        growths, notes = [], []
-        for source, counts in (("shared_32proc", (100, 1000)),
-                               ("shared_32proc_distinct", (1000, 10000))):
-            for a, b in zip(counts, counts[1:]):
-                g = ex_growth(r, source, a, b, "scrape:" + fmt)
-                if g is not None:
-                    growths.append(g)
-                    notes.append("%s → %s operations%s: %.2f×" % (
-                        fmt_ops(a), fmt_ops(b),
-                        "" if source == "shared_32proc" else " (distinct names per process)", g))
-        if growths:
+        growths = {}
+        for what in ("scrape_cold:", "scrape:"):
+            notes = []
+            for source, counts in (("shared_32proc", (100, 1000)),
+                                   ("shared_32proc_distinct", (1000, 10000))):
+                for a, b in zip(counts, counts[1:]):
+                    g = ex_growth(r, source, a, b, what + fmt)
+                    if g is not None:
+                        growths.setdefault(what, []).append(g)
+                        notes.append("%s → %s operations%s: %.2f×" % (
+                            fmt_ops(a), fmt_ops(b),
+                            "" if source == "shared_32proc" else " (distinct names per process)", g))
+            growths[what + "notes"] = "; ".join(notes)
+        # Judged on scrapes that find the caches cold, as a scraper polling every 15 s
+        # does (bench_export.cpp, BM_Scrape): back to back, the smaller directory stays
+        # cached between scrapes and the larger does not, which measures the cache.
+        judged = "scrape_cold:" if growths.get("scrape_cold:") else "scrape:"
+        if growths.get(judged):
+            measured = growths[judged + "notes"]
+            if judged == "scrape_cold:":
+                measured = "caches evicted before each scrape: %s (back to back: %s)" % (
+                    measured, growths["scrape:notes"] or "not measured")
             rows.append(("Fleet scrape (%s): growth per 10× operations, 32-process shared directory"
-                         % label, "; ".join(notes), "≤ %.0f× (linear or better)" % EXPORT_GROWTH_MAX,
-                         max(growths) <= EXPORT_GROWTH_MAX))
+                         % label, measured, "≤ %.0f× (linear or better)" % EXPORT_GROWTH_MAX,
+                         max(growths[judged]) <= EXPORT_GROWTH_MAX))
     return rows
 
 
@@ -1575,6 +1586,27 @@ def export_section(r):
                     cells.append("%.2f×" % gf if gf else "–")
                 out.append("| %s | %s → %s | %s |" % (what, fmt_ops(a), fmt_ops(b), " | ".join(cells)))
         out.append("")
+        cold = [(f, l) for f, l in EX_FORMATS
+                if any(r.has(ex_name(s_, n, "scrape_cold:" + f)) for s_, counts, _ in EX_FLEET for n in counts)]
+        if cold:
+            out.append("The same scrapes with the caches evicted before each (a 512 MiB buffer read, "
+                       "untimed), as a scraper polling every 15 s finds them; growth per 10× "
+                       "operations in brackets:")
+            out.append("")
+            out.append("| Source | Operations | " + " | ".join("Scrape, %s" % l.split(" (")[0] for f, l in cold) + " |")
+            out.append("|---|---|" + "---|" * len(cold))
+            for source, counts, what in EX_FLEET:
+                prev = None
+                for n in counts:
+                    cells = []
+                    for f, _ in cold:
+                        t = ex_time(r, source, n, "scrape_cold:" + f)
+                        g = ex_growth(r, source, prev, n, "scrape_cold:" + f) if prev else None
+                        cells.append((fmt_ns(t) + (" (%.2f×)" % g if g else "")) if t else "–")
+                    if any(c != "–" for c in cells):
+                        out.append("| %s | %s | %s |" % (what, fmt_ops(n), " | ".join(cells)))
+                    prev = n
+            out.append("")
     out += EXPORT_GROWTH_NOTE
     return out
 
