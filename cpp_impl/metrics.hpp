@@ -207,8 +207,9 @@ class Metrics {
   static Err record_shared(Op *op, const Timing &t, uint64_t mult);
   // record_shared's slow path: takes a slot if the process has none, adds
   // the operation's record, this thread's shard, the distributions and
-  // histogram blocks `d`/`b` name, and publishes the phases. Under mutex_.
-  Err prepare_shared(Op *op, int slot, const int *d, const int *b, int n, uint32_t touched);
+  // histogram blocks record `t` needs, and publishes its phases. Under
+  // mutex_. Out of line: the fast path keeps its registers.
+  __attribute__((noinline)) Err prepare_shared(Op *op, int slot, const Timing &t, uint64_t mult);
   // Adds `op`'s record to the slot, if there is one (under mutex_).
   Err attach_shared(Op *op);
 

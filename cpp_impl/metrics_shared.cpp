@@ -24,27 +24,59 @@ namespace bt {
 
 namespace {
 
-// One distribution a record adds to: which (shared::ShardRec::dist_off), the
-// value, its bucket, the entries it adds, and where its bucket and scalars
-// live. Unsigned throughout: a bucket splits into block and index by shifts.
+// One distribution a record adds to, located: its scalars, the count of its
+// bucket, the value and the entries it adds.
 struct Target {
-  uint32_t d, b;
-  uint64_t v, entries;
   shared::DistRec *dist;
   AtomicWord *count;
+  uint64_t v, entries;
 };
 
-// Finds every target's storage in `shard`; false when some is missing.
-inline bool locate(char *base, shared::ShardRec *shard, Target *t, int n) {
-  for (int i = 0; i < n; ++i) {
-    const uint64_t doff = shard->dist_off[t[i].d].load_acquire();
-    if (__builtin_expect(!doff, 0)) return false;
-    t[i].dist = reinterpret_cast<shared::DistRec *>(base + doff);
-    const uint64_t coff = t[i].dist->chunk_off[t[i].b >> Histogram::kSubBits].load_acquire();
-    if (__builtin_expect(!coff, 0)) return false;
-    t[i].count = &reinterpret_cast<shared::Chunk *>(base + coff)->count[t[i].b & (Histogram::kSub - 1)];
-  }
+// Locates distribution `d` of `shard` and the count of value `v`'s bucket
+// into `*t`; false when either is missing (the slow path adds it).
+inline bool locate(char *base, shared::ShardRec *shard, uint32_t d, uint64_t v, uint64_t entries, Target *t) {
+  const uint64_t doff = shard->dist_off[d].load_acquire();
+  if (__builtin_expect(!doff, 0)) return false;
+  auto *dist = reinterpret_cast<shared::DistRec *>(base + doff);
+  const uint32_t b = static_cast<uint32_t>(Histogram::bucket_of(v));
+  const uint64_t coff = dist->chunk_off[b >> Histogram::kSubBits].load_acquire();
+  if (__builtin_expect(!coff, 0)) return false;
+  *t = Target{dist, &reinterpret_cast<shared::Chunk *>(base + coff)->count[b & (Histogram::kSub - 1)], v, entries};
   return true;
+}
+
+// The targets of a record (the total, each phase entered, the GIL wait if
+// any), all located; -1 when some storage is missing.
+inline int locate_all(char *base, shared::ShardRec *shard, const Timing &t, uint64_t mult, Target *tg) {
+  int n = 0;
+  // The total's entries follow from its count.
+  if (!locate(base, shard, 0, scale_to_ns(t.total_ns, mult), 0, &tg[n++])) return -1;
+  for (uint32_t m = t.touched; m; m &= m - 1) {
+    const uint32_t p = static_cast<uint32_t>(__builtin_ctz(m));
+    if (!locate(base, shard, 1 + p, scale_to_ns(t.phase_ns[p], mult), t.phase_entries[p], &tg[n++])) return -1;
+  }
+  // The wait is in nanoseconds already.
+  if (__builtin_expect((t.gil_releases | t.gil_wait_ns) != 0, 0) &&
+      !locate(base, shard, shared::kDistWaitIndex, t.gil_wait_ns, t.gil_releases, &tg[n++]))
+    return -1;
+  return n;
+}
+
+// What the slow path must add for a record: the distributions and buckets.
+int needed(const Timing &t, uint64_t mult, int *d, int *b) {
+  int n = 0;
+  d[n] = 0;
+  b[n++] = Histogram::bucket_of(scale_to_ns(t.total_ns, mult));
+  for (uint32_t m = t.touched; m; m &= m - 1) {
+    const int p = __builtin_ctz(m);
+    d[n] = 1 + p;
+    b[n++] = Histogram::bucket_of(scale_to_ns(t.phase_ns[p], mult));
+  }
+  if (t.gil_releases | t.gil_wait_ns) {
+    d[n] = shared::kDistWaitIndex;
+    b[n++] = Histogram::bucket_of(t.gil_wait_ns);
+  }
+  return n;
 }
 
 // Who writes a shard of a slot file (shared::ShardRec), and why its thread
@@ -89,49 +121,27 @@ void add_sat(AtomicWord &w, uint64_t v, AtomicWord &flag) {
 Err Metrics::record_shared(Op *op, const Timing &t, uint64_t mult) {
   reentry::Guard inside;
   const bool nested = inside.nested();
-  Target tg[shared::kDists];
-  int n = 0;
-  tg[n].d = 0;
-  tg[n].v = scale_to_ns(t.total_ns, mult);
-  tg[n].b = static_cast<uint32_t>(Histogram::bucket_of(tg[n].v));
-  tg[n].entries = 0;  // the total's entries follow from its count
-  ++n;
-  for (uint32_t m = t.touched; m; m &= m - 1, ++n) {
-    const uint32_t p = static_cast<uint32_t>(__builtin_ctz(m));
-    tg[n].d = 1 + p;
-    tg[n].v = scale_to_ns(t.phase_ns[p], mult);
-    tg[n].b = static_cast<uint32_t>(Histogram::bucket_of(tg[n].v));
-    tg[n].entries = t.phase_entries[p];
-  }
-  if (t.gil_releases | t.gil_wait_ns) {  // the wait is in nanoseconds already
-    tg[n].d = shared::kDistWaitIndex;
-    tg[n].v = t.gil_wait_ns;
-    tg[n].b = static_cast<uint32_t>(Histogram::bucket_of(tg[n].v));
-    tg[n].entries = t.gil_releases;
-    ++n;
-  }
   // A nested call may not take a slot: acquiring one takes a lock.
   const int slot = nested ? slots::t_slot : slots::current();
   if (slot < 0) return Err::nomem;
 
+  // Every target located before anything is written: all or nothing.
+  Target tg[shared::kDists];
+  int n = -1;
   shared::ShardRec *shard = nullptr;
-  char *base = nullptr;
   for (int attempt = 0;; ++attempt) {
-    shared::OpRec *rec = op->srec.load();
-    if (rec) {
-      base = op->sbase;
+    if (shared::OpRec *rec = op->srec.load()) {
+      char *base = op->sbase;
       const uint64_t soff = rec->shard_off[slot].load_acquire();
       shard = soff ? reinterpret_cast<shared::ShardRec *>(base + soff) : nullptr;
+      if (shard && (t.touched & ~reinterpret_cast<shared::FileHeader *>(base)->phase_mask.load_acquire()) == 0 &&
+          (n = locate_all(base, shard, t, mult, tg)) >= 0)
+        break;
     }
-    if (shard && (t.touched & ~reinterpret_cast<shared::FileHeader *>(base)->phase_mask.load_acquire()) == 0 &&
-        locate(base, shard, tg, n))
-      break;
     // Storage to add: never from a nested call (the interrupted code may
     // hold the mutex); the caller keeps the record for later then.
     if (nested || attempt > 0) return Err::nomem;
-    int d[shared::kDists], b[shared::kDists];
-    for (int i = 0; i < n; ++i) d[i] = static_cast<int>(tg[i].d), b[i] = static_cast<int>(tg[i].b);
-    const Err e = op->owner->prepare_shared(op, slot, d, b, n, t.touched);
+    const Err e = op->owner->prepare_shared(op, slot, t, mult);
     if (e != Err::ok) return e;
   }
 
@@ -173,14 +183,15 @@ Err Metrics::record_shared(Op *op, const Timing &t, uint64_t mult) {
     if (t.workers > shard->workers_max.load_relaxed()) shard->workers_max.store_relaxed(t.workers);
     if (t.workers > 1) shard->parallel_ops.store_relaxed(shard->parallel_ops.load_relaxed() + 1);
   }
-  for (int i = 0; i < n; ++i) {
-    shared::DistRec &dr = *tg[i].dist;
-    add_sat(dr.sum, tg[i].v, dr.saturated);
-    if (tg[i].v < dr.min.load_relaxed()) dr.min.store_relaxed(tg[i].v);
-    if (tg[i].v > dr.max.load_relaxed()) dr.max.store_relaxed(tg[i].v);
-    dr.entries.store_relaxed(dr.entries.load_relaxed() + tg[i].entries);
+  // Each distribution's scalars before its count (release).
+  for (const Target *x = tg; x != tg + n; ++x) {
+    shared::DistRec &dr = *x->dist;
+    add_sat(dr.sum, x->v, dr.saturated);
+    if (x->v < dr.min.load_relaxed()) dr.min.store_relaxed(x->v);
+    if (x->v > dr.max.load_relaxed()) dr.max.store_relaxed(x->v);
+    dr.entries.store_relaxed(dr.entries.load_relaxed() + x->entries);
+    x->count->store_release(x->count->load_relaxed() + 1);
   }
-  for (int i = 0; i < n; ++i) tg[i].count->store_release(tg[i].count->load_relaxed() + 1);
   if (__builtin_expect(owned, 1)) {
     __atomic_store_n(&busy, 0u, __ATOMIC_RELEASE);
   } else {
@@ -211,12 +222,14 @@ Err Metrics::attach_shared(Op *op) {
   return Err::ok;
 }
 
-Err Metrics::prepare_shared(Op *op, int slot, const int *d, const int *b, int n, uint32_t touched) {
+Err Metrics::prepare_shared(Op *op, int slot, const Timing &t, uint64_t mult) {
+  int d[shared::kDists], b[shared::kDists];
+  const int n = needed(t, mult, d, b);
   std::lock_guard<std::mutex> lock(mutex_);
   const Err e = attach_shared(op);
   if (e == Err::nomem) slot_->count_dropped();  // no room for its record
   if (e != Err::ok) return e;
-  for (uint32_t m = touched; m; m &= m - 1) slot_->publish_phase(__builtin_ctz(m));
+  for (uint32_t m = t.touched; m; m &= m - 1) slot_->publish_phase(__builtin_ctz(m));
   shared::ShardRec *shard = slot_->shard(op->srec.load(), slot);
   bool ok = shard != nullptr;
   for (int i = 0; ok && i < n; ++i) ok = slot_->reserve(shard, slot, d[i], b[i]);
