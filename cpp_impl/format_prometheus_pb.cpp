@@ -161,8 +161,15 @@ void histogram(S &h, const Dist &d) {
   native_buckets(h, d.hist);
 }
 
-// Writes the families, each delimited (its length first). A family's
-// metrics are visited twice: to size them, then to write them.
+// Writes the families, each delimited (its length first). A message's
+// length comes before it and is known only once it is written: it is
+// written after a placeholder as long as the longest length it can have,
+// which then shrinks to the length (Out::close_gap: a move of the bytes
+// just written, still in the cache). So a family, its metrics and their
+// histograms are each written once, with no pass to size them. When a
+// family does not fit a caller's buffer (the bytes past it are counted, not
+// kept, so they cannot be moved), it is written again the other way: its
+// histograms sized in a pass of their own first.
 class Families {
  public:
   explicit Families(Out &out) : out_(out) {}
@@ -171,9 +178,87 @@ class Families {
   // visit(labels, nullptr, value) for a counter, in the order written.
   template <typename Each>
   void family(const char *name, const char *help, uint64_t type, Each each) {
+    const std::size_t at = out_.size();
+    whole_ = true;
+    const Gap g = open(kMaxVarint);
+    header(name, help, type);
+    each([&](const Labels &ls, const Dist *d, double value = 0) {
+      if (!d) return metric(ls, nullptr, 0, value);
+      pb::tag(out_, kFamilyMetric, pb::kLen);
+      const Gap m = open(kMaxHistogramVarint);
+      ls.write(out_);
+      pb::tag(out_, kMetricHistogram, pb::kLen);
+      const Gap h = open(kMaxHistogramVarint);
+      histogram(out_, *d);
+      close(h);
+      close(m);
+    });
+    close(g);
+    if (whole_) return;
+    out_.rewind(at);
+    two_passes(name, help, type, each);
+  }
+
+ private:
+  static constexpr std::size_t kMaxVarint = 10;
+  // A histogram message (and its metric) stays below 2^21 bytes: at most
+  // 1040 buckets of a few bytes each.
+  static constexpr std::size_t kMaxHistogramVarint = 3;
+  // A sink that writes into a small array (a varint).
+  struct Put {
+    char *p;
+    Put &operator+=(char c) { return *p++ = c, *this; }
+  };
+  struct Gap {
+    std::size_t at, reserved;
+  };
+  // A placeholder for a length of at most `longest` bytes; a message that
+  // fits the room left has a length no longer than that room's.
+  Gap open(std::size_t longest) {
+    const std::size_t room = pb::varint_size(out_.room());
+    const Gap g{out_.size(), room < longest ? room : longest};
+    static const char zeros[kMaxVarint] = {};
+    out_.put(zeros, g.reserved);
+    return g;
+  }
+  // Puts the length of what follows `g` in its place; when that cannot be
+  // done, the family is written again (whole_).
+  void close(const Gap &g) {
+    if (!whole_) return;
+    char head[kMaxVarint];
+    Put put{head};
+    pb::varint(put, out_.size() - g.at - g.reserved);
+    const std::size_t n = static_cast<std::size_t>(put.p - head);
+    whole_ = n <= g.reserved && out_.close_gap(g.at, g.reserved, head, n);
+  }
+
+  void header(const char *name, const char *help, uint64_t type) {
     const std::size_t name_len = std::strlen(name), help_len = std::strlen(help);
-    std::size_t body = pb::len_field_size(kFamilyName, name_len) + pb::len_field_size(kFamilyHelp, help_len) +
-                       pb::uint_field_size(kFamilyType, type);
+    pb::len_header(out_, kFamilyName, name_len);
+    out_.put(name, name_len);
+    pb::len_header(out_, kFamilyHelp, help_len);
+    out_.put(help, help_len);
+    pb::uint_field(out_, kFamilyType, type);
+  }
+  // One metric; `h` is its histogram's size (when `d`).
+  void metric(const Labels &ls, const Dist *d, std::size_t h, double value) {
+    pb::len_header(out_, kFamilyMetric,
+                   ls.size() + (d ? pb::len_field_size(kMetricHistogram, h)
+                                  : pb::len_field_size(kMetricCounter, kCounterSize)));
+    ls.write(out_);
+    if (d) {
+      pb::len_header(out_, kMetricHistogram, h);
+      histogram(out_, *d);
+    } else {
+      pb::len_header(out_, kMetricCounter, kCounterSize);
+      pb::double_field(out_, kCounterValue, value);
+    }
+  }
+  // The family sized first (every histogram read twice), then written.
+  template <typename Each>
+  void two_passes(const char *name, const char *help, uint64_t type, Each each) {
+    std::size_t body = pb::len_field_size(kFamilyName, std::strlen(name)) +
+                       pb::len_field_size(kFamilyHelp, std::strlen(help)) + pb::uint_field_size(kFamilyType, type);
     hist_sizes_.clear();
     each([&](const Labels &ls, const Dist *d, double = 0) {
       std::size_t m = ls.size();
@@ -188,31 +273,15 @@ class Families {
       body += pb::len_field_size(kFamilyMetric, m);
     });
     pb::varint(out_, body);
-    pb::len_header(out_, kFamilyName, name_len);
-    out_.put(name, name_len);
-    pb::len_header(out_, kFamilyHelp, help_len);
-    out_.put(help, help_len);
-    pb::uint_field(out_, kFamilyType, type);
+    header(name, help, type);
     std::size_t i = 0;
-    each([&](const Labels &ls, const Dist *d, double value = 0) {
-      const std::size_t h = d ? hist_sizes_[i++] : 0;
-      pb::len_header(out_, kFamilyMetric,
-                     ls.size() + (d ? pb::len_field_size(kMetricHistogram, h)
-                                    : pb::len_field_size(kMetricCounter, kCounterSize)));
-      ls.write(out_);
-      if (d) {
-        pb::len_header(out_, kMetricHistogram, h);
-        histogram(out_, *d);
-      } else {
-        pb::len_header(out_, kMetricCounter, kCounterSize);
-        pb::double_field(out_, kCounterValue, value);
-      }
-    });
+    each([&](const Labels &ls, const Dist *d, double value = 0) { metric(ls, d, d ? hist_sizes_[i++] : 0, value); });
   }
 
  private:
   Out &out_;
-  std::vector<std::size_t> hist_sizes_;  // of one family's histograms, from its sizing pass
+  bool whole_ = true;  // every length of the family so far put in place
+  std::vector<std::size_t> hist_sizes_;  // of one family's histograms, from its sizing pass (two_passes)
 };
 
 }  // namespace

@@ -55,6 +55,35 @@ class Out {
 
   // Bytes appended so far (written or, past a caller's buffer, counted).
   std::size_t size() const { return static_cast<std::size_t>(p_ - begin_) + counted_; }
+
+  // Bytes that can still be written (not only counted); SIZE_MAX for own
+  // storage, which grows.
+  std::size_t room() const { return fixed_ ? static_cast<std::size_t>(end_ - p_) : SIZE_MAX; }
+
+  // A length written after what it measures (protobuf_writer.hpp): the
+  // caller put `reserved` placeholder bytes at `at`, then the `body`
+  // (everything since). Puts the `n` bytes at `head` in the placeholder's
+  // place and moves the body up against them (n <= reserved). False, and
+  // nothing changed, when part of it went past a caller's buffer (counted,
+  // not kept): then rewind(at) and write it another way.
+  bool close_gap(std::size_t at, std::size_t reserved, const char *head, std::size_t n) {
+    if (counted_ != 0) return false;
+    char *const start = begin_ + at;
+    std::memcpy(start, head, n);
+    std::memmove(start + n, start + reserved, static_cast<std::size_t>(p_ - start) - reserved);
+    p_ -= reserved - n;
+    return true;
+  }
+  // Drops what was appended since size() was `at`.
+  void rewind(std::size_t at) {
+    const std::size_t kept = static_cast<std::size_t>(p_ - begin_);
+    if (at < kept) {
+      p_ = begin_ + at;
+      counted_ = 0;
+    } else {
+      counted_ = at - kept;
+    }
+  }
   // The bytes, when the storage is its own. May throw std::bad_alloc.
   std::string take() {
     own_.resize(size());

@@ -90,6 +90,34 @@ static void test_export__truncates_like_snprintf(void **state) {
   free(full);
 }
 
+/* The protobuf exposition writes each family's length after its metrics
+ * (a placeholder, then moved up); into a caller's buffer too small for a
+ * family it falls back to sizing first. At every capacity, the buffer holds
+ * the same prefix of the same bytes, NUL-terminated, and `needed` is the
+ * same. */
+static void test_export__protobuf_truncates_at_every_capacity(void **state) {
+  struct fixture *f = (struct fixture *)*state;
+  size_t needed = 0, again = 0, cap;
+  char *full, *buf;
+  assert_status(BT_OK, bt_snapshot_export(NULL, 0, &needed, f->s, BT_FORMAT_PROMETHEUS_PROTOBUF));
+  assert_true(needed > 1000);
+  full = malloc(needed + 1);
+  buf = malloc(needed + 3);
+  assert_status(BT_OK, bt_snapshot_export(full, needed + 1, &again, f->s, BT_FORMAT_PROMETHEUS_PROTOBUF));
+  assert_u64_eq(again, needed);
+  for (cap = 1; cap <= needed + 2; cap++) {
+    size_t kept = cap - 1 < needed ? cap - 1 : needed;
+    memset(buf, 'G', needed + 3);
+    assert_status(BT_OK, bt_snapshot_export(buf, cap, &again, f->s, BT_FORMAT_PROMETHEUS_PROTOBUF));
+    assert_u64_eq(again, needed);
+    assert_memory_equal(buf, full, kept);
+    assert_int_equal(buf[kept], '\0');
+    assert_int_equal(buf[cap], 'G'); /* nothing past the capacity */
+  }
+  free(buf);
+  free(full);
+}
+
 static void test_export__json_holds_every_figure(void **state) {
   struct fixture *f = (struct fixture *)*state;
   char *j = export_text(f->s, BT_FORMAT_JSON);
@@ -284,6 +312,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_export__bad_arguments),
       cmocka_unit_test(test_export__truncates_like_snprintf),
+      cmocka_unit_test(test_export__protobuf_truncates_at_every_capacity),
       cmocka_unit_test(test_export__json_holds_every_figure),
       cmocka_unit_test(test_export__prometheus_histograms_and_counters),
       cmocka_unit_test(test_export__prometheus_le_includes_its_bound),
