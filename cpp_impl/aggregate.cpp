@@ -4,14 +4,16 @@
 #include <utility>
 
 #include "cpp_impl/alloc.hpp"
+#include "cpp_impl/arena.hpp"
 #include "cpp_impl/phase_table.hpp"
 
 namespace bt {
 
 namespace {
 
+// From the thread's arena while one is open (arena.hpp): never freed alone.
 Dist *new_dist() {
-  void *p = mem_calloc(1, sizeof(Dist));
+  void *p = arena::t_current ? arena::t_current->alloc(sizeof(Dist)) : mem_calloc(1, sizeof(Dist));
   return p ? new (p) Dist() : nullptr;
 }
 
@@ -112,6 +114,7 @@ bool cover_dist(Dist *&d, const Dist *o) {
 void add_dist(Dist *d, const Dist *o) {
   if (!o) return;
   d->hist.add_covered(o->hist);
+  d->count += o->count;  // kept by a merge of counted figures; else settle() sets it
   d->fold_scalars(*o);
 }
 
@@ -150,13 +153,15 @@ void OpAgg::swap(OpAgg &o) {
   std::swap(wait_, o.wait_);
 }
 
-void OpAgg::settle() {
-  total.settle();
-  total.entries = count = total.count;
-  for (Dist *d : phases_) {
-    if (d) d->settle();
+void OpAgg::settle(bool counts_kept) {
+  if (!counts_kept) {
+    total.settle();
+    for (Dist *d : phases_) {
+      if (d) d->settle();
+    }
+    if (wait_) wait_->settle();
   }
-  if (wait_) wait_->settle();
+  total.entries = count = total.count;
   uint32_t mask = 0;
   for (int p = 0; p < kMaxPhases; ++p) mask |= phases_[p] ? 1u << p : 0;
   uint64_t held = 0, released = 0;

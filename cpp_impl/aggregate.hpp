@@ -22,7 +22,9 @@ inline bool sat_add(uint64_t &a, uint64_t b) {
 
 // A record writes only what it must: `count` is not kept while recording,
 // since the histogram holds it; settle() sets it, and a snapshot settles
-// every distribution it holds.
+// every distribution it holds. A merge that knows the counts it adds (the
+// shared directory's, shared_read.cpp) keeps `count` as it goes instead, so
+// settling need not read every histogram again.
 struct Dist {
   uint64_t count = 0;    // samples (operations); valid after settle()
   uint64_t entries = 0;  // phase entries; for the total, set by settle()
@@ -102,8 +104,9 @@ class OpAgg {
   void swap(OpAgg &o);
   // Sets what records leave to be derived: each distribution's count, the
   // total's entries, and gil_held_ns, gil_released_ns, unattributed_ns from
-  // the phases. A snapshot settles its copies.
-  void settle();
+  // the phases. A snapshot settles its copies. `counts_kept`: every
+  // distribution's count is already its histogram's total (kept by a merge).
+  void settle(bool counts_kept = false);
   // Zeroes the figures; keeps allocated storage for the next records.
   void clear();
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "cpp_impl/alloc.hpp"
+#include "cpp_impl/arena.hpp"
 
 namespace bt {
 
@@ -29,10 +30,13 @@ bool Histogram::grow(int chunk_lo, int chunk_hi) {
     if (hi > chunk_hi) chunk_hi = hi;
   }
   int first = chunk_lo * kSub, size = (chunk_hi - chunk_lo) * kSub;
-  auto *c = static_cast<uint64_t *>(mem_calloc(static_cast<std::size_t>(size), sizeof(uint64_t)));
+  // In an arena (arena.hpp) the old block stays there, freed with it.
+  Arena *const a = arena::t_current;
+  const std::size_t bytes = static_cast<std::size_t>(size) * sizeof(uint64_t);
+  auto *c = static_cast<uint64_t *>(a ? a->alloc(bytes) : mem_calloc(static_cast<std::size_t>(size), sizeof(uint64_t)));
   if (!c) return false;
   if (size_ > 0) std::memcpy(c + (first_ - first), counts_, static_cast<std::size_t>(size_) * sizeof(uint64_t));
-  mem_free(counts_);
+  if (!a) mem_free(counts_);
   counts_ = c;
   set_range(first, size);
   return true;

@@ -23,13 +23,15 @@ std::string kind_name(uint64_t k) {
 }
 
 // Adds a staged distribution into `d`: as an OpAgg merge adds one, storage
-// grown (once) to the chunks holding its counts.
+// grown (once) to the chunks holding its counts, and its count kept (the
+// snapshot settles with counts_kept).
 bool add_staged(Dist *d, const Stage::Dist &sd, const std::vector<Stage::Bucket> &buckets) {
   if (!d) return false;
   if (sd.first != sd.end) {
     if (!d->hist.reserve_range(buckets[sd.first].b, buckets[sd.end - 1].b)) return false;
     for (std::size_t i = sd.first; i < sd.end; ++i) d->hist.add(buckets[i].b, buckets[i].n);
   }
+  d->count += sd.count;
   d->fold_scalars(sd.entries, sd.sum, sd.min, sd.max, sd.saturated);
   return true;
 }
@@ -43,11 +45,15 @@ void Reader::skip(const std::string &path, const std::string &reason) {
 OpAgg &Reader::op(const std::string &name) {
   const auto it = index_.find(name);
   if (it != index_.end()) return ops_[it->second]->agg;
-  ops_.push_back(std::unique_ptr<SnapOp>(new SnapOp()));  // named by finish()
+  void *mem = arena_ ? arena_->alloc(sizeof(SnapOp)) : nullptr;
+  if (!mem) throw std::bad_alloc();
+  ops_.emplace_back();  // a throw here leaves mem in the arena, unused
+  ops_.back().reset(new (mem) SnapOp());  // named by finish()
   try {
     names_.push_back(&index_.emplace(name, ops_.size() - 1).first->first);
   } catch (...) {
     index_.erase(name);
+    (void)ops_.back().release();  // in the arena: never deleted
     ops_.pop_back();
     throw;
   }
@@ -63,6 +69,7 @@ std::vector<std::pair<const std::string *, const OpAgg *>> Reader::sorted_ops() 
 }
 
 void Reader::absorb(const Reader &o) {
+  arena::Scope in(arena_.get());  // what the merges allocate is this reader's
   for (std::size_t i = 0; i < o.ops_.size(); ++i) {
     if (!op(*o.names_[i]).merge(o.ops_[i]->agg)) throw std::bad_alloc();
   }
@@ -171,6 +178,7 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, int f
   }
 
   // Every check passed: merge.
+  arena::Scope in(arena_.get());  // what the merge allocates is this reader's
   for (std::size_t i = 0; i < stage_.ops.size(); ++i) {
     const Stage::Op &st = stage_.ops[i];
     OpAgg &into = op(stage_.names[i]);
@@ -195,8 +203,10 @@ Err Reader::finish(Snapshot **out) {
       ops_[i]->name = intern(names_[i]->data(), names_[i]->size());
       if (!ops_[i]->name) return Err::nomem;
     }
+    snap->arena = std::move(arena_);  // first: the snapshot drops its operations with it
     snap->ops = std::move(ops_);  // moved, not copied: the reader is done with them
     ops_.clear();
+    arena_.reset(new Arena());
     names_.clear();
     index_.clear();
     snap->phase_count = phases::count();
@@ -204,7 +214,7 @@ Err Reader::finish(Snapshot **out) {
     snap->processes = static_cast<uint32_t>(processes_ > UINT32_MAX ? UINT32_MAX : processes_);
     snap->skipped = std::move(skipped_);
     snap->end_ns = clock::now_ns();
-    snap->finish();
+    snap->finish(true);  // every count kept by add_staged (and absorb's merge)
     // The earliest writer's start, on this process's clock. The header's
     // value is the file's word: one past INT64_MAX, or that the offset
     // pushes past either end, means no known start (0), not an overflow.

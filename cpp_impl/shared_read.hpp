@@ -25,6 +25,12 @@ namespace shared {
 
 class Reader {
  public:
+  Reader() = default;
+  ~Reader() {
+    for (auto &op : ops_) (void)op.release();  // in arena_
+  }
+  Reader(const Reader &) = delete;
+  Reader &operator=(const Reader &) = delete;
   // Adds the figures of a file image (`size` bytes at `data`, 8-byte
   // aligned) of `kind`, if it passes every check; else adds nothing and
   // lists `path` with the reason among the skipped files. True when added.
@@ -57,6 +63,9 @@ class Reader {
   bool add_checked(const uint8_t *base, std::size_t size, Kind kind, int fd, std::string *why);
   // The figures of `name`, added empty when new. May throw bad_alloc.
   OpAgg &op(const std::string &name);
+  // Where ops_ and all they hold are made (arena.hpp); the snapshot takes
+  // it over. ops_ are dropped with it, never deleted one by one.
+  std::unique_ptr<Arena> arena_{new Arena()};
   // Merged figures in the order first read, found by name through a hash;
   // finish() names (interns) them and hands them to the snapshot, which
   // sorts them once. names_[i] is ops_[i]'s key in index_ (nodes stay put).

@@ -223,6 +223,7 @@ bool Stage::read_counts(std::string *why) {
       }
     }
     d.end = buckets.size();
+    d.count = count;
     const DistRec &rec = *at_k.rec;
     d.min = rec.min.load_relaxed();
     d.max = rec.max.load_relaxed();

@@ -31,6 +31,7 @@ class Stage {
   struct Dist {
     int which = kDistTotal;  // kDistTotal, kDistWait or a phase id (this process's)
     std::size_t first = 0, end = 0;  // its buckets
+    uint64_t count = 0;  // of its buckets
     uint64_t entries = 0, sum = 0, min = 0, max = 0;
     bool saturated = false;
   };

@@ -13,8 +13,8 @@ bool name_less(const std::unique_ptr<SnapOp> &a, const std::unique_ptr<SnapOp> &
 }
 }  // namespace
 
-void Snapshot::finish() {
-  for (auto &op : ops) op->agg.settle();
+void Snapshot::finish(bool counts_kept) {
+  for (auto &op : ops) op->agg.settle(counts_kept);
   sort_by_name();
   timespec mono{}, real{};
   clock_gettime(CLOCK_MONOTONIC, &mono);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cpp_impl/aggregate.hpp"
+#include "cpp_impl/arena.hpp"
 
 namespace bt {
 
@@ -20,6 +21,10 @@ struct Skipped {
 };
 
 struct Snapshot {
+  // Of a merge (shared_read.hpp): where every operation and all it holds
+  // live, each operation beside its own figures (an export reads them
+  // together). Declared first, so it goes last, after `ops`.
+  std::unique_ptr<Arena> arena;
   std::vector<std::unique_ptr<SnapOp>> ops;
   // Of a shared directory (shared_read.hpp): records its writers could not
   // keep, process slots merged (live and dead; the archive counts as one
@@ -36,9 +41,19 @@ struct Snapshot {
   // however often a snapshot is exported.
   int64_t unix_offset_ns = 0;
 
+  Snapshot() = default;
+  // The operations of an arena are dropped with it, not destroyed one by one.
+  ~Snapshot() {
+    if (arena) {
+      for (auto &op : ops) (void)op.release();
+    }
+  }
+  Snapshot(const Snapshot &) = delete;
+  Snapshot &operator=(const Snapshot &) = delete;
+
   // Settles each operation (counts, GIL figures), then sorts: the last step of
-  // making a snapshot.
-  void finish();
+  // making a snapshot. `counts_kept`: as OpAgg::settle.
+  void finish(bool counts_kept = false);
   void sort_by_name();
   // Index of `name`, or -1.
   long find(const char *name) const;
