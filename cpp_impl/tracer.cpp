@@ -362,6 +362,7 @@ Err tracer_finish(Tracer *tr, bool enabled, Timing *out) {
     return Err::ok;
   }
   uint64_t now = clock::ticks();
+  tr->t.touched |= builtin_entered(tr->t);
   if (int32_t open = tr->open(); open >= 0) {
     tr->t.phase_ns[open] += now - tr->phase_start;
     tr->t.flags |= kFlagLeftOpen;

@@ -6,6 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "cpp_impl/clock.hpp"
 #include "cpp_impl/metrics.hpp"
@@ -148,10 +151,23 @@ inline void count_entry(Timing &t, int32_t p) {
 }
 
 // tracer_new zeroes the built-in phases' slots, so an entry of one only
-// marks it entered and counts.
-inline void count_builtin_entry(Timing &t, int32_t p) {
-  t.touched |= 1u << p;
-  ++t.phase_entries[p];
+// counts: its bit in Timing::touched is set at finish, from its entries
+// (builtin_entered), once for the four phases instead of on every begin.
+inline void count_builtin_entry(Timing &t, int32_t p) { ++t.phase_entries[p]; }
+
+// The built-in phases entered, as Timing::touched bits: those with entries
+// (their slots were zeroed by tracer_start).
+inline uint32_t builtin_entered(const Timing &t) {
+  static_assert(phases::kBuiltin == 4, "one 128-bit compare covers the built-in phases' entries");
+#if defined(__SSE2__)
+  const __m128i e = _mm_loadu_si128(reinterpret_cast<const __m128i *>(t.phase_entries));
+  const __m128i none = _mm_cmpeq_epi32(e, _mm_setzero_si128());
+  return ~static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(none))) & 0xFu;
+#else
+  uint32_t m = 0;
+  for (uint32_t p = 0; p < phases::kBuiltin; ++p) m |= static_cast<uint32_t>(t.phase_entries[p] != 0) << p;
+  return m;
+#endif
 }
 
 // The fast paths: a valid begin or end on a kFast tracer, done here; false
