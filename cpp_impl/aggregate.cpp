@@ -11,9 +11,9 @@ namespace bt {
 
 namespace {
 
-// From the thread's arena while one is open (arena.hpp): never freed alone.
-Dist *new_dist() {
-  void *p = arena::t_current ? arena::t_current->alloc(sizeof(Dist)) : mem_calloc(1, sizeof(Dist));
+// From `arena` when given (arena.hpp): never freed alone.
+Dist *new_dist(Arena *arena = nullptr) {
+  void *p = arena ? arena->alloc(sizeof(Dist)) : mem_calloc(1, sizeof(Dist));
   return p ? new (p) Dist() : nullptr;
 }
 
@@ -56,10 +56,10 @@ OpAgg::~OpAgg() {
   delete_dist(wait_);
 }
 
-Dist *OpAgg::dist_for(int p) {
+Dist *OpAgg::dist_for(int p, Arena *arena) {
   if (p == kDistTotal) return &total;
   Dist *&d = p == kDistWait ? wait_ : phases_[p];
-  if (!d) d = new_dist();
+  if (!d) d = new_dist(arena);
   return d;
 }
 
@@ -107,8 +107,8 @@ void OpAgg::add_counters(uint64_t o_errors, uint64_t o_left_open, uint64_t o_ite
 namespace {
 
 // `d` (allocated when missing) grown to hold `o`'s buckets; true when `o` is null.
-bool cover_dist(Dist *&d, const Dist *o) {
-  return !o || ((d || (d = new_dist())) && d->hist.cover(o->hist));
+bool cover_dist(Dist *&d, const Dist *o, Arena *arena) {
+  return !o || ((d || (d = new_dist(arena))) && d->hist.cover(o->hist, arena));
 }
 
 void add_dist(Dist *d, const Dist *o) {
@@ -120,10 +120,10 @@ void add_dist(Dist *d, const Dist *o) {
 
 }  // namespace
 
-bool OpAgg::cover(const OpAgg &o) {
-  if (!total.hist.cover(o.total.hist) || !cover_dist(wait_, o.wait_)) return false;
+bool OpAgg::cover(const OpAgg &o, Arena *arena) {
+  if (!total.hist.cover(o.total.hist, arena) || !cover_dist(wait_, o.wait_, arena)) return false;
   for (int p = 0; p < kMaxPhases; ++p) {
-    if (!cover_dist(phases_[p], o.phases_[p])) return false;
+    if (!cover_dist(phases_[p], o.phases_[p], arena)) return false;
   }
   return true;
 }

@@ -75,8 +75,10 @@ class OpAgg {
   const Dist *wait() const { return wait_; }
   // The distribution of phase `p` (kDistTotal: the total, kDistWait: the
   // wait), added empty when missing; nullptr when out of memory. For readers
-  // that rebuild an aggregate from stored figures (shared_read.cpp).
-  Dist *dist_for(int p);
+  // that rebuild an aggregate from stored figures (shared_read.cpp). With an
+  // `arena` (arena.hpp), which then holds all of this aggregate's storage,
+  // a new distribution comes from it.
+  Dist *dist_for(int p, Arena *arena = nullptr);
 
   // Records one finished operation whose durations are in units of `mult`
   // (timing.hpp). All or nothing: false (and nothing changed) when storage
@@ -90,12 +92,12 @@ class OpAgg {
 
   // Grows this one's storage (phase slots, histogram ranges) to hold `o`'s
   // figures; nothing is counted. False on out of memory, with the figures
-  // unchanged (storage already grown stays, empty).
-  bool cover(const OpAgg &o);
+  // unchanged (storage already grown stays, empty). `arena`: as dist_for.
+  bool cover(const OpAgg &o, Arena *arena = nullptr);
   // Adds `o` into this one; requires cover(o) first, so it never allocates.
   void add_covered(const OpAgg &o);
   // cover() then add_covered(): false (figures unchanged) on out of memory.
-  bool merge(const OpAgg &o) { return cover(o) && (add_covered(o), true); }
+  bool merge(const OpAgg &o, Arena *arena = nullptr) { return cover(o, arena) && (add_covered(o), true); }
   // Adds counters (not distributions) as merge() adds another aggregate's:
   // for a reader that has them without an OpAgg (shared_read.cpp).
   void add_counters(uint64_t o_errors, uint64_t o_left_open, uint64_t o_items, uint64_t o_gil_releases,

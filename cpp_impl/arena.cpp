@@ -7,10 +7,6 @@
 
 namespace bt {
 
-namespace arena {
-__thread Arena *t_current __attribute__((tls_model("initial-exec"))) = nullptr;
-}  // namespace arena
-
 namespace {
 constexpr std::size_t kAlign = 16;
 constexpr std::size_t kMaxBlock = 4 * 1024 * 1024;

@@ -5,7 +5,10 @@
 // again, from memory. Here they are carved in order from a few large
 // blocks, and go with them in one go: a snapshot that owns an arena drops
 // its operations without destroying them one by one (everything they hold
-// lies in the arena).
+// lies in the arena). The code that builds them passes the arena down
+// (OpAgg::dist_for, OpAgg::merge, Histogram::reserve_range): explicit, so a
+// signal handler that records while a merge runs on its thread allocates
+// as it always does, never from the arena.
 #pragma once
 #include <cstddef>
 
@@ -31,24 +34,4 @@ class Arena {
   std::size_t next_size_ = 64 * 1024;  // doubles up to kMaxBlock
 };
 
-namespace arena {
-
-// While a Scope is open on a thread, the distributions (OpAgg) and
-// histogram blocks (Histogram) it makes come from the scope's arena, and a
-// histogram that grows leaves its old block there instead of freeing it:
-// open one only around code that builds figures owned by that arena.
-extern __thread Arena *t_current __attribute__((tls_model("initial-exec")));
-
-class Scope {
- public:
-  explicit Scope(Arena *a) : prev_(t_current) { t_current = a; }
-  ~Scope() { t_current = prev_; }
-  Scope(const Scope &) = delete;
-  Scope &operator=(const Scope &) = delete;
-
- private:
-  Arena *prev_;
-};
-
-}  // namespace arena
 }  // namespace bt

@@ -23,15 +23,14 @@ uint64_t Histogram::upper_of(int b) {
   return floor_pow(k) + 1;
 }
 
-bool Histogram::grow(int chunk_lo, int chunk_hi) {
+bool Histogram::grow(int chunk_lo, int chunk_hi, Arena *a) {
   if (size_ > 0) {
     int lo = first_ / kSub, hi = (first_ + size_) / kSub;
     if (lo < chunk_lo) chunk_lo = lo;
     if (hi > chunk_hi) chunk_hi = hi;
   }
   int first = chunk_lo * kSub, size = (chunk_hi - chunk_lo) * kSub;
-  // In an arena (arena.hpp) the old block stays there, freed with it.
-  Arena *const a = arena::t_current;
+  // In an arena the old block stays there, freed with it.
   const std::size_t bytes = static_cast<std::size_t>(size) * sizeof(uint64_t);
   auto *c = static_cast<uint64_t *>(a ? a->alloc(bytes) : mem_calloc(static_cast<std::size_t>(size), sizeof(uint64_t)));
   if (!c) return false;
@@ -57,10 +56,10 @@ void Histogram::set_range(int32_t first, int32_t size) {
   }
 }
 
-bool Histogram::cover(const Histogram &o) {
+bool Histogram::cover(const Histogram &o, Arena *arena) {
   if (o.size_ == 0) return true;
   if (size_ > 0 && o.first_ >= first_ && o.first_ + o.size_ <= first_ + size_) return true;
-  return grow(o.first_ / kSub, (o.first_ + o.size_) / kSub);
+  return grow(o.first_ / kSub, (o.first_ + o.size_) / kSub, arena);
 }
 
 void Histogram::add_covered(const Histogram &o) {

@@ -24,6 +24,8 @@
 
 namespace bt {
 
+class Arena;
+
 class Histogram {
  public:
   static constexpr int kScale = 4;
@@ -82,7 +84,10 @@ class Histogram {
   // Makes bucket `b` writable; false when out of memory.
   bool reserve(int b) { return has(b) || grow(b / kSub, b / kSub + 1); }
   // Makes buckets lo .. hi (lo <= hi) writable, in one allocation at most.
-  bool reserve_range(int lo, int hi) { return (has(lo) && has(hi)) || grow(lo / kSub, hi / kSub + 1); }
+  // `arena`: as cover().
+  bool reserve_range(int lo, int hi, Arena *arena = nullptr) {
+    return (has(lo) && has(hi)) || grow(lo / kSub, hi / kSub + 1, arena);
+  }
   // Requires has(b) (so b >= 0). Through the biased base: one add, no
   // subtraction.
   void add(int b, uint64_t n) { reinterpret_cast<uint64_t *>(base_)[static_cast<uint32_t>(b)] += n; }
@@ -95,8 +100,10 @@ class Histogram {
   int end_bucket() const { return first_ + size_; }
 
   // Grows this one's storage to cover `o`'s; counts are unchanged. False on
-  // out of memory (this one unchanged).
-  bool cover(const Histogram &o);
+  // out of memory (this one unchanged). With an `arena` (arena.hpp), which
+  // must then hold this one's storage too, the new block comes from it and
+  // the old one stays there.
+  bool cover(const Histogram &o, Arena *arena = nullptr);
   // Adds `o`'s counts; requires cover(o) first, so it never allocates.
   void add_covered(const Histogram &o);
   // Exchanges contents (storage included) with `o`; never allocates.
@@ -135,7 +142,7 @@ class Histogram {
   static constexpr uint8_t kCell[256] = {0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16};
 
   // Reallocates to cover chunks [chunk_lo, chunk_hi) as well as the current range.
-  bool grow(int chunk_lo, int chunk_hi);
+  bool grow(int chunk_lo, int chunk_hi, Arena *arena = nullptr);
   uint64_t *counts_ = nullptr;  // counts_[i] is bucket first_ + i
   // The address bucket 0 would have: counts_ - first_, as an integer (it
   // may point outside the block; only has() buckets are reached through it).

@@ -25,10 +25,10 @@ std::string kind_name(uint64_t k) {
 // Adds a staged distribution into `d`: as an OpAgg merge adds one, storage
 // grown (once) to the chunks holding its counts, and its count kept (the
 // snapshot settles with counts_kept).
-bool add_staged(Dist *d, const Stage::Dist &sd, const std::vector<Stage::Bucket> &buckets) {
+bool add_staged(Dist *d, const Stage::Dist &sd, const std::vector<Stage::Bucket> &buckets, Arena *arena) {
   if (!d) return false;
   if (sd.first != sd.end) {
-    if (!d->hist.reserve_range(buckets[sd.first].b, buckets[sd.end - 1].b)) return false;
+    if (!d->hist.reserve_range(buckets[sd.first].b, buckets[sd.end - 1].b, arena)) return false;
     for (std::size_t i = sd.first; i < sd.end; ++i) d->hist.add(buckets[i].b, buckets[i].n);
   }
   d->count += sd.count;
@@ -69,9 +69,8 @@ std::vector<std::pair<const std::string *, const OpAgg *>> Reader::sorted_ops() 
 }
 
 void Reader::absorb(const Reader &o) {
-  arena::Scope in(arena_.get());  // what the merges allocate is this reader's
   for (std::size_t i = 0; i < o.ops_.size(); ++i) {
-    if (!op(*o.names_[i]).merge(o.ops_[i]->agg)) throw std::bad_alloc();
+    if (!op(*o.names_[i]).merge(o.ops_[i]->agg, arena_.get())) throw std::bad_alloc();
   }
   if (!o.folded_.empty()) folded_ = o.folded_;
   skipped_.insert(skipped_.end(), o.skipped_.begin(), o.skipped_.end());
@@ -178,12 +177,12 @@ bool Reader::add_checked(const uint8_t *base, std::size_t size, Kind kind, int f
   }
 
   // Every check passed: merge.
-  arena::Scope in(arena_.get());  // what the merge allocates is this reader's
   for (std::size_t i = 0; i < stage_.ops.size(); ++i) {
     const Stage::Op &st = stage_.ops[i];
     OpAgg &into = op(stage_.names[i]);
     for (std::size_t k = st.first_dist; k < st.end_dist; ++k) {
-      if (!add_staged(into.dist_for(stage_.dists[k].which), stage_.dists[k], stage_.buckets)) throw std::bad_alloc();
+      Dist *d = into.dist_for(stage_.dists[k].which, arena_.get());
+      if (!add_staged(d, stage_.dists[k], stage_.buckets, arena_.get())) throw std::bad_alloc();
     }
     into.add_counters(st.errors, st.left_open, st.items, st.gil_releases, st.parallel_ops, st.workers_max,
                       st.saturated);
