@@ -32,10 +32,11 @@ std::string format_folded(const Snapshot &s);
 std::string format_prometheus_protobuf(const Snapshot &s);  // bytes, not text
 std::string format_otlp(const Snapshot &s);                 // bytes, not text
 std::string render(const Snapshot &s, Format f);
-// The Prometheus formats write straight into `out`; the others append their
-// finished string.
+// The Prometheus formats and OTLP write straight into `out`; the others
+// append their finished string.
 void format_prometheus(const Snapshot &s, bool openmetrics, Out &out);
 void format_prometheus_protobuf(const Snapshot &s, Out &out);
+void format_otlp(const Snapshot &s, Out &out);
 void render(const Snapshot &s, Format f, Out &out);
 
 // The format a path's suffix asks for; text when none matches.

@@ -16,6 +16,7 @@
 
 #include "cpp_impl/export.hpp"
 #include "cpp_impl/export_figures.hpp"
+#include "cpp_impl/pb_in_place.hpp"
 #include "cpp_impl/phase_table.hpp"
 #include "cpp_impl/protobuf_writer.hpp"
 
@@ -42,22 +43,6 @@ enum : uint32_t {
 };
 enum : uint64_t { kDelta = 1, kCumulative = 2 };
 
-std::string string_attr(const char *key, const char *value) {
-  std::string any, kv;
-  pb::bytes_field(any, kAnyString, value);
-  pb::bytes_field(kv, kKeyValueKey, key);
-  pb::bytes_field(kv, kKeyValueValue, any);
-  return kv;
-}
-
-std::string int_attr(const char *key, int64_t value) {
-  std::string any, kv;
-  pb::uint_field(any, kAnyInt, static_cast<uint64_t>(value));
-  pb::bytes_field(kv, kKeyValueKey, key);
-  pb::bytes_field(kv, kKeyValueValue, any);
-  return kv;
-}
-
 struct Times {
   uint64_t start_unix_ns, end_unix_ns;
   uint64_t temporality;
@@ -73,30 +58,81 @@ Times times_of(const Snapshot &s) {
   return Times{to_unix(s.start_ns), to_unix(s.end_ns), s.interval ? kDelta : kCumulative};
 }
 
-class Metric {
+// Written in place (pb_in_place.hpp): no message built in a string and
+// copied into its parent.
+class InPlaceOtlp {
  public:
-  Metric(const char *name, const char *description, const char *unit) {
-    pb::bytes_field(head_, kMetricName, name);
-    pb::bytes_field(head_, kMetricDescription, description);
-    pb::bytes_field(head_, kMetricUnit, unit);
+  InPlaceOtlp(const Snapshot &s, Out &out) : s_(s), out_(out), w_(out), t_(times_of(s)) {}
+
+  bool write() {
+    const pb::InPlace::Gap request = w_.open(kRequestResourceMetrics);
+    const pb::InPlace::Gap resource = w_.open(kResourceMetricsResource);
+    const char *service = std::getenv("OTEL_SERVICE_NAME");
+    str_attr(kResourceAttributes, "service.name", service && *service ? service : "unknown_service");
+    int_attr(kResourceAttributes, "process.pid", static_cast<int64_t>(getpid()));
+    str_attr(kResourceAttributes, "telemetry.sdk.name", "boundarytrace");
+    w_.close(resource);
+    const pb::InPlace::Gap scope_metrics = w_.open(kResourceMetricsScope);
+    const pb::InPlace::Gap scope = w_.open(kScopeMetricsScope);
+    str_field(kScopeName, "boundarytrace");
+    w_.close(scope);
+    metrics();
+    w_.close(scope_metrics);
+    w_.close(request);
+    return w_.whole();
   }
-  void point(const std::string &attrs, const Times &t, uint64_t value) {
-    std::string p = attrs;
-    pb::fixed64_field(p, kNumberStart, t.start_unix_ns);
-    pb::fixed64_field(p, kNumberTime, t.end_unix_ns);
-    pb::fixed64_field(p, kNumberAsInt, value > INT64_MAX ? INT64_MAX : value);  // sfixed64
-    pb::bytes_field(points_, kSumPoints, p);
+
+ private:
+  // A histogram point stays below 2^21 bytes (1040 buckets of a few bytes).
+  static constexpr std::size_t kPointVarint = 3;
+
+  void str_field(uint32_t field, const char *v) {
+    const std::size_t n = std::strlen(v);
+    pb::len_header(out_, field, n);
+    out_.put(v, n);
   }
-  void histogram_point(const std::string &attrs, const Times &t, const Dist &d) {
-    std::string p = attrs;
-    pb::fixed64_field(p, kExpStart, t.start_unix_ns);
-    pb::fixed64_field(p, kExpTime, t.end_unix_ns);
-    pb::fixed64_field(p, kExpCount, d.count);
-    pb::double_field(p, kExpSum, static_cast<double>(d.sum));
-    pb::sint_field(p, kExpScale, Histogram::kScale);
+  // KeyValue{key, AnyValue{string_value | int_value}}, its size known ahead.
+  void str_attr(uint32_t field, const char *key, const char *value) {
+    const std::size_t k = std::strlen(key), v = std::strlen(value);
+    const std::size_t any = pb::len_field_size(kAnyString, v);
+    pb::len_header(out_, field, pb::len_field_size(kKeyValueKey, k) + pb::len_field_size(kKeyValueValue, any));
+    str_field(kKeyValueKey, key);
+    pb::len_header(out_, kKeyValueValue, any);
+    str_field(kAnyString, value);
+  }
+  void int_attr(uint32_t field, const char *key, int64_t value) {
+    const std::size_t k = std::strlen(key);
+    const std::size_t any = pb::uint_field_size(kAnyInt, static_cast<uint64_t>(value));
+    pb::len_header(out_, field, pb::len_field_size(kKeyValueKey, k) + pb::len_field_size(kKeyValueValue, any));
+    str_field(kKeyValueKey, key);
+    pb::len_header(out_, kKeyValueValue, any);
+    pb::uint_field(out_, kAnyInt, static_cast<uint64_t>(value));
+  }
+  void attrs(uint32_t field, const SnapOp &op, int phase) {
+    str_attr(field, "op", op.name);
+    if (phase < 0) return;
+    str_attr(field, "phase", phases::name(phase));
+    str_attr(field, "gil", phases::gil_held(phase) ? "held" : "released");
+  }
+
+  void number_point(const SnapOp &op, int phase, uint64_t value) {
+    const pb::InPlace::Gap p = w_.open(kSumPoints, kPointVarint);
+    attrs(kNumberAttributes, op, phase);
+    pb::fixed64_field(out_, kNumberStart, t_.start_unix_ns);
+    pb::fixed64_field(out_, kNumberTime, t_.end_unix_ns);
+    pb::fixed64_field(out_, kNumberAsInt, value > INT64_MAX ? INT64_MAX : value);  // sfixed64
+    w_.close(p);
+  }
+  void histogram_point(const SnapOp &op, int phase, const Dist &d) {
+    const pb::InPlace::Gap p = w_.open(kExpPoints, kPointVarint);
+    attrs(kExpAttributes, op, phase);
+    pb::fixed64_field(out_, kExpStart, t_.start_unix_ns);
+    pb::fixed64_field(out_, kExpTime, t_.end_unix_ns);
+    pb::fixed64_field(out_, kExpCount, d.count);
+    pb::double_field(out_, kExpSum, static_cast<double>(d.sum));
+    pb::sint_field(out_, kExpScale, Histogram::kScale);
     const Histogram &h = d.hist;
-    pb::fixed64_field(p, kExpZeroCount, h.count_at(0));
-    // Positive buckets: one run from the first to the last non-empty one.
+    pb::fixed64_field(out_, kExpZeroCount, h.count_at(0));
     int first = -1, last = -1;
     for (int b = h.first_bucket() > 0 ? h.first_bucket() : 1; b < h.end_bucket(); ++b) {
       if (h.count_at(b) == 0) continue;
@@ -104,118 +140,108 @@ class Metric {
       last = b;
     }
     if (first >= 0) {
-      std::string buckets, counts;
-      pb::sint_field(buckets, kBucketsOffset, first - Histogram::kIndexOffset);
-      for (int b = first; b <= last; ++b) pb::varint(counts, h.count_at(b));
-      pb::bytes_field(buckets, kBucketsCounts, counts);  // packed uint64
-      pb::bytes_field(p, kExpPositive, buckets);
+      const pb::InPlace::Gap buckets = w_.open(kExpPositive, kPointVarint);
+      pb::sint_field(out_, kBucketsOffset, first - Histogram::kIndexOffset);
+      const pb::InPlace::Gap counts = w_.open(kBucketsCounts, kPointVarint);  // packed uint64
+      for (int b = first; b <= last; ++b) pb::varint(out_, h.count_at(b));
+      w_.close(counts);
+      w_.close(buckets);
     }
     if (d.count) {
-      pb::double_field(p, kExpMin, static_cast<double>(d.min_or_zero()));
-      pb::double_field(p, kExpMax, static_cast<double>(d.max));
+      pb::double_field(out_, kExpMin, static_cast<double>(d.min_or_zero()));
+      pb::double_field(out_, kExpMax, static_cast<double>(d.max));
     }
-    pb::double_field(p, kExpZeroThreshold, 0.0);
-    pb::bytes_field(points_, kExpPoints, p);
-  }
-  // The metric as a monotonic Sum or an ExponentialHistogram.
-  std::string sum(uint64_t temporality) {
-    std::string data = points_;
-    pb::uint_field(data, kSumTemporality, temporality);
-    pb::uint_field(data, kSumMonotonic, 1);
-    std::string m = head_;
-    pb::bytes_field(m, kMetricSum, data);
-    return m;
-  }
-  std::string exponential_histogram(uint64_t temporality) {
-    std::string data = points_;
-    pb::uint_field(data, kExpTemporality, temporality);
-    std::string m = head_;
-    pb::bytes_field(m, kMetricExpHistogram, data);
-    return m;
+    pb::double_field(out_, kExpZeroThreshold, 0.0);
+    w_.close(p);
   }
 
- private:
-  std::string head_, points_;
+  // One metric: `points()` writes its points and says whether there was any
+  // (`always`: the metric is written even without).
+  template <typename Points>
+  void metric(const char *name, const char *description, const char *unit, bool histogram, bool always,
+              Points points) {
+    const std::size_t at = out_.size();
+    const pb::InPlace::Gap m = w_.open(kScopeMetricsMetrics);
+    str_field(kMetricName, name);
+    str_field(kMetricDescription, description);
+    str_field(kMetricUnit, unit);
+    const pb::InPlace::Gap data = w_.open(histogram ? kMetricExpHistogram : kMetricSum);
+    if (!points() && !always) {
+      out_.rewind(at);
+      return;
+    }
+    pb::uint_field(out_, histogram ? kExpTemporality : kSumTemporality, t_.temporality);
+    if (!histogram) pb::uint_field(out_, kSumMonotonic, 1);
+    w_.close(data);
+    w_.close(m);
+  }
+
+  void metrics() {
+    for (const CounterFigure &c : kCounterFigures) {
+      metric(c.otel, c.help, c.otel_unit, false, true, [&] {
+        for (const auto &op : s_.ops) number_point(*op, -1, op->agg.*c.field);
+        return true;
+      });
+    }
+    metric("boundarytrace.phase.entries", "Times a phase was entered.", "{entry}", false, true, [&] {
+      for (const auto &op : s_.ops) {
+        for (uint32_t p = 0; p < s_.phase_count; ++p) {
+          const Dist *d = op->agg.phase(static_cast<int>(p));
+          if (d && d->count) number_point(*op, static_cast<int>(p), d->entries);
+        }
+      }
+      return true;
+    });
+    metric("boundarytrace.operation.duration", "Time per operation.", "ns", true, true, [&] {
+      for (const auto &op : s_.ops) histogram_point(*op, -1, op->agg.total);
+      return true;
+    });
+    // No metric without points: nothing released the GIL.
+    metric("boundarytrace.operation.gil_wait",
+           "Time per operation spent waiting to get the GIL back, of operations that released it.", "ns", true,
+           false, [&] {
+             bool any = false;
+             for (const auto &op : s_.ops) {
+               const Dist *d = op->agg.wait();
+               if (!d || !d->count) continue;
+               histogram_point(*op, -1, *d);
+               any = true;
+             }
+             return any;
+           });
+    metric("boundarytrace.phase.duration", "Time per operation spent in a phase.", "ns", true, true, [&] {
+      for (const auto &op : s_.ops) {
+        for (uint32_t p = 0; p < s_.phase_count; ++p) {
+          const Dist *d = op->agg.phase(static_cast<int>(p));
+          if (d && d->count) histogram_point(*op, static_cast<int>(p), *d);
+        }
+      }
+      return true;
+    });
+  }
+
+  const Snapshot &s_;
+  Out &out_;
+  pb::InPlace w_;
+  const Times t_;
 };
 
 }  // namespace
 
+// Storage of its own grows, so every length goes in place there.
 std::string format_otlp(const Snapshot &s) {
-  const Times t = times_of(s);
-  std::string metrics;
-  auto attr_op = [](const SnapOp &op) {
-    std::string a;
-    pb::bytes_field(a, kNumberAttributes, string_attr("op", op.name));
-    return a;
-  };
-  for (const CounterFigure &c : kCounterFigures) {
-    Metric m(c.otel, c.help, c.otel_unit);
-    for (const auto &op : s.ops) m.point(attr_op(*op), t, op->agg.*c.field);
-    pb::bytes_field(metrics, kScopeMetricsMetrics, m.sum(t.temporality));
-  }
-  auto phase_attrs = [](uint32_t field, const SnapOp &op, uint32_t p) {
-    std::string a;
-    pb::bytes_field(a, field, string_attr("op", op.name));
-    pb::bytes_field(a, field, string_attr("phase", phases::name(static_cast<int>(p))));
-    pb::bytes_field(a, field, string_attr("gil", phases::gil_held(static_cast<int>(p)) ? "held" : "released"));
-    return a;
-  };
-  {
-    Metric m("boundarytrace.phase.entries", "Times a phase was entered.", "{entry}");
-    for (const auto &op : s.ops) {
-      for (uint32_t p = 0; p < s.phase_count; ++p) {
-        const Dist *d = op->agg.phase(static_cast<int>(p));
-        if (d && d->count) m.point(phase_attrs(kNumberAttributes, *op, p), t, d->entries);
-      }
-    }
-    pb::bytes_field(metrics, kScopeMetricsMetrics, m.sum(t.temporality));
-  }
-  {
-    Metric m("boundarytrace.operation.duration", "Time per operation.", "ns");
-    for (const auto &op : s.ops) {
-      std::string a;
-      pb::bytes_field(a, kExpAttributes, string_attr("op", op->name));
-      m.histogram_point(a, t, op->agg.total);
-    }
-    pb::bytes_field(metrics, kScopeMetricsMetrics, m.exponential_histogram(t.temporality));
-  }
-  {
-    Metric m("boundarytrace.operation.gil_wait",
-             "Time per operation spent waiting to get the GIL back, of operations that released it.", "ns");
-    bool any = false;  // no metric without points: nothing released the GIL
-    for (const auto &op : s.ops) {
-      const Dist *d = op->agg.wait();
-      if (!d || !d->count) continue;
-      std::string a;
-      pb::bytes_field(a, kExpAttributes, string_attr("op", op->name));
-      m.histogram_point(a, t, *d);
-      any = true;
-    }
-    if (any) pb::bytes_field(metrics, kScopeMetricsMetrics, m.exponential_histogram(t.temporality));
-  }
-  {
-    Metric m("boundarytrace.phase.duration", "Time per operation spent in a phase.", "ns");
-    for (const auto &op : s.ops) {
-      for (uint32_t p = 0; p < s.phase_count; ++p) {
-        const Dist *d = op->agg.phase(static_cast<int>(p));
-        if (d && d->count) m.histogram_point(phase_attrs(kExpAttributes, *op, p), t, *d);
-      }
-    }
-    pb::bytes_field(metrics, kScopeMetricsMetrics, m.exponential_histogram(t.temporality));
-  }
-  std::string scope, scope_metrics, resource, resource_metrics, request;
-  pb::bytes_field(scope, kScopeName, "boundarytrace");
-  pb::bytes_field(scope_metrics, kScopeMetricsScope, scope);
-  scope_metrics += metrics;
-  const char *service = std::getenv("OTEL_SERVICE_NAME");
-  pb::bytes_field(resource, kResourceAttributes,
-                  string_attr("service.name", service && *service ? service : "unknown_service"));
-  pb::bytes_field(resource, kResourceAttributes, int_attr("process.pid", static_cast<int64_t>(getpid())));
-  pb::bytes_field(resource, kResourceAttributes, string_attr("telemetry.sdk.name", "boundarytrace"));
-  pb::bytes_field(resource_metrics, kResourceMetricsResource, resource);
-  pb::bytes_field(resource_metrics, kResourceMetricsScope, scope_metrics);
-  pb::bytes_field(request, kRequestResourceMetrics, resource_metrics);
-  return request;
+  Out own;
+  InPlaceOtlp(s, own).write();
+  return own.take();
+}
+
+// Into a caller's buffer too small for the export, a length past its end
+// cannot go in place: then written into storage of its own and copied.
+void format_otlp(const Snapshot &s, Out &out) {
+  const std::size_t at = out.size();
+  if (InPlaceOtlp(s, out).write()) return;
+  out.rewind(at);
+  out.put(format_otlp(s));
 }
 
 }  // namespace bt

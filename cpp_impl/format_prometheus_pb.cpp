@@ -17,6 +17,7 @@
 
 #include "cpp_impl/export.hpp"
 #include "cpp_impl/export_figures.hpp"
+#include "cpp_impl/pb_in_place.hpp"
 #include "cpp_impl/phase_table.hpp"
 #include "cpp_impl/protobuf_writer.hpp"
 
@@ -161,76 +162,42 @@ void histogram(S &h, const Dist &d) {
   native_buckets(h, d.hist);
 }
 
-// Writes the families, each delimited (its length first). A message's
-// length comes before it and is known only once it is written: it is
-// written after a placeholder as long as the longest length it can have,
-// which then shrinks to the length (Out::close_gap: a move of the bytes
-// just written, still in the cache). So a family, its metrics and their
-// histograms are each written once, with no pass to size them. When a
-// family does not fit a caller's buffer (the bytes past it are counted, not
-// kept, so they cannot be moved), it is written again the other way: its
-// histograms sized in a pass of their own first.
+// Writes the families, each delimited (its length first), in place
+// (pb_in_place.hpp): a family, its metrics and their histograms are each
+// written once, with no pass to size them. A family that does not fit a
+// caller's buffer is written again the other way: its histograms sized in
+// a pass of their own first.
 class Families {
  public:
-  explicit Families(Out &out) : out_(out) {}
+  explicit Families(Out &out) : out_(out), w_(out) {}
 
   // `each(visit)` calls visit(labels, dist) for a histogram metric, or
   // visit(labels, nullptr, value) for a counter, in the order written.
   template <typename Each>
   void family(const char *name, const char *help, uint64_t type, Each each) {
     const std::size_t at = out_.size();
-    whole_ = true;
-    const Gap g = open(kMaxVarint);
+    w_.reset();
+    const pb::InPlace::Gap g = w_.open();
     header(name, help, type);
     each([&](const Labels &ls, const Dist *d, double value = 0) {
       if (!d) return metric(ls, nullptr, 0, value);
-      pb::tag(out_, kFamilyMetric, pb::kLen);
-      const Gap m = open(kMaxHistogramVarint);
+      const pb::InPlace::Gap m = w_.open(kFamilyMetric, kMaxHistogramVarint);
       ls.write(out_);
-      pb::tag(out_, kMetricHistogram, pb::kLen);
-      const Gap h = open(kMaxHistogramVarint);
+      const pb::InPlace::Gap h = w_.open(kMetricHistogram, kMaxHistogramVarint);
       histogram(out_, *d);
-      close(h);
-      close(m);
+      w_.close(h);
+      w_.close(m);
     });
-    close(g);
-    if (whole_) return;
+    w_.close(g);
+    if (w_.whole()) return;
     out_.rewind(at);
     two_passes(name, help, type, each);
   }
 
  private:
-  static constexpr std::size_t kMaxVarint = 10;
   // A histogram message (and its metric) stays below 2^21 bytes: at most
   // 1040 buckets of a few bytes each.
   static constexpr std::size_t kMaxHistogramVarint = 3;
-  // A sink that writes into a small array (a varint).
-  struct Put {
-    char *p;
-    Put &operator+=(char c) { return *p++ = c, *this; }
-  };
-  struct Gap {
-    std::size_t at, reserved;
-  };
-  // A placeholder for a length of at most `longest` bytes; a message that
-  // fits the room left has a length no longer than that room's.
-  Gap open(std::size_t longest) {
-    const std::size_t room = pb::varint_size(out_.room());
-    const Gap g{out_.size(), room < longest ? room : longest};
-    static const char zeros[kMaxVarint] = {};
-    out_.put(zeros, g.reserved);
-    return g;
-  }
-  // Puts the length of what follows `g` in its place; when that cannot be
-  // done, the family is written again (whole_).
-  void close(const Gap &g) {
-    if (!whole_) return;
-    char head[kMaxVarint];
-    Put put{head};
-    pb::varint(put, out_.size() - g.at - g.reserved);
-    const std::size_t n = static_cast<std::size_t>(put.p - head);
-    whole_ = n <= g.reserved && out_.close_gap(g.at, g.reserved, head, n);
-  }
 
   void header(const char *name, const char *help, uint64_t type) {
     const std::size_t name_len = std::strlen(name), help_len = std::strlen(help);
@@ -280,7 +247,7 @@ class Families {
 
  private:
   Out &out_;
-  bool whole_ = true;  // every length of the family so far put in place
+  pb::InPlace w_;
   std::vector<std::size_t> hist_sizes_;  // of one family's histograms, from its sizing pass (two_passes)
 };
 

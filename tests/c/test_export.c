@@ -90,25 +90,25 @@ static void test_export__truncates_like_snprintf(void **state) {
   free(full);
 }
 
-/* The protobuf exposition writes each family's length after its metrics
- * (a placeholder, then moved up); into a caller's buffer too small for a
- * family it falls back to sizing first. At every capacity, the buffer holds
- * the same prefix of the same bytes, NUL-terminated, and `needed` is the
- * same. */
-static void test_export__protobuf_truncates_at_every_capacity(void **state) {
-  struct fixture *f = (struct fixture *)*state;
+/* The protobuf formats write each message's length after it (a
+ * placeholder, then moved up); into a caller's buffer too small for it
+ * they write the other way (Prometheus: that family sized first; OTLP: the
+ * whole request as one string). At every capacity, the buffer holds the
+ * same prefix of the same bytes, NUL-terminated, and `needed` is the same:
+ * both ways give one output. */
+static void assert_same_at_every_capacity(const bt_snapshot *s, bt_format fmt) {
   size_t needed = 0, again = 0, cap;
   char *full, *buf;
-  assert_status(BT_OK, bt_snapshot_export(NULL, 0, &needed, f->s, BT_FORMAT_PROMETHEUS_PROTOBUF));
-  assert_true(needed > 1000);
+  assert_status(BT_OK, bt_snapshot_export(NULL, 0, &needed, s, fmt));
+  assert_true(needed > 100);
   full = malloc(needed + 1);
   buf = malloc(needed + 3);
-  assert_status(BT_OK, bt_snapshot_export(full, needed + 1, &again, f->s, BT_FORMAT_PROMETHEUS_PROTOBUF));
+  assert_status(BT_OK, bt_snapshot_export(full, needed + 1, &again, s, fmt));
   assert_u64_eq(again, needed);
   for (cap = 1; cap <= needed + 2; cap++) {
     size_t kept = cap - 1 < needed ? cap - 1 : needed;
     memset(buf, 'G', needed + 3);
-    assert_status(BT_OK, bt_snapshot_export(buf, cap, &again, f->s, BT_FORMAT_PROMETHEUS_PROTOBUF));
+    assert_status(BT_OK, bt_snapshot_export(buf, cap, &again, s, fmt));
     assert_u64_eq(again, needed);
     assert_memory_equal(buf, full, kept);
     assert_int_equal(buf[kept], '\0');
@@ -116,6 +116,23 @@ static void test_export__protobuf_truncates_at_every_capacity(void **state) {
   }
   free(buf);
   free(full);
+}
+
+static void test_export__protobuf_truncates_at_every_capacity(void **state) {
+  struct fixture *f = (struct fixture *)*state;
+  bt_metrics *m = bt_test_metrics_new();
+  bt_snapshot *no_wait = NULL;
+  bt_timing t = bt_test_timing("no_wait", 5000);
+  assert_same_at_every_capacity(f->s, BT_FORMAT_PROMETHEUS_PROTOBUF);
+  assert_same_at_every_capacity(f->s, BT_FORMAT_OTLP_PROTOBUF);
+  /* OTLP leaves the GIL-wait metric out when no operation has a point */
+  bt_test_set_phase(&t, BT_PHASE_CONVERT, 3000, 1);
+  assert_status(BT_OK, bt_metrics_record(m, &t));
+  assert_status(BT_OK, bt_metrics_snapshot(&no_wait, m));
+  assert_same_at_every_capacity(no_wait, BT_FORMAT_OTLP_PROTOBUF);
+  assert_same_at_every_capacity(no_wait, BT_FORMAT_PROMETHEUS_PROTOBUF);
+  bt_snapshot_free(no_wait);
+  bt_metrics_free(m);
 }
 
 static void test_export__json_holds_every_figure(void **state) {
