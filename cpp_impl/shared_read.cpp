@@ -1,7 +1,5 @@
 #include "cpp_impl/shared_read.hpp"
 
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <algorithm>
