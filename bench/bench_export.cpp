@@ -11,8 +11,8 @@
 //                                          export + free, back to back;
 //  - export/<source>/ops:<N>/scrape_cold:<f>  the same with the caches evicted before
 //                                          each (untimed), as a scrape every 15 s
-//                                          finds them (32-process sources, the two
-//                                          Prometheus formats).
+//                                          finds them (the 32-process and 64-thread
+//                                          sources, the two Prometheus formats).
 // Formats <f>: text (the human report), openmetrics, prometheus (text 0.0.4),
 // prometheus_protobuf (native histograms), otlp_protobuf, json.
 // Sources, each holding N distinct operation names, every operation recorded
@@ -419,7 +419,8 @@ void register_source(const Source &s, int nominal_ops) {
     benchmark::RegisterBenchmark((base + "export:" + f.name).c_str(), BM_Export, &s, f.format);
     benchmark::RegisterBenchmark((base + "scrape:" + f.name).c_str(), BM_Scrape, &s, f.format, false);
   }
-  if (s.label.rfind("shared_32proc", 0) == 0) {  // issue 15's fleet scrape: the two Prometheus expositions
+  // Issue 15's fleet scrapes (32 processes, 64 threads): the two Prometheus expositions.
+  if (s.label.rfind("shared_32proc", 0) == 0 || s.label == "heap_64threads") {
     for (int format : {BT_FORMAT_PROMETHEUS, BT_FORMAT_PROMETHEUS_PROTOBUF}) {
       for (const Format &f : kFormats) {
         if (f.format == format)
