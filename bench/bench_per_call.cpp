@@ -56,6 +56,50 @@ void BM_FloorMonotonic(benchmark::State &state) {
 }
 BENCHMARK(BM_FloorMonotonic)->Name("floor/clock_monotonic_x10");
 
+// Does other work hide behind the clock reads? 600 independent register adds
+// (eight chains, so nothing waits on a result: what an operation's bookkeeping
+// is at best), alone and spread between the 10 reads as an operation spreads
+// its work (60 per gap). When the reads and the adds together take their sum,
+// each instruction of an operation adds to the reads' time, and the
+// operation's cost beyond the floor follows its instruction count (report.py
+// prints the three beside the op). x86-64 only.
+#if defined(BENCH_HAVE_RDTSC) && defined(__x86_64__)
+#define BENCH_ADDS_8                                                                                  \
+  __asm__ volatile("add %%r8, %%r9\n\tadd %%r8, %%r10\n\tadd %%r8, %%r11\n\tadd %%r8, %%r12\n\t" \
+                   "add %%r8, %%r13\n\tadd %%r8, %%r14\n\tadd %%r8, %%r15\n\tadd %%r8, %%rbx"      \
+                   ::: "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rbx", "cc");
+#define BENCH_ADDS_60 BENCH_ADDS_8 BENCH_ADDS_8 BENCH_ADDS_8 BENCH_ADDS_8 BENCH_ADDS_8 BENCH_ADDS_8 \
+  BENCH_ADDS_8 __asm__ volatile("add %%r8, %%r9\n\tadd %%r8, %%r10\n\tadd %%r8, %%r11\n\tadd %%r8, %%r12" \
+                                ::: "r9", "r10", "r11", "r12", "cc");
+constexpr int kAddsPerIteration = 600;
+
+void BM_FloorAdds(benchmark::State &state) {
+  for (auto _ : state) {
+    for (int i = 0; i < kClockReadsPerOp; ++i) {
+      BENCH_ADDS_60
+    }
+  }
+  state.counters["adds_per_iteration"] = kAddsPerIteration;
+}
+BENCHMARK(BM_FloorAdds)->Name("floor/adds_x600");
+
+void BM_FloorClockAndAdds(benchmark::State &state) {
+  const bool tsc = bench::library_clock_is_tsc();
+  for (auto _ : state) {
+    uint64_t sum = 0;
+    for (int i = 0; i < kClockReadsPerOp; ++i) {
+      sum += tsc ? bench::raw_tsc() : bench::monotonic_ns();
+      BENCH_ADDS_60
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetLabel(tsc ? "rdtsc" : "clock_gettime(CLOCK_MONOTONIC)");
+  state.counters["clock_reads_per_iteration"] = kClockReadsPerOp;
+  state.counters["adds_per_iteration"] = kAddsPerIteration;
+}
+BENCHMARK(BM_FloorClockAndAdds)->Name("floor/library_clock_x10_adds_x600");
+#endif
+
 // ---- boundarytrace ------------------------------------------------------------
 
 void BM_PhasePair(benchmark::State &state) {

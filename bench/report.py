@@ -398,7 +398,41 @@ def peers_targets(r):
     return rows
 
 
-def peers_section(r):
+def callgrind_per_op(directory, case):
+    """Instructions per operation of a callgrind case (bench/run's profile), or None."""
+    d = Path(directory)
+    self_txt, n_file = d / ("callgrind.%s.self.txt" % case), d / ("callgrind.%s.n" % case)
+    if not (self_txt.exists() and n_file.exists()):
+        return None
+    total, _ = parse_annotate(self_txt)
+    return total / int(n_file.read_text().strip()) if total is not None else None
+
+
+def clock_overlap_note(r, directory):
+    """Whether the clock reads hide other work (bench_per_call's floor/adds_* runs)."""
+    floor, adds, both = ("floor/library_clock_x10", "floor/adds_x600",
+                         "floor/library_clock_x10_adds_x600")
+    if not (r.has(floor) and r.has(adds) and r.has(both) and r.has(PEER_BT)):
+        return []
+    beyond = r.get(PEER_BT) - r.get(floor)
+    instr = callgrind_per_op(directory, "bound")
+    text = ("Do the clock reads hide other work? 600 independent register adds take %s alone, the "
+            "10 reads %s, and the 10 reads with 60 adds after each %s, against %s for the two "
+            "apart: the reads %s. So the op's cost beyond its reads (%s) is the issue time of its "
+            "instructions, %s of the simplest kind at this machine's rate." % (
+                fmt_ns(r.get(adds)), fmt_ns(r.get(floor)), fmt_ns(r.get(both)),
+                fmt_ns(r.get(adds) + r.get(floor)),
+                "hide almost nothing" if r.get(both) > 0.85 * (r.get(adds) + r.get(floor))
+                else "hide part of it",
+                fmt_ns(beyond), "%.0f" % (600 * beyond / r.get(adds))))
+    if instr:
+        text += (" It executes %.0f (callgrind, the bound op with its benchmark loop), so the "
+                 "nanoseconds prometheus-cpp's ratio asks for are instructions removed, about "
+                 "%.0f per nanosecond." % (instr, 600 / r.get(adds)))
+    return ["", text]
+
+
+def peers_section(r, directory):
     if not (r.has(PEER_BT) and r.has(PEER_PROM)):
         return ["Not measured in this run: `bench_peers` was not built (CMake did not find "
                 "prometheus-cpp: Debian `prometheus-cpp-dev`) or not run."]
@@ -452,6 +486,7 @@ def peers_section(r):
                        "core misses by the same nanoseconds." % (
                            PEER_CPP_SPEEDUP_MIN, fmt_ns(need), fmt_ns(need - r.get(floor)),
                            need / r.get(floor), bt / r.get(floor), FLOOR_RATIO_MAX))
+            out += clock_overlap_note(r, directory)
     out.append("")
     out.append("| Implementation | 1 thread | 2 threads | 2 / 1 (wall, medians) | 2 / 1 (best) "
                "| CPU per op, 1 → 2 threads |")
@@ -487,6 +522,9 @@ def targets_table(rows):
 PER_CALL = [
     ("floor/library_clock_x10", "Floor: 10 raw reads of the library's clock source", None, 10),
     ("floor/clock_monotonic_x10", "Floor: 10 × clock_gettime(CLOCK_MONOTONIC)", None, 10),
+    ("floor/adds_x600", "600 independent register adds, no clock read", None, None),
+    ("floor/library_clock_x10_adds_x600",
+     "10 raw reads of the library's clock, 60 of those adds after each", None, 10),
     ("phase/begin_end_pair", "bt_phase_begin + bt_phase_end", 2, 2),
     ("op/full/boundarytrace_bound", "Full op, bound handle (bt_tracer_new_op … finish, free)",
      CALLS_PER_OP, CLOCK_READS_PER_OP),
@@ -1810,7 +1848,7 @@ def cmd_render(args):
         L.append("")
     L.append("## Peers (C++): prometheus-cpp")
     L.append("")
-    L += peers_section(r)
+    L += peers_section(r, args.results)
     L.append("")
     L.append("## Shared sink (many processes)")
     L.append("")
