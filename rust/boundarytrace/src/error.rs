@@ -43,9 +43,11 @@ pub enum Error {
     NotFound,
     /// `BT_E_INTERNAL`: internal error of the library.
     Internal,
-    /// `BT_E_IO`: a file could not be written or read (errno, i.e.
-    /// [`std::io::Error::last_os_error`] right after the call, tells why).
-    Io,
+    /// `BT_E_IO`: a file could not be written or read. The field is the
+    /// errno the library left (0 if none), read when the status became this
+    /// error, right after the call; [`Error::os_error`] gives it as an
+    /// [`std::io::Error`], and `Display` says it.
+    Io(i32),
     /// Any other negative code.
     Other(i32),
 }
@@ -71,7 +73,8 @@ impl Error {
             sys::BT_E_CONFLICT => Error::Conflict,
             sys::BT_E_NOT_FOUND => Error::NotFound,
             sys::BT_E_INTERNAL => Error::Internal,
-            sys::BT_E_IO => Error::Io,
+            // The library sets errno with BT_E_IO; read before anything else runs.
+            sys::BT_E_IO => Error::Io(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)),
             other => Error::Other(other),
         })
     }
@@ -92,7 +95,7 @@ impl Error {
             Error::Conflict => sys::BT_E_CONFLICT,
             Error::NotFound => sys::BT_E_NOT_FOUND,
             Error::Internal => sys::BT_E_INTERNAL,
-            Error::Io => sys::BT_E_IO,
+            Error::Io(_) => sys::BT_E_IO,
             Error::Other(s) => s,
         }
     }
@@ -108,15 +111,48 @@ impl Error {
         // SAFETY: as for name().
         unsafe { static_str(sys::bt_status_str(self.status())) }
     }
+
+    /// The operating system's error behind an [`Error::Io`] (its errno),
+    /// e.g. `NotFound` for a shared directory that does not exist; `None`
+    /// for every other error and for an `Io` without errno.
+    pub fn os_error(&self) -> Option<std::io::Error> {
+        match *self {
+            Error::Io(errno) if errno != 0 => Some(std::io::Error::from_raw_os_error(errno)),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.message(), self.name())
+        write!(f, "{} ({})", self.message(), self.name())?;
+        match self.os_error() {
+            Some(os) => write!(f, ": {}", os),
+            None => Ok(()),
+        }
     }
 }
 
 impl std::error::Error for Error {}
+
+/// For `?` in functions returning `std::io::Result`: an [`Error::Io`] with
+/// errno becomes that OS error (its kind and raw code kept); every other
+/// error keeps its message, with the nearest kind.
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> std::io::Error {
+        use std::io::ErrorKind;
+        if let Some(os) = e.os_error() {
+            return os;
+        }
+        let kind = match e {
+            Error::Null | Error::Invalid | Error::Name | Error::StructSize => ErrorKind::InvalidInput,
+            Error::NotFound => ErrorKind::NotFound,
+            Error::NoMem => ErrorKind::OutOfMemory,
+            _ => ErrorKind::Other,
+        };
+        std::io::Error::new(kind, e)
+    }
+}
 
 /// `Ok(())` for `BT_OK`, the error otherwise.
 pub(crate) fn check(status: sys::bt_status) -> Result<()> {

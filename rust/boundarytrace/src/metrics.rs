@@ -61,7 +61,7 @@ impl Metrics {
 
     /// A sink whose figures live in the directory `dir`, shared by every
     /// process that opens it (`bt_metrics_open_shared`; see bt.h for the
-    /// directory's rules). Errors: `Io` (errno tells why), `NoMem`,
+    /// directory's rules). Errors: `Io` (with the errno: why), `NoMem`,
     /// `Invalid` (a path with a NUL byte).
     pub fn open_shared<P: AsRef<Path>>(dir: P) -> Result<OwnedMetrics> {
         let dir = c_path(dir.as_ref())?;

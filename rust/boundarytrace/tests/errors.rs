@@ -103,8 +103,21 @@ fn io_errors() {
     let snap = Metrics::new().unwrap().snapshot().unwrap();
     // A directory is refused (EISDIR).
     let dir = std::env::temp_dir();
-    assert_eq!(snap.write(Format::Text, &dir).err(), Some(Error::Io));
-    assert_eq!(boundarytrace::Snapshot::read_shared("/nonexistent/bt-rust").err(), Some(Error::Io));
+    let e = snap.write(Format::Text, &dir).unwrap_err();
+    assert_eq!(e, Error::Io(21)); // EISDIR, the errno the library left
+    assert_eq!(e.status(), boundarytrace::sys::BT_E_IO);
+    assert_eq!(e.os_error().unwrap().raw_os_error(), Some(21));
+    assert!(e.to_string().starts_with(e.message()));
+    assert!(e.to_string().ends_with(&std::io::Error::from_raw_os_error(21).to_string()));
+    // A missing shared directory: NotFound, through `?` into io::Result too.
+    let e = boundarytrace::Snapshot::read_shared("/nonexistent/bt-rust").err().unwrap();
+    assert_eq!(e.os_error().unwrap().kind(), std::io::ErrorKind::NotFound);
+    let read = || -> std::io::Result<usize> { Ok(boundarytrace::Snapshot::read_shared("/nonexistent/bt-rust")?.len()) };
+    assert_eq!(read().unwrap_err().kind(), std::io::ErrorKind::NotFound);
+    // Errors without errno: none in os_error, their own kind through `?`.
+    assert!(Error::NoMem.os_error().is_none() && Error::Io(0).os_error().is_none());
+    assert_eq!(std::io::Error::from(Error::Invalid).kind(), std::io::ErrorKind::InvalidInput);
+    assert_eq!(std::io::Error::from(Error::Io(0)).to_string(), Error::Io(0).to_string());
 }
 
 #[test]
