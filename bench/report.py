@@ -398,6 +398,20 @@ def peers_targets(r):
     return rows
 
 
+# Measured by hand (not by bench/run) on 2026-12-07, with the build of commit 875c81c.
+PEER_CPP_SPREAD_NOTE = (
+    "on this machine the same bench_peers binary gave prometheus-cpp's op 265–286 ns run alone "
+    "or interleaved with the single-thread runs only, and 309–345 ns interleaved with the "
+    "two-thread runs, as bench/run runs it (boundarytrace's op: 108–116 ns either way), so the "
+    "ratio is 2.5× or 2.9× by the order of the runs alone.")
+HOT_PATH_TRIED_NOTE = (
+    "Fewer is not surely faster: a variant whose check pass (does every distribution have "
+    "storage for its value?) was fused into the pass that adds, 27 instructions fewer per "
+    "operation, measured 1.527× the reads against 1.490× for this build (5 alternating rounds, "
+    "same bench binary), and an earlier one that unrolled the built-in phases (53 fewer) was "
+    "6 ns slower. Neither was kept.")
+
+
 def callgrind_per_op(directory, case):
     """Instructions per operation of a callgrind case (bench/run's profile), or None."""
     d = Path(directory)
@@ -427,8 +441,8 @@ def clock_overlap_note(r, directory):
                 fmt_ns(beyond), "%.0f" % (600 * beyond / r.get(adds))))
     if instr:
         text += (" It executes %.0f (callgrind, the bound op with its benchmark loop), so the "
-                 "nanoseconds prometheus-cpp's ratio asks for are instructions removed, about "
-                 "%.0f per nanosecond." % (instr, 600 / r.get(adds)))
+                 "nanoseconds prometheus-cpp's ratio asks for would be instructions removed, about "
+                 "%.0f per nanosecond. %s" % (instr, 600 / r.get(adds), HOT_PATH_TRIED_NOTE))
     return ["", text]
 
 
@@ -480,12 +494,13 @@ def peers_section(r, directory):
         if bt > need:
             out.append("")
             out.append("For %.0f× boundarytrace's op would have to take %s, %s beyond its 10 clock "
-                       "reads (%.2f× the reads; it takes %.2f×): prometheus-cpp's op is mostly its "
-                       "own clock reads (`clock_gettime` through the vDSO), so this goal asks for "
-                       "the same as the per-call goal above (≤ %.1f× the clock reads), which the "
-                       "core misses by the same nanoseconds." % (
+                       "reads (%.2f× the reads; in this run it takes %.2f×, and the per-call goal "
+                       "above asks for ≤ %.1f×). prometheus-cpp's op is mostly its own clock reads "
+                       "(`clock_gettime` through the vDSO) and its mutex, so the ratio moves with "
+                       "them: %s" % (
                            PEER_CPP_SPEEDUP_MIN, fmt_ns(need), fmt_ns(need - r.get(floor)),
-                           need / r.get(floor), bt / r.get(floor), FLOOR_RATIO_MAX))
+                           need / r.get(floor), bt / r.get(floor), FLOOR_RATIO_MAX,
+                           PEER_CPP_SPREAD_NOTE))
             out += clock_overlap_note(r, directory)
     out.append("")
     out.append("| Implementation | 1 thread | 2 threads | 2 / 1 (wall, medians) | 2 / 1 (best) "
@@ -1668,6 +1683,15 @@ EXPORT_GROWTH_NOTE = [
     "(distinct names), each step alike. A scrape every 15 s finds neither in the cache: with the "
     "caches evicted before each, the growth is the table above, and that is what the target "
     "judges.",
+    "",
+    "The 64-thread in-heap sink grows the same way for the same reason: its 64 shards per "
+    "operation take some 17 MiB at 100 operations and 176 MiB at 1,000 (the benchmark's resident "
+    "size less an empty run's, measured 2026-12-07), and the snapshot reads every shard, so its "
+    "back-to-back snapshot grows some 20× and its cold scrape within 10× (tables above). Reading "
+    "of each shard's histograms only the buckets between those of its minimum and maximum, as the "
+    "shared merge does, took fewer instructions but was slower here (38 → 50 ms at 1,000 "
+    "operations, A/B), probably because with two samples per shard the ranges vary from shard to shard "
+    "while the whole-range adds it replaced have the same length every time. Not kept.",
     "",
 ]
 
