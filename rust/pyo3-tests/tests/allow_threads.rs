@@ -130,6 +130,12 @@ fn errors_come_before_the_gil_is_released_and_record_nothing() {
                 Err(Error::Conflict)
             );
         }
+        // A phase id nobody registered.
+        assert_eq!(
+            t.allow_threads(py, Phase::from_id(40), |_| ran
+                .store(true, Ordering::Relaxed)),
+            Err(Error::UnknownPhase)
+        );
         // A phase already open.
         t.begin(Phase::CONVERT).unwrap();
         assert_eq!(
