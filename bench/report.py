@@ -207,6 +207,15 @@ class Results:
         c = self.runs.get(name, {}).get("cv")
         return c.get(field) if c else None
 
+    def per_round(self, a, b, field="cpu_time"):
+        """a / b in each round of interleaved repetitions (paired by repetition_index: one
+        round runs every benchmark once, in random order), or [] without repetitions."""
+        def by_round(name):
+            return {x.get("repetition_index"): x[field] for x in self.runs.get(name, {}).get("each", [])
+                    if x.get("repetition_index") is not None}
+        ra, rb = by_round(a), by_round(b)
+        return [ra[k] / rb[k] for k in sorted(ra) if k in rb and rb[k]]
+
     def best(self, name, field="items_per_second"):
         """The highest value over the repetitions (for rates: the least disturbed one)."""
         return max(b[field] for b in self.runs[name].get("each", [self.runs[name]["median"]]))
@@ -295,6 +304,13 @@ def by_name_note(r):
             % fmt_ns(r.get(by_name) - r.get(bound)), ""]
 
 
+def round_spread(rounds):
+    """" (per round lo–hi×, n rounds)": the spread behind a ratio of medians."""
+    if len(rounds) < 2:
+        return ""
+    return " (per round %.2f–%.2f×, %d rounds)" % (min(rounds), max(rounds), len(rounds))
+
+
 def targets(r, directory):
     """Rows: (target, measured, goal, met)."""
     rows = []
@@ -306,7 +322,8 @@ def targets(r, directory):
             if r.has(name):
                 ratio = r.get(name) / f
                 rows.append(("Full four-phase op (%s) / the 10 raw clock reads it needs" % label,
-                             "%s / %s = %.2f×" % (fmt_ns(r.get(name)), fmt_ns(f), ratio),
+                             "%s / %s = %.2f×%s" % (fmt_ns(r.get(name)), fmt_ns(f), ratio,
+                                                    round_spread(r.per_round(name, floor))),
                              "≤ %.1f×" % FLOOR_RATIO_MAX, ratio <= FLOOR_RATIO_MAX))
     seed = "op/full/seed_baseline"
     if r.has(seed):
@@ -317,7 +334,8 @@ def targets(r, directory):
                 speedup = s / r.get(name)
                 rows.append(("Speed-up over the seed design, full op with per-op histograms (%s)"
                              % label,
-                             "%s / %s = %.2f×" % (fmt_ns(s), fmt_ns(r.get(name)), speedup),
+                             "%s / %s = %.2f×%s" % (fmt_ns(s), fmt_ns(r.get(name)), speedup,
+                                                    round_spread(r.per_round(seed, name))),
                              "≥ %.1f×" % SEED_SPEEDUP_MIN, speedup >= SEED_SPEEDUP_MIN))
     ratio = scaling_ratio(r, "record/boundarytrace")
     if ratio is not None:
@@ -381,7 +399,8 @@ def peers_targets(r):
         bt, prom = r.get(PEER_BT), r.get(PEER_PROM)
         rows.append(("Peers (C++): full four-phase op, prometheus-cpp (steady_clock, 5 × "
                      "`Histogram::Observe` on bound children) / boundarytrace (bound handle)",
-                     "%s / %s = %.2f× faster" % (fmt_ns(prom), fmt_ns(bt), prom / bt),
+                     "%s / %s = %.2f× faster%s" % (fmt_ns(prom), fmt_ns(bt), prom / bt,
+                                                   round_spread(r.per_round(PEER_PROM, PEER_BT))),
                      "≥ %.0f× faster" % PEER_CPP_SPEEDUP_MIN, prom / bt >= PEER_CPP_SPEEDUP_MIN))
     bt_path = "peers/scaling/boundarytrace_bound"
     prom_path = "peers/scaling/prometheus_cpp"
