@@ -34,6 +34,7 @@ void render(const Snapshot &s, Format f, Out &out) {
     case Format::openmetrics: return format_prometheus(s, true, out);
     case Format::prometheus_protobuf: return format_prometheus_protobuf(s, out);
     case Format::otlp_protobuf: return format_otlp(s, out);
+    case Format::json: return format_json(s, out);
     default: return out.put(render(s, f));
   }
 }

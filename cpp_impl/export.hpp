@@ -32,11 +32,12 @@ std::string format_folded(const Snapshot &s);
 std::string format_prometheus_protobuf(const Snapshot &s);  // bytes, not text
 std::string format_otlp(const Snapshot &s);                 // bytes, not text
 std::string render(const Snapshot &s, Format f);
-// The Prometheus formats and OTLP write straight into `out`; the others
+// The Prometheus formats, OTLP and JSON write straight into `out`; the others
 // append their finished string.
 void format_prometheus(const Snapshot &s, bool openmetrics, Out &out);
 void format_prometheus_protobuf(const Snapshot &s, Out &out);
 void format_otlp(const Snapshot &s, Out &out);
+void format_json(const Snapshot &s, Out &out);
 void render(const Snapshot &s, Format f, Out &out);
 
 // The format a path's suffix asks for; text when none matches.
@@ -60,5 +61,7 @@ Err write_file_atomic(const char *path, const std::string &text, const char **re
 // JSON string literal of `s` (quotes included), escaping what JSON requires;
 // bytes that are not UTF-8 become U+FFFD, so the literal is always valid.
 std::string json_quote(const char *s);
+// The same literal, appended to `out`.
+void put_json_quoted(Out &out, const char *s);
 
 }  // namespace bt

@@ -13,16 +13,17 @@ namespace bt {
 
 namespace {
 
-void field(std::string &out, const char *key, uint64_t v, bool comma = true) {
-  out += '"';
-  out += key;
-  out += "\":";
-  out += std::to_string(v);
-  if (comma) out += ',';
+// "key":v, (the comma unless last).
+void field(Out &out, const char *key, uint64_t v, bool comma = true) {
+  out.put('"');
+  out.put_str(key);
+  out.put("\":", 2);
+  out.put_u64(v);
+  if (comma) out.put(',');
 }
 
-void dist_json(std::string &out, const Dist &d) {
-  out += '{';
+void dist_json(Out &out, const Dist &d) {
+  out.put('{');
   field(out, "count", d.count);
   field(out, "entries", d.entries);
   field(out, "sum_ns", d.sum);
@@ -32,81 +33,98 @@ void dist_json(std::string &out, const Dist &d) {
   field(out, "p90_ns", d.quantile(0.9));
   field(out, "p99_ns", d.quantile(0.99));
   field(out, "p999_ns", d.quantile(0.999));
-  out += "\"buckets\":[";
+  out.put_str("\"buckets\":[");
   bool first = true;
   for (int b = d.hist.first_bucket(); b < d.hist.end_bucket(); ++b) {
     uint64_t n = d.hist.count_at(b);
     if (!n) continue;
-    if (!first) out += ',';
+    if (!first) out.put(',');
     first = false;
-    out += '[' + std::to_string(Histogram::lower_of(b)) + ',' + std::to_string(Histogram::upper_of(b)) + ',' +
-           std::to_string(n) + ']';
+    out.put('[');
+    out.put_u64(Histogram::lower_of(b));
+    out.put(',');
+    out.put_u64(Histogram::upper_of(b));
+    out.put(',');
+    out.put_u64(n);
+    out.put(']');
   }
-  out += "]}";
+  out.put("]}", 2);
 }
 
 }  // namespace
 
-std::string json_quote(const char *s) {
+void put_json_quoted(Out &out, const char *s) {
   const auto *u = reinterpret_cast<const unsigned char *>(s);
   std::size_t n = std::strlen(s);
-  std::string out = "\"";
+  out.put('"');
   for (std::size_t i = 0; i < n;) {
     const unsigned char c = u[i];
     std::size_t bad;
     bool cut;
     std::size_t k = c < 0x80 ? 1 : utf8_next(u + i, n - i, &bad, &cut);
     if (k == 0) {
-      out += "\xEF\xBF\xBD";  // not UTF-8: U+FFFD, so the document stays valid
+      out.put("\xEF\xBF\xBD", 3);  // not UTF-8: U+FFFD, so the document stays valid
       i += bad;
     } else if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
+      out.put('\\');
+      out.put(static_cast<char>(c));
       ++i;
     } else if (c < 0x20) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
+      out.put(buf, 6);
       ++i;
     } else {
-      out.append(s + i, k);  // UTF-8 passes through
+      out.put(s + i, k);  // UTF-8 passes through
       i += k;
     }
   }
-  out += '"';
-  return out;
+  out.put('"');
 }
 
-std::string format_json(const Snapshot &s) {
-  std::string out;
-  out.reserve(1024 + 512 * s.ops.size());
-  out += "{\"schema\":\"boundarytrace.snapshot\",\"version\":1,";
-  out += "\"clock\":" + json_quote(clock::source_name()) + ',';
+std::string json_quote(const char *s) {
+  Out out;
+  put_json_quoted(out, s);
+  return out.take();
+}
+
+void format_json(const Snapshot &s, Out &out) {
+  out.put_str("{\"schema\":\"boundarytrace.snapshot\",\"version\":1,\"clock\":");
+  put_json_quoted(out, clock::source_name());
+  out.put(',');
   field(out, "start_ns", s.start_ns);
   field(out, "end_ns", s.end_ns);
   // Of a shared directory (0 and [] otherwise): processes merged, records
   // their writers could not keep, files left out and why.
   field(out, "processes", s.processes);
   field(out, "dropped", s.dropped);
-  out += "\"skipped\":[";
+  out.put_str("\"skipped\":[");
   for (std::size_t i = 0; i < s.skipped.size(); ++i) {
-    if (i) out += ',';
-    out += "{\"path\":" + json_quote(s.skipped[i].path.c_str()) + ",\"reason\":" +
-           json_quote(s.skipped[i].reason.c_str()) + '}';
+    if (i) out.put(',');
+    out.put_str("{\"path\":");
+    put_json_quoted(out, s.skipped[i].path.c_str());
+    out.put_str(",\"reason\":");
+    put_json_quoted(out, s.skipped[i].reason.c_str());
+    out.put('}');
   }
-  out += "],";
-  out += "\"histogram\":{\"scheme\":\"base2-exponential\",\"scale\":" + std::to_string(Histogram::kScale) + "},";
-  out += "\"phases\":[";
+  out.put_str("],\"histogram\":{\"scheme\":\"base2-exponential\",\"scale\":");
+  out.put_u64(Histogram::kScale);
+  out.put_str("},\"phases\":[");
   for (uint32_t p = 0; p < s.phase_count; ++p) {
-    if (p) out += ',';
-    out += "{\"id\":" + std::to_string(p) + ",\"name\":" + json_quote(phases::name(static_cast<int>(p))) +
-           ",\"gil_held\":" + (phases::gil_held(static_cast<int>(p)) ? "true" : "false") + '}';
+    if (p) out.put(',');
+    out.put_str("{\"id\":");
+    out.put_u64(p);
+    out.put_str(",\"name\":");
+    put_json_quoted(out, phases::name(static_cast<int>(p)));
+    out.put_str(phases::gil_held(static_cast<int>(p)) ? ",\"gil_held\":true}" : ",\"gil_held\":false}");
   }
-  out += "],\"operations\":[";
+  out.put_str("],\"operations\":[");
   for (std::size_t i = 0; i < s.ops.size(); ++i) {
     const OpAgg &a = s.ops[i]->agg;
-    if (i) out += ',';
-    out += "{\"name\":" + json_quote(s.ops[i]->name) + ',';
+    if (i) out.put(',');
+    out.put_str("{\"name\":");
+    put_json_quoted(out, s.ops[i]->name);
+    out.put(',');
     field(out, "count", a.count);
     field(out, "errors", a.errors);
     field(out, "left_open", a.left_open);
@@ -119,26 +137,32 @@ std::string format_json(const Snapshot &s) {
     field(out, "gil_releases", a.gil_releases);
     field(out, "parallel_ops", a.parallel_ops);
     field(out, "workers_max", a.workers_max);
-    out += std::string("\"saturated\":") + (a.saturated ? "true," : "false,");
-    out += "\"total\":";
+    out.put_str(a.saturated ? "\"saturated\":true," : "\"saturated\":false,");
+    out.put_str("\"total\":");
     dist_json(out, a.total);
-    out += ",\"gil_wait\":";  // per operation that released the GIL (empty: none did)
+    out.put_str(",\"gil_wait\":");  // per operation that released the GIL (empty: none did)
     static const Dist kNone;
     dist_json(out, a.wait() ? *a.wait() : kNone);
-    out += ",\"phases\":{";
+    out.put_str(",\"phases\":{");
     bool first = true;
     for (uint32_t p = 0; p < s.phase_count; ++p) {
       const Dist *d = a.phase(static_cast<int>(p));
       if (!d || d->count == 0) continue;
-      if (!first) out += ',';
+      if (!first) out.put(',');
       first = false;
-      out += json_quote(phases::name(static_cast<int>(p))) + ':';
+      put_json_quoted(out, phases::name(static_cast<int>(p)));
+      out.put(':');
       dist_json(out, *d);
     }
-    out += "}}";
+    out.put("}}", 2);
   }
-  out += "]}\n";
-  return out;
+  out.put("]}\n", 3);
+}
+
+std::string format_json(const Snapshot &s) {
+  Out out;
+  format_json(s, out);
+  return out.take();
 }
 
 }  // namespace bt
