@@ -250,6 +250,21 @@ def test_serve__sidecar_serves_a_shared_directory_until_a_signal(tmp_path, backe
     assert err.splitlines()[-1] == f"boundarytrace serve: stopped by {sig.name}"
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve__sidecar_stops_on_a_signal_sent_as_soon_as_it_serves(tmp_path, backend, sig):
+    # A signal the moment the URL is out lands while the sidecar is just
+    # beginning to wait: a handler that set a threading.Event could then
+    # deadlock on the Event's own lock (seen on 3.13t), and a signal before
+    # the handlers were in place would kill it. Each start must stop, at once.
+    d = tmp_path / "bt"
+    _writer(d, 1)
+    env = dict(sidecar_env(), BOUNDARYTRACE_BACKEND=backend)
+    for _ in range(20):
+        side = Sidecar(d, env=env)
+        code, err = side.stop(sig)
+        assert (code, err) == (0, f"boundarytrace serve: stopped by {sig.name}\n")
+
+
 def test_serve__sidecar_takes_the_directory_from_the_environment(tmp_path, backend):
     d = tmp_path / "bt"
     _writer(d, 2)

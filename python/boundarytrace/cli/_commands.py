@@ -342,28 +342,58 @@ def cmd_serve(args: argparse.Namespace) -> Tuple[str, int]:
         endpoint = Endpoint(source, host, port)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    stop = threading.Event()
-    caught: List[int] = []
-
-    def on_signal(signum: int, frame: object) -> None:
-        caught.append(signum)
-        stop.set()
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            previous[sig] = signal.signal(sig, on_signal)
     try:
-        print(f"{PROG} serve: {endpoint.url} (shared directory {directory})", flush=True)
-        while not stop.wait(3600):
-            pass
+        with _SignalWait((signal.SIGTERM, signal.SIGINT)) as stop:  # before the URL: a signal then is caught
+            print(f"{PROG} serve: {endpoint.url} (shared directory {directory})", flush=True)
+            caught = stop.wait()
     finally:
         endpoint.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     if caught:
-        print(f"{PROG} serve: stopped by {signal.Signals(caught[0]).name}", file=sys.stderr)
+        print(f"{PROG} serve: stopped by {signal.Signals(caught).name}", file=sys.stderr)
     return "", 0
+
+
+class _SignalWait:
+    """Catches `signals` while entered; wait() blocks until one arrives and
+    returns it (0 off the main thread, where Python takes no signal: there
+    it waits for good).
+
+    A self-pipe: Python's C-level handler writes each signal's number to the
+    wakeup fd, whatever thread the kernel chose and whether wait() has begun
+    or not, so nothing is lost and no lock is taken in a handler. (A handler
+    that set a threading.Event could deadlock: Event.set takes the lock that
+    Event.wait holds on its way in and out, on the same thread.)"""
+
+    def __init__(self, signals: Tuple[int, ...]) -> None:
+        self._signals = signals
+        self._main = threading.current_thread() is threading.main_thread()
+        self._previous: dict = {}
+
+    def __enter__(self) -> "_SignalWait":
+        if self._main:
+            self._r, self._w = os.pipe()
+            os.set_blocking(self._w, False)
+            self._previous_fd = signal.set_wakeup_fd(self._w)
+            for sig in self._signals:
+                self._previous[sig] = signal.signal(sig, lambda signum, frame: None)
+        return self
+
+    def wait(self) -> int:
+        if not self._main:
+            threading.Event().wait()
+            return 0
+        while True:
+            for byte in os.read(self._r, 64):
+                if byte in self._signals:
+                    return byte
+
+    def __exit__(self, *exc: object) -> None:
+        if self._main:
+            for sig, handler in self._previous.items():
+                signal.signal(sig, handler)
+            signal.set_wakeup_fd(self._previous_fd)
+            os.close(self._r)
+            os.close(self._w)
 
 
 def _pid(text: str) -> int:
