@@ -434,16 +434,6 @@ HOT_PATH_TRIED_NOTE = (
     "for five distributions) is the exact histogram itself.")
 
 
-def callgrind_per_op(directory, case):
-    """Instructions per operation of a callgrind case (bench/run's profile), or None."""
-    d = Path(directory)
-    self_txt, n_file = d / ("callgrind.%s.self.txt" % case), d / ("callgrind.%s.n" % case)
-    if not (self_txt.exists() and n_file.exists()):
-        return None
-    total, _ = parse_annotate(self_txt)
-    return total / int(n_file.read_text().strip()) if total is not None else None
-
-
 def clock_overlap_note(r, directory):
     """Whether the clock reads hide other work (bench_per_call's floor/adds_* runs)."""
     floor, adds, both = ("floor/library_clock_x10", "floor/adds_x600",
@@ -451,7 +441,8 @@ def clock_overlap_note(r, directory):
     if not (r.has(floor) and r.has(adds) and r.has(both) and r.has(PEER_BT)):
         return []
     beyond = r.get(PEER_BT) - r.get(floor)
-    instr = callgrind_per_op(directory, "bound")
+    cg = read_callgrind(directory, "bound")
+    instr = cg[0] / cg[2] if cg else None
     text = ("Do the clock reads hide other work? 600 independent register adds take %s alone, the "
             "10 reads %s, and the 10 reads with 60 adds after each %s, against %s for the two "
             "apart: the reads %s. So the op's cost beyond its reads (%s) is the issue time of its "
@@ -701,20 +692,26 @@ def parse_annotate(path):
     return total, funcs
 
 
-def callgrind_section(directory, top=8):
+def read_callgrind(directory, case):
+    """(total instructions, [(instructions, function)], operations) of a callgrind
+    case of bench/run's profile, or None when it was not profiled."""
     d = Path(directory)
+    self_txt, n_file = d / ("callgrind.%s.self.txt" % case), d / ("callgrind.%s.n" % case)
+    if not (self_txt.exists() and n_file.exists()):
+        return None
+    total, funcs = parse_annotate(self_txt)
+    return (total, funcs, int(n_file.read_text().strip())) if total is not None else None
+
+
+def callgrind_section(directory, top=8):
     out = []
     summary = ["| Path | Instructions per operation |", "|---|---|"]
     details = []
     for case, label in CALLGRIND_CASES:
-        self_txt = d / ("callgrind.%s.self.txt" % case)
-        n_file = d / ("callgrind.%s.n" % case)
-        if not (self_txt.exists() and n_file.exists()):
+        cg = read_callgrind(directory, case)
+        if cg is None:
             continue
-        n = int(n_file.read_text().strip())
-        total, funcs = parse_annotate(self_txt)
-        if total is None:
-            continue
+        total, funcs, n = cg
         summary.append("| %s | %.0f |" % (label, total / n))
         if case in ("bound", "by_name", "record"):
             details.append("")

@@ -51,9 +51,16 @@ void dist_json(Out &out, const Dist &d) {
   out.put("]}", 2);
 }
 
-}  // namespace
+// A std::string as quote_into's sink, for json_quote: a string per quoted
+// name, not an Out (whose own storage starts at 4 KiB).
+struct StringSink {
+  std::string &s;
+  void put(char c) { s += c; }
+  void put(const char *p, std::size_t n) { s.append(p, n); }
+};
 
-void put_json_quoted(Out &out, const char *s) {
+template <typename Sink>
+void quote_into(Sink &out, const char *s) {
   const auto *u = reinterpret_cast<const unsigned char *>(s);
   std::size_t n = std::strlen(s);
   out.put('"');
@@ -82,10 +89,15 @@ void put_json_quoted(Out &out, const char *s) {
   out.put('"');
 }
 
+}  // namespace
+
+void put_json_quoted(Out &out, const char *s) { quote_into(out, s); }
+
 std::string json_quote(const char *s) {
-  Out out;
-  put_json_quoted(out, s);
-  return out.take();
+  std::string text;
+  StringSink sink{text};
+  quote_into(sink, s);
+  return text;
 }
 
 void format_json(const Snapshot &s, Out &out) {
