@@ -24,6 +24,16 @@ fn run(py: Python<'_>, code: &str, scope: &Bound<'_, PyDict>) {
     py.run(&code, Some(scope), None).unwrap();
 }
 
+/// False on a free-threaded CPython running without its GIL (the default
+/// there; PYTHON_GIL=1 turns it back on).
+fn gil_enabled(py: Python<'_>) -> bool {
+    let sys = py.import("sys").unwrap();
+    match sys.getattr("_is_gil_enabled") {
+        Ok(f) => f.call0().unwrap().extract().unwrap(),
+        Err(_) => true, // before 3.13 every build has the GIL
+    }
+}
+
 #[test]
 fn the_closure_runs_without_the_gil_and_the_wait_for_it_is_its_own_figure() {
     Python::with_gil(|py| {
@@ -93,11 +103,19 @@ fn the_closure_runs_without_the_gil_and_the_wait_for_it_is_its_own_figure() {
             "the released phase ends before the GIL is taken back"
         );
         // The spinner held the GIL for at least most of a switch interval.
-        assert!(
-            timing.gil_wait_ns() >= 20_000_000,
-            "GIL wait {} ns",
-            timing.gil_wait_ns()
-        );
+        // A free-threaded CPython has no GIL to wait for: the closure's
+        // thread re-attaches as the spinner runs beside it, and that
+        // re-attach (a few µs) is what is measured as the wait; the checks
+        // after this one hold for it all the same.
+        if gil_enabled(py) {
+            assert!(
+                timing.gil_wait_ns() >= 20_000_000,
+                "GIL wait {} ns",
+                timing.gil_wait_ns()
+            );
+        } else {
+            assert!(timing.gil_wait_ns() > 0, "the re-attach was not measured");
+        }
         // ... and that wait lies outside every phase: phases + wait <= total.
         let phases: u64 = timing.phases().map(|(_, ns, _)| ns).sum();
         assert!(phases + timing.gil_wait_ns() <= timing.total_ns());
@@ -192,4 +210,42 @@ fn a_finished_tracer_is_refused() {
         );
         assert!(!ran.load(Ordering::Relaxed));
     });
+}
+
+#[test]
+fn threads_releasing_at_once_lose_no_count() {
+    // Four threads each trace 250 operations whose released phase lets the
+    // others in (on a free-threaded CPython they run in parallel throughout).
+    const THREADS: u64 = 4;
+    const OPS: u64 = 250;
+    let m = Metrics::new().unwrap();
+    thread::scope(|s| {
+        for _ in 0..THREADS {
+            s.spawn(|| {
+                Python::with_gil(|py| {
+                    for _ in 0..OPS {
+                        let mut t = m.tracer("pyo3_threads").unwrap();
+                        t.begin(Phase::EXTRACT).unwrap();
+                        t.end(Phase::EXTRACT).unwrap();
+                        t.allow_threads(py, Phase::CONVERT, |r| {
+                            assert!(!holds_gil());
+                            r.next(Phase::NETWORK).unwrap();
+                        })
+                        .unwrap();
+                        t.begin(Phase::MATERIALIZE).unwrap();
+                        t.end(Phase::MATERIALIZE).unwrap();
+                        t.finish().unwrap();
+                    }
+                })
+            });
+        }
+    });
+    let snap = m.snapshot().unwrap();
+    let op = snap.find("pyo3_threads").unwrap();
+    let stats = op.stats().unwrap();
+    assert_eq!(stats.count, THREADS * OPS);
+    assert_eq!(stats.gil_releases, THREADS * OPS);
+    assert_eq!(op.gil_wait().unwrap().count, THREADS * OPS);
+    // Each getting the GIL (or the thread state) back was measured.
+    assert!(op.gil_wait().unwrap().min_ns > 0);
 }
