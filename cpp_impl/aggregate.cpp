@@ -202,4 +202,27 @@ void OpAgg::clear() {
   if (wait_) wait_->clear();
 }
 
+void CoverPlan::widen(int k, const Dist *d) {
+  if (!d || d->hist.end_bucket() == d->hist.first_bucket()) return;
+  const int lo = d->hist.first_bucket(), end = d->hist.end_bucket();
+  if (end_[k] == 0 || lo < lo_[k]) lo_[k] = lo;
+  if (end > end_[k]) end_[k] = end;
+}
+
+void CoverPlan::add(const OpAgg &o) {
+  for (int p = 0; p < kMaxPhases; ++p) widen(p, o.phase(p));
+  widen(kMaxPhases, o.wait());
+  widen(kMaxPhases + 1, &o.total);
+}
+
+bool CoverPlan::reserve(OpAgg &into, Arena *arena) const {
+  for (int k = 0; k < kDists; ++k) {
+    if (end_[k] == 0) continue;
+    const int which = k < kMaxPhases ? k : k == kMaxPhases ? kDistWait : kDistTotal;
+    Dist *d = into.dist_for(which, arena);
+    if (!d || !d->hist.reserve_range(lo_[k], end_[k] - 1, arena)) return false;
+  }
+  return true;
+}
+
 }  // namespace bt

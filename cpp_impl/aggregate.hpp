@@ -122,6 +122,22 @@ class OpAgg {
   Dist *wait_ = nullptr;
 };
 
+// The union of several aggregates' histogram ranges, so that a merge of
+// them all into an arena-backed aggregate (arena.hpp, which keeps every block
+// a histogram outgrows) gives each distribution its storage once.
+class CoverPlan {
+ public:
+  // Widens the plan by `o`'s ranges.
+  void add(const OpAgg &o);
+  // Storage in `into` for the union; false on out of memory.
+  bool reserve(OpAgg &into, Arena *arena) const;
+
+ private:
+  static constexpr int kDists = kMaxPhases + 2;  // the phases, the wait, the total
+  void widen(int k, const Dist *d);
+  int lo_[kDists] = {}, end_[kDists] = {};  // buckets [lo, end); end == 0: none
+};
+
 inline __attribute__((always_inline)) bool OpAgg::record(const Timing &t, uint64_t mult, bool may_grow) {
   // A first pass converts the phases and checks that their buckets have
   // storage, testing the values against each histogram's range; only when

@@ -17,6 +17,9 @@ namespace bt {
 class Arena {
  public:
   Arena() = default;
+  // Blocks start at `first_block` bytes (then double): for arenas that are
+  // often small (a snapshot of one process's few operations).
+  explicit Arena(std::size_t first_block) : next_size_(first_block) {}
   ~Arena();  // frees every block
   Arena(const Arena &) = delete;
   Arena &operator=(const Arena &) = delete;
