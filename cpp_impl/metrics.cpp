@@ -45,9 +45,13 @@ std::unique_ptr<Snapshot> new_snapshot(std::size_t nops, bool in_arena = false) 
     if (in_arena) snap->arena.reset(new Arena(4096));
     snap->ops.reserve(nops);  // so push_back below cannot throw
     for (std::size_t i = 0; i < nops; ++i) {
-      void *mem = in_arena ? snap->arena->alloc(sizeof(SnapOp)) : ::operator new(sizeof(SnapOp));
+      if (!in_arena) {
+        snap->ops.push_back(std::unique_ptr<SnapOp>(new SnapOp()));
+        continue;
+      }
+      void *mem = snap->arena->alloc(sizeof(SnapOp));
       if (!mem) return nullptr;
-      snap->ops.push_back(std::unique_ptr<SnapOp>(new (mem) SnapOp()));
+      snap->ops.push_back(std::unique_ptr<SnapOp>(new (mem) SnapOp()));  // released, never deleted
     }
   } catch (const std::bad_alloc &) {
     return nullptr;
