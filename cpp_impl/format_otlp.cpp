@@ -69,7 +69,13 @@ class InPlaceOtlp {
     const pb::InPlace::Gap resource = w_.open(kResourceMetricsResource);
     const char *service = std::getenv("OTEL_SERVICE_NAME");
     str_attr(kResourceAttributes, "service.name", service && *service ? service : "unknown_service");
-    int_attr(kResourceAttributes, "process.pid", static_cast<int64_t>(getpid()));
+    // A merge of a shared directory holds many processes' figures: its
+    // stream is the directory's, whichever process happens to send it.
+    if (s_.shared_dir.empty()) {
+      int_attr(kResourceAttributes, "process.pid", static_cast<int64_t>(getpid()));
+    } else {
+      str_attr(kResourceAttributes, "boundarytrace.shared_dir", s_.shared_dir.c_str());
+    }
     str_attr(kResourceAttributes, "telemetry.sdk.name", "boundarytrace");
     w_.close(resource);
     const pb::InPlace::Gap scope_metrics = w_.open(kResourceMetricsScope);

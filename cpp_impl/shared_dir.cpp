@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <algorithm>
 #include <map>
@@ -73,6 +74,13 @@ bool slot_index(const char *name, uint64_t *n) {
 }
 
 std::string slot_file(uint64_t n) { return "slot-" + std::to_string(n) + ".bt"; }
+
+// Every process that names the directory differently (relative, through a
+// link) gets the same name for it.
+std::string canonical_path(const std::string &path) {
+  std::unique_ptr<char, void (*)(void *)> real(realpath(path.c_str(), nullptr), std::free);
+  return real ? std::string(real.get()) : path;
+}
 
 int lock_file(int fd, int how) {
   int r;
@@ -503,7 +511,9 @@ Err merge(int dirfd, const std::string &path, Snapshot **out, int *err_no) {
       if (f != folded.end() && f->second == incarnation_of(m)) continue;  // in the archive
       r.add(m.p, m.n, kSlot, name, fd.fd);  // live, it may grow while read
     }
-    return r.finish(out);
+    const Err e = r.finish(out);
+    if (e == Err::ok) (*out)->shared_dir = canonical_path(path);
+    return e;
   } catch (const std::bad_alloc &) {
     return Err::nomem;
   }

@@ -32,6 +32,10 @@ struct Snapshot {
   uint64_t dropped = 0;
   uint32_t processes = 0;
   std::vector<Skipped> skipped;
+  // Of a shared directory: its canonical path (its path as given when that
+  // fails). Empty for a snapshot of one process. An OTLP export names the
+  // directory, not the pid of whichever process read it.
+  std::string shared_dir;
   uint64_t start_ns = 0;  // when the covered interval began
   uint64_t end_ns = 0;    // when the copy was taken
   uint32_t phase_count = 0;

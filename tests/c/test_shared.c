@@ -585,6 +585,64 @@ static void test_shared__reader_meets_a_growing_slot(void **state) {
 
 /* ---- damaged files ---------------------------------------------------------- */
 
+/* The OTLP export of `s` (malloc'd, its size in *n). */
+static char *otlp_of(const bt_snapshot *s, size_t *n) {
+  char *buf;
+  size_t again = 0;
+  assert_status(BT_OK, bt_snapshot_export(NULL, 0, n, s, BT_FORMAT_OTLP_PROTOBUF));
+  buf = malloc(*n + 1);
+  assert_non_null(buf);
+  assert_status(BT_OK, bt_snapshot_export(buf, *n + 1, &again, s, BT_FORMAT_OTLP_PROTOBUF));
+  assert_int_equal(*n, again);
+  return buf;
+}
+
+static int holds(const char *buf, size_t n, const char *text) { return memmem(buf, n, text, strlen(text)) != NULL; }
+
+/* A merge holds many processes' figures: its OTLP resource names the
+ * directory (canonical, however it was reached), never the reader's pid. */
+static void test_shared__otlp_names_the_directory_not_a_pid(void **state) {
+  char dir[256], link[300], real[PATH_MAX];
+  bt_metrics *m = NULL, *heap = NULL;
+  bt_snapshot *snaps[3];
+  char *buf;
+  size_t n;
+  int i;
+  (void)state;
+  make_dir(dir, sizeof dir);
+  assert_non_null(realpath(dir, real));
+  snprintf(link, sizeof link, "%s.link", dir);
+  assert_int_equal(0, symlink(dir, link));
+  assert_status(BT_OK, bt_metrics_open_shared(&m, dir));
+  record_one(m, "otlp.op");
+  assert_status(BT_OK, bt_metrics_snapshot(&snaps[0], m)); /* the sink's own merge */
+  snaps[1] = read_dir(dir);
+  snaps[2] = read_dir(link);
+  for (i = 0; i < 3; i++) {
+    assert_int_equal(1, count_in(snaps[i], "otlp.op"));
+    buf = otlp_of(snaps[i], &n);
+    assert_true(holds(buf, n, "boundarytrace.shared_dir"));
+    assert_true(holds(buf, n, real));
+    assert_false(holds(buf, n, "process.pid"));
+    assert_false(holds(buf, n, "link"));
+    free(buf);
+    bt_snapshot_free(snaps[i]);
+  }
+  /* one process's sink keeps its pid */
+  assert_status(BT_OK, bt_metrics_new(&heap));
+  record_one(heap, "otlp.op");
+  assert_status(BT_OK, bt_metrics_snapshot(&snaps[0], heap));
+  buf = otlp_of(snaps[0], &n);
+  assert_true(holds(buf, n, "process.pid"));
+  assert_false(holds(buf, n, "boundarytrace.shared_dir"));
+  free(buf);
+  bt_snapshot_free(snaps[0]);
+  bt_metrics_free(heap);
+  bt_metrics_free(m);
+  assert_int_equal(0, unlink(link));
+  remove_dir(dir);
+}
+
 static void *read_file(const char *path, size_t *n) {
   struct stat st;
   int fd = open(path, O_RDONLY);
@@ -1082,6 +1140,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_shared__full_file_system_drops_and_counts),
       cmocka_unit_test(test_shared__flight_recorder_outlives_a_kill),
       cmocka_unit_test(test_shared__environment_variable),
+      cmocka_unit_test(test_shared__otlp_names_the_directory_not_a_pid),
   };
   ssize_t n = readlink("/proc/self/exe", g_self, sizeof g_self - 1);
   if (n <= 0) return 1;

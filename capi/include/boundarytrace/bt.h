@@ -330,7 +330,9 @@ typedef enum bt_format {
    * receiver takes at /v1/metrics): counters as monotonic sums, every
    * distribution an ExponentialHistogram at scale 4 with min, max and sum, in
    * ns; CUMULATIVE for a snapshot, DELTA for an interval of bt_metrics_take.
-   * Bytes, as BT_FORMAT_PROMETHEUS_PROTOBUF. Since 0.1.0.
+   * The resource names the process (`process.pid`), or for a merge of a
+   * shared directory the directory (`boundarytrace.shared_dir`, its
+   * canonical path). Bytes, as BT_FORMAT_PROMETHEUS_PROTOBUF. Since 0.1.0.
    */
   BT_FORMAT_OTLP_PROTOBUF = 6,
   /* Not formats: they make every int a valid bt_format in C++ too, so an
