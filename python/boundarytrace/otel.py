@@ -19,18 +19,21 @@ console one, or your vendor's, with their endpoints, headers and retries.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from typing import Any, List, Optional
 
 from opentelemetry.sdk.metrics.export import (AggregationTemporality, ExponentialHistogram,
                                               ExponentialHistogramDataPoint, Metric, MetricExporter,
-                                              MetricsData, NumberDataPoint, ResourceMetrics,
-                                              ScopeMetrics, Sum)
+                                              MetricExportResult, MetricsData, NumberDataPoint,
+                                              ResourceMetrics, ScopeMetrics, Sum)
 from opentelemetry.sdk.metrics._internal.point import Buckets
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
+from ._otlp import _DELTA_SHARED, _DirectoryLead
 from ._snapshot import PhaseStats, Snapshot
 from ._tracing import _sink
 
@@ -140,6 +143,11 @@ class OTelBridge:
     ``resource`` defaults to ``Resource.create()`` (``OTEL_SERVICE_NAME`` and
     ``OTEL_RESOURCE_ATTRIBUTES`` apply). ``force_flush()`` exports now;
     ``shutdown()`` exports a last time and shuts the exporter down.
+
+    As with ``OTLPExporter``: a snapshot without operations is not exported,
+    of the bridges of one shared directory only the holder of its
+    ``otlp.lock`` exports (a shared sink is cumulative only), and a forked
+    child exports nothing through its parent's bridge.
     """
 
     def __init__(self, exporter: MetricExporter, metrics: Optional[Any] = None, *,
@@ -151,6 +159,10 @@ class OTelBridge:
             raise ValueError(f"interval must be > 0 seconds, not {interval!r}")
         self._exporter = exporter
         self._sink = _sink(metrics, "OTelBridge")  # type: ignore[arg-type]
+        if temporality == "delta" and self._sink.shared_dir is not None:
+            raise ValueError(_DELTA_SHARED)
+        self._pid = os.getpid()
+        self._lead = _DirectoryLead(self._sink)
         self._interval = float(interval)
         self._delta = temporality == "delta"
         self._resource = resource if resource is not None else Resource.create()
@@ -163,10 +175,17 @@ class OTelBridge:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            self.force_flush()
+            try:
+                self.force_flush()
+            except ValueError as exc:  # delta on a sink BOUNDARYTRACE_SHARED_DIR made shared
+                print(f"boundarytrace: OTelBridge: {exc}; not exporting", file=sys.stderr)
+                return
 
     def force_flush(self) -> Any:
-        """Exports now; returns the exporter's result."""
+        """Exports now; returns the exporter's result (SUCCESS when there was
+        nothing to export here: see the class's doc)."""
+        if os.getpid() != self._pid:  # a forked child (its copy of _lock may be held)
+            return MetricExportResult.SUCCESS
         with self._lock:
             if self._delta:
                 snap, _ = self._sink.take()
@@ -174,18 +193,23 @@ class OTelBridge:
             else:
                 snap = self._sink.snapshot()
                 temporality = AggregationTemporality.CUMULATIVE
+            if not self._lead.may_send(snap):
+                return MetricExportResult.SUCCESS
             result = self._exporter.export(to_metrics_data(snap, self._resource, temporality))
             self.results.append(result)
             return result
 
     def shutdown(self) -> None:
         """Stops the thread after a last export, then shuts the exporter down."""
-        if self._stop.is_set():
+        if os.getpid() != self._pid or self._stop.is_set():
             return
         self._stop.set()
         self._thread.join()
-        self.force_flush()
-        self._exporter.shutdown()
+        try:
+            self.force_flush()
+        finally:
+            self._lead.release()
+            self._exporter.shutdown()
 
     def __enter__(self) -> "OTelBridge":
         return self

@@ -13,8 +13,10 @@ from __future__ import annotations
 import http.server
 import os
 import queue
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -257,3 +259,161 @@ def test_engine_otel__sdk_bridge_through_the_users_exporter(collector, metrics):
     bridge.shutdown()
     _passed_on(received)  # the last export on shutdown
     assert bridge.results[-1] == MetricExportResult.SUCCESS
+
+
+# A traced program, run as its own process: records argv[2] operations named
+# argv[1]; with argv[3] "wait" it then says "ready 0" and waits for a line on
+# stdin; with "fork-wait" it first forks a child, which sleeps, and says
+# "ready <child's pid>".
+_PROGRAM = r"""
+import os, sys
+import boundarytrace as bt
+name, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+for _ in range(n):
+    with bt.trace(name):
+        pass
+child = 0
+if mode == "fork-wait":
+    child = os.fork()
+    if child == 0:
+        import time
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # the test reads the parent's pipes to their end
+            os.dup2(null, fd)
+        time.sleep(120)  # killed by the test before
+        os._exit(0)
+if mode in ("wait", "fork-wait"):
+    print("ready", child, flush=True)
+    sys.stdin.readline()
+"""
+
+
+def _env(endpoint, **extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("BOUNDARYTRACE_", "OTEL_")) or k == "BOUNDARYTRACE_BACKEND"}
+    env.update(BOUNDARYTRACE_OTLP_ENDPOINT=endpoint, BOUNDARYTRACE_OTLP_INTERVAL="3600")
+    env.update(extra)
+    return env
+
+
+def _start(env, name, n, mode="exit"):
+    return subprocess.Popen([sys.executable, "-c", _PROGRAM, name, str(n), mode], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _run_program(env, name, n):
+    proc = _start(env, name, n)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return proc.pid, err
+
+
+def _resource(req):
+    (rm,) = req.resource_metrics
+    return {kv.key: (kv.value.string_value or kv.value.int_value) for kv in rm.resource.attributes}
+
+
+def _operations(req):
+    return {_attrs(p)["op"]: p.as_int for p in _metrics(req)["boundarytrace.operations"].sum.data_points}
+
+
+def test_engine_otel__environment_exporter_sends_at_exit(collector):
+    """BOUNDARYTRACE_OTLP_ENDPOINT with no code change: a program that ends
+    before its first interval still delivers what it recorded."""
+    endpoint, received = collector
+    _drain(received)
+    pid, err = _run_program(_env(endpoint), "env_exit", 3)
+    assert err == ""
+    req = _passed_on(received)
+    assert _operations(req) == {"env_exit": 3}
+    assert _resource(req)["process.pid"] == pid
+    assert received.empty()
+
+
+def test_engine_otel__one_process_sends_a_shared_directory(collector, tmp_path):
+    """Processes sharing a directory (BOUNDARYTRACE_SHARED_DIR) each start an
+    exporter; the directory's merge goes out from one of them, named by the
+    directory, and from another once that one has gone."""
+    endpoint, received = collector
+    _drain(received)
+    shared = tmp_path / "shared"
+    env = _env(endpoint, BOUNDARYTRACE_SHARED_DIR=str(shared))
+    first = _start(env, "a", 2, "wait")
+    try:
+        assert first.stdout.readline() == "ready 0\n"
+        _run_program(env, "b", 2)  # exits while the first one sends: it sends nothing
+        assert received.empty()
+        first.communicate("\n", timeout=60)
+        assert first.returncode == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+    req = _passed_on(received)
+    assert _operations(req) == {"a": 2, "b": 2}
+    assert _resource(req) == {"service.name": "unknown_service", "telemetry.sdk.name": "boundarytrace",
+                              "boundarytrace.shared_dir": os.path.realpath(shared)}
+    _run_program(env, "c", 1)  # the only one left: it sends, at its exit
+    assert _operations(_passed_on(received)) == {"a": 2, "b": 2, "c": 1}
+    assert received.empty()
+
+
+def test_engine_otel__killed_senders_child_does_not_keep_the_lock(collector, tmp_path):
+    """The sending process forked a child, then was killed: the child holds
+    no copy of the directory's lock, so another process takes over."""
+    endpoint, received = collector
+    _drain(received)
+    env = _env(endpoint, BOUNDARYTRACE_SHARED_DIR=str(tmp_path / "shared"))
+    first = _start(env, "a", 1, "fork-wait")
+    try:
+        word, child = first.stdout.readline().split()
+        assert word == "ready"
+    finally:
+        first.kill()  # no exit handler: it sends nothing
+        first.communicate()
+    try:
+        assert received.empty()
+        _run_program(env, "c", 1)  # while the child lives
+        assert _operations(_passed_on(received)) == {"a": 1, "c": 1}
+    finally:
+        os.kill(int(child), signal.SIGKILL)
+
+
+def test_engine_otel__exporters_of_one_directory_in_one_process(collector, tmp_path):
+    endpoint, received = collector
+    _drain(received)
+    with bt.Metrics.open_shared(tmp_path / "shared") as m1, \
+            bt.Metrics.open_shared(tmp_path / "shared") as m2:
+        m2.record("shared_op", 5)
+        one = bt.OTLPExporter(endpoint, m1, interval=3600)
+        two = bt.OTLPExporter(endpoint, m2, interval=3600)
+        assert one.leading and not two.leading
+        assert two.flush() and two.sent == 0 and received.empty()
+        one.close()
+        assert _operations(_passed_on(received)) == {"shared_op": 1}
+        assert two.flush() and two.leading and two.sent == 1
+        assert _operations(_passed_on(received)) == {"shared_op": 1}
+        two.close()
+        _passed_on(received)
+        with pytest.raises(ValueError, match="cumulative"):
+            bt.OTLPExporter(endpoint, m1, temporality="delta")
+    empty = bt.OTLPExporter(endpoint, bt.Metrics(), interval=3600)
+    assert empty.flush() and empty.sent == 0  # no operations: nothing sent
+    empty.close()
+    assert received.empty()
+
+
+def test_engine_otel__delta_of_a_shared_global_sink_is_refused_once(collector, tmp_path):
+    endpoint, received = collector
+    _drain(received)
+    env = _env(endpoint, BOUNDARYTRACE_SHARED_DIR=str(tmp_path / "shared"),
+               BOUNDARYTRACE_OTLP_TEMPORALITY="delta", BOUNDARYTRACE_OTLP_INTERVAL="0.05")
+    proc = _start(env, "d", 3, "wait")
+    assert proc.stdout.readline() == "ready 0\n"
+    time.sleep(0.5)  # some intervals
+    out, err = proc.communicate("\n", timeout=60)
+    assert proc.returncode == 0
+    lines = err.splitlines()
+    assert len(lines) == 1 and "'delta'" in lines[0] and "not exporting" in lines[0], err
+    assert received.empty()
