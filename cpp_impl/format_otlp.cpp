@@ -10,12 +10,9 @@
 // is CUMULATIVE from its start; an interval of a take is DELTA. Times are
 // moved from the monotonic time line to Unix time with the offset the snapshot
 // recorded.
-#include <unistd.h>
-
-#include <cstdlib>
-
 #include "cpp_impl/export.hpp"
 #include "cpp_impl/export_figures.hpp"
+#include "cpp_impl/otlp_resource.hpp"
 #include "cpp_impl/pb_in_place.hpp"
 #include "cpp_impl/phase_table.hpp"
 #include "cpp_impl/protobuf_writer.hpp"
@@ -67,16 +64,13 @@ class InPlaceOtlp {
   bool write() {
     const pb::InPlace::Gap request = w_.open(kRequestResourceMetrics);
     const pb::InPlace::Gap resource = w_.open(kResourceMetricsResource);
-    const char *service = std::getenv("OTEL_SERVICE_NAME");
-    str_attr(kResourceAttributes, "service.name", service && *service ? service : "unknown_service");
-    // A merge of a shared directory holds many processes' figures: its
-    // stream is the directory's, whichever process happens to send it.
-    if (s_.shared_dir.empty()) {
-      int_attr(kResourceAttributes, "process.pid", static_cast<int64_t>(getpid()));
-    } else {
-      str_attr(kResourceAttributes, "boundarytrace.shared_dir", s_.shared_dir.c_str());
+    for (const ResourceAttr &a : otlp_resource(s_)) {
+      if (a.is_int) {
+        int_attr(kResourceAttributes, a.key.c_str(), a.number);
+      } else {
+        str_attr(kResourceAttributes, a.key.c_str(), a.text.c_str());
+      }
     }
-    str_attr(kResourceAttributes, "telemetry.sdk.name", "boundarytrace");
     w_.close(resource);
     const pb::InPlace::Gap scope_metrics = w_.open(kResourceMetricsScope);
     const pb::InPlace::Gap scope = w_.open(kScopeMetricsScope);

@@ -353,6 +353,7 @@ def test_engine_otel__one_process_sends_a_shared_directory(collector, tmp_path):
     req = _passed_on(received)
     assert _operations(req) == {"a": 2, "b": 2}
     assert _resource(req) == {"service.name": "unknown_service", "telemetry.sdk.name": "boundarytrace",
+                              "host.name": socket.gethostname(),
                               "boundarytrace.shared_dir": os.path.realpath(shared)}
     _run_program(env, "c", 1)  # the only one left: it sends, at its exit
     assert _operations(_passed_on(received)) == {"a": 2, "b": 2, "c": 1}
@@ -417,3 +418,42 @@ def test_engine_otel__delta_of_a_shared_global_sink_is_refused_once(collector, t
     lines = err.splitlines()
     assert len(lines) == 1 and "'delta'" in lines[0] and "not exporting" in lines[0], err
     assert received.empty()
+
+
+def test_engine_otel__resource_from_the_environment_as_the_sdk_reads_it(collector, monkeypatch):
+    """OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME give the attributes the
+    OpenTelemetry SDK's own detector gives for them; an item it cannot read
+    is left out and said once."""
+    from opentelemetry.sdk.resources import OTELResourceDetector
+
+    endpoint, received = collector
+    _drain(received)
+    attrs = ("deployment.environment = prod ,team=data%20eng,host.name=web-1,broken,"
+             "service.name=from-attrs,odd=%zz%41,,bytes=%FF")
+    env = _env(endpoint, OTEL_RESOURCE_ATTRIBUTES=attrs, OTEL_SERVICE_NAME="svc")
+    pid, err = _run_program(env, "res", 1)
+    got = _resource(_passed_on(received))
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", attrs)
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "svc")
+    sdk = dict(OTELResourceDetector().detect().attributes)
+    assert sdk["bytes"] == "\ufffd" and sdk["odd"] == "%zzA"
+    assert got == {**sdk, "telemetry.sdk.name": "boundarytrace", "process.pid": pid}
+    (line,) = err.splitlines()
+    assert "OTEL_RESOURCE_ATTRIBUTES" in line and "not key=value" in line
+
+
+def test_engine_otel__names_that_are_not_utf8_still_make_a_valid_request(collector, tmp_path):
+    """protobuf strings must be UTF-8, or the receiver refuses the request:
+    a service name or a shared directory's path that is not gets U+FFFD."""
+    endpoint, received = collector
+    _drain(received)
+    shared = os.path.join(os.fsencode(tmp_path), b"dir-\xff")
+    env = _env(endpoint, BOUNDARYTRACE_SHARED_DIR=os.fsdecode(shared))
+    env = {os.fsencode(k): os.fsencode(v) for k, v in env.items()}
+    env[b"OTEL_SERVICE_NAME"] = b"svc-\xfe"
+    _run_program(env, "utf8", 2)
+    req = _passed_on(received)
+    assert _operations(req) == {"utf8": 2}
+    res = _resource(req)
+    assert res["service.name"] == "svc-\ufffd"
+    assert res["boundarytrace.shared_dir"] == os.path.realpath(tmp_path) + "/dir-\ufffd"

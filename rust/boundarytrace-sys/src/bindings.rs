@@ -405,9 +405,12 @@ pub const BT_FORMAT_PROMETHEUS_PROTOBUF: bt_format = 5;
 /// receiver takes at /v1/metrics): counters as monotonic sums, every
 /// distribution an ExponentialHistogram at scale 4 with min, max and sum, in
 /// ns; CUMULATIVE for a snapshot, DELTA for an interval of bt_metrics_take.
-/// The resource names the process (`process.pid`), or for a merge of a
-/// shared directory the directory (`boundarytrace.shared_dir`, its
-/// canonical path). Bytes, as BT_FORMAT_PROMETHEUS_PROTOBUF. Since 0.1.0.
+/// The resource names the host and the process (`host.name`,
+/// `process.pid`), or for a merge of a shared directory the host and the
+/// directory (`boundarytrace.shared_dir`, its canonical path), then adds
+/// OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME as the OpenTelemetry SDKs
+/// read them (docs/formats.md). Bytes, as BT_FORMAT_PROMETHEUS_PROTOBUF.
+/// Since 0.1.0.
 pub const BT_FORMAT_OTLP_PROTOBUF: bt_format = 6;
 
 /// Largest capacity bt_timeline_start() accepts.
