@@ -23,8 +23,7 @@ import atexit
 import os as _os
 import sys as _sys
 import threading
-import weakref
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set
 
 from ._errors import InvalidArgumentError
 from ._exports import Format
@@ -104,7 +103,6 @@ class _DirectoryLead:
     def __init__(self, sink: Any) -> None:
         self._dir = _shared_dir(sink)
         self._fd: Optional[int] = None
-        _leads.add(self)
         self.take()
 
     @property
@@ -128,6 +126,7 @@ class _DirectoryLead:
             _os.close(fd)
             return False
         self._fd = fd
+        _leads.add(self)
         return True
 
     def may_send(self, snap: Any) -> bool:
@@ -145,8 +144,9 @@ class _DirectoryLead:
         _leads.discard(self)
 
 
-# Leads of open exporters, for the fork handler (weak: a dropped one goes).
-_leads: "weakref.WeakSet[_DirectoryLead]" = weakref.WeakSet()
+# Leads holding their lock, for the fork handler. (A plain set: an open
+# exporter's thread and exit handler keep it alive until it is closed.)
+_leads: "Set[_DirectoryLead]" = set()
 
 
 def _after_fork_in_child() -> None:

@@ -129,6 +129,12 @@ class Endpoint:
     perhaps by several at once), and returns the Snapshot to render in the
     format the scraper asked for; an exception it raises answers that
     scrape with 500 and its message.
+
+    The endpoint belongs to the process that started it: a forked child
+    has no thread serving it, so the child closes its inherited copy of the
+    listening socket at once (else, once the parent is gone, the port would
+    stay taken and scrapers would wait on it), and ``close()`` there only
+    returns.
     """
 
     def __init__(self, source: "Callable[[], Snapshot]", host: str, port: int) -> None:
@@ -140,9 +146,11 @@ class Endpoint:
         self._httpd.daemon_threads = True
         self._httpd.source = source  # type: ignore[attr-defined]
         self.host, self.port = self._httpd.server_address[:2]
+        self._pid = _os.getpid()
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="boundarytrace-serve",
                                         daemon=True)
         self._thread.start()
+        _endpoints.add(self)
 
     @property
     def url(self) -> str:
@@ -152,9 +160,15 @@ class Endpoint:
 
     def close(self) -> None:
         """Stops serving and closes the socket."""
+        if _os.getpid() != self._pid:
+            # A forked child: shutdown() would wait forever for a serving
+            # loop that only the parent runs.
+            self._httpd.server_close()
+            return
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
+        _endpoints.discard(self)
 
     def __enter__(self) -> "Endpoint":
         return self
@@ -164,6 +178,20 @@ class Endpoint:
 
     def __repr__(self) -> str:
         return f"<boundarytrace.Endpoint {self.url}>"
+
+
+# Running endpoints, for the fork handler. (A plain set: the serving thread
+# keeps an endpoint alive until close() anyway.)
+_endpoints: "Set[Endpoint]" = set()
+
+
+def _after_fork_in_child() -> None:
+    for ep in list(_endpoints):
+        ep._httpd.server_close()
+
+
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def serve(address: str = "127.0.0.1:9464", metrics: Optional[object] = None, *,

@@ -123,6 +123,50 @@ def test_serve__odd_listen_value_gets_one_message(value):
     assert len(lines) == 1 and value in lines[0] and "not serving" in lines[0]
 
 
+def test_serve__a_forked_child_leaves_a_with_block_at_once():
+    # The child's copy of the endpoint has no serving thread: close() there
+    # waited forever for it.
+    code = ("import os, boundarytrace as bt\n"
+            "with bt.serve('127.0.0.1:0') as ep:\n"
+            "    pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    os._exit(0)\n"
+            "_, status = os.waitpid(pid, 0)\n"
+            "print('child exit', status)\n")
+    r = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and r.stdout == "child exit 0\n", r.stderr
+
+
+def test_serve__a_killed_servers_child_does_not_keep_the_port():
+    """The serving process forked a long-lived child, then was killed: the
+    port is free for its successor (the child closed its copy of the
+    listening socket, which nothing in it would have answered)."""
+    code = ("import os, sys, time, boundarytrace as bt\n"
+            "ep = bt.serve('127.0.0.1:0')\n"
+            "child = os.fork()\n"
+            "if child == 0:\n"
+            "    null = os.open(os.devnull, os.O_RDWR)\n"
+            "    for fd in (0, 1, 2):\n"
+            "        os.dup2(null, fd)\n"
+            "    time.sleep(120)\n"
+            "    os._exit(0)\n"
+            "print(ep.port, child, flush=True)\n"
+            "sys.stdin.readline()\n")
+    proc = subprocess.Popen([sys.executable, "-W", "ignore", "-c", code], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        port, child = (int(w) for w in proc.stdout.readline().split())
+    finally:
+        proc.kill()
+        proc.communicate()
+    try:
+        with bt.serve(f"127.0.0.1:{port}") as ep:
+            assert ep.port == port
+    finally:
+        os.kill(child, signal.SIGKILL)
+
+
 # --- a shared directory: bt.serve(shared_dir=...) and the `boundarytrace serve` sidecar ---------
 
 def test_serve__a_shared_directory_merged_at_each_scrape(tmp_path):
