@@ -46,6 +46,19 @@ def _snapshot(sink: Any, temporality: str) -> Any:
     raise ValueError(f"temporality must be one of {_TEMPORALITIES}, not {temporality!r}")
 
 
+def _seconds(what: str, value: Any) -> float:
+    """`value` as a number of seconds a thread can wait: > 0 and finite
+    (threading's waits refuse more than TIMEOUT_MAX, from their thread)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number of seconds, not {value!r}") from None
+    if not 0 < v <= threading.TIMEOUT_MAX:
+        raise ValueError(f"{what} must be > 0 and at most {threading.TIMEOUT_MAX:.0f} seconds, "
+                         f"not {value!r}")
+    return v
+
+
 def _payload(sink: Any, temporality: str) -> bytes:
     return _snapshot(sink, temporality).export(Format.OTLP_PROTOBUF)  # type: ignore[no-any-return]
 
@@ -92,7 +105,7 @@ def otlp_push(endpoint: str, metrics: Optional[Any] = None, *, temporality: str 
     from . import _tracing
     sink = metrics if metrics is not None else _tracing.global_metrics()
     url = _url(endpoint)
-    _post(url, _payload(sink, temporality), headers, timeout)
+    _post(url, _payload(sink, temporality), headers, _seconds("timeout", timeout))
 
 
 class _DirectoryLead:
@@ -177,13 +190,12 @@ class OTLPExporter:
         from . import _tracing
         if temporality not in _TEMPORALITIES:
             raise ValueError(f"temporality must be one of {_TEMPORALITIES}, not {temporality!r}")
-        if not interval > 0:
-            raise ValueError(f"interval must be > 0 seconds, not {interval!r}")
+        interval, timeout = _seconds("interval", interval), _seconds("timeout", timeout)
         self._url = _url(endpoint)
         self._sink = metrics if metrics is not None else _tracing.global_metrics()
         if temporality == "delta" and self._sink.shared_dir is not None:
             raise ValueError(_DELTA_SHARED)
-        self._interval, self._temporality = float(interval), temporality
+        self._interval, self._temporality = interval, temporality
         self._headers, self._timeout, self._max_pending = headers, timeout, max_pending
         self._pending: List[bytes] = []
         self._lock = threading.Lock()
@@ -274,7 +286,7 @@ def start_from_environment() -> None:
     if not endpoint or _started:
         return
     try:
-        interval = float(_os.environ.get("BOUNDARYTRACE_OTLP_INTERVAL", "") or 10)
+        interval = _os.environ.get("BOUNDARYTRACE_OTLP_INTERVAL", "") or 10
         temporality = _os.environ.get("BOUNDARYTRACE_OTLP_TEMPORALITY", "") or "cumulative"
         _started.append(OTLPExporter(endpoint, interval=interval, temporality=temporality))
     except ValueError as exc:

@@ -33,7 +33,7 @@ from opentelemetry.sdk.metrics._internal.point import Buckets
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from ._otlp import _DELTA_SHARED, _DirectoryLead
+from ._otlp import _DELTA_SHARED, _DirectoryLead, _seconds
 from ._snapshot import PhaseStats, Snapshot
 from ._tracing import _sink
 
@@ -155,15 +155,14 @@ class OTelBridge:
                  resource: Optional[Resource] = None) -> None:
         if temporality not in ("cumulative", "delta"):
             raise ValueError(f"temporality must be 'cumulative' or 'delta', not {temporality!r}")
-        if not interval > 0:
-            raise ValueError(f"interval must be > 0 seconds, not {interval!r}")
+        interval = _seconds("interval", interval)
         self._exporter = exporter
         self._sink = _sink(metrics, "OTelBridge")  # type: ignore[arg-type]
         if temporality == "delta" and self._sink.shared_dir is not None:
             raise ValueError(_DELTA_SHARED)
         self._pid = os.getpid()
         self._lead = _DirectoryLead(self._sink)
-        self._interval = float(interval)
+        self._interval = interval
         self._delta = temporality == "delta"
         self._resource = resource if resource is not None else Resource.create()
         self._lock = threading.Lock()

@@ -228,10 +228,29 @@ def test_engine_otel__bad_arguments():
         bt.otlp_push("127.0.0.1:4318")
     with pytest.raises(ValueError, match="temporality"):
         bt.OTLPExporter("http://127.0.0.1:1", temporality="sometimes")
-    with pytest.raises(ValueError, match="interval"):
-        bt.OTLPExporter("http://127.0.0.1:1", interval=0)
+    from boundarytrace.otel import OTelBridge
+    from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+    # a wait longer than threading allows killed the thread with an OverflowError
+    for bad in (0, -1, float("nan"), float("inf"), 1e300, "soon"):
+        with pytest.raises(ValueError, match="interval"):
+            bt.OTLPExporter("http://127.0.0.1:1", interval=bad)
+        with pytest.raises(ValueError, match="interval"):
+            OTelBridge(ConsoleMetricExporter(), interval=bad)
+        with pytest.raises(ValueError, match="timeout"):
+            bt.OTLPExporter("http://127.0.0.1:1", timeout=bad)
+        with pytest.raises(ValueError, match="timeout"):
+            bt.otlp_push("http://127.0.0.1:1", timeout=bad)
     with pytest.raises(OSError):
         bt.otlp_push(f"http://127.0.0.1:{_free_port()}", timeout=2)
+
+
+@pytest.mark.parametrize("interval", ["inf", "1e300", "soon", "0", "-5"])
+def test_engine_otel__odd_interval_variable_gets_one_message(interval):
+    proc = _start(_env("http://127.0.0.1:1", BOUNDARYTRACE_OTLP_INTERVAL=interval), "x", 1)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    (line,) = err.splitlines()
+    assert "BOUNDARYTRACE_OTLP_" in line and "interval" in line and "not exporting" in line, err
 
 
 def test_engine_otel__sdk_bridge_through_the_users_exporter(collector, metrics):
