@@ -19,6 +19,7 @@ console one, or your vendor's, with their endpoints, headers and retries.
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
@@ -142,7 +143,9 @@ class OTelBridge:
     intervals of ``Metrics.take()`` (shared with other takes of that sink).
     ``resource`` defaults to ``Resource.create()`` (``OTEL_SERVICE_NAME`` and
     ``OTEL_RESOURCE_ATTRIBUTES`` apply). ``force_flush()`` exports now;
-    ``shutdown()`` exports a last time and shuts the exporter down.
+    ``shutdown()`` exports a last time and shuts the exporter down; a bridge
+    still open at interpreter exit is shut down then, as the SDK's own
+    MeterProvider is.
 
     As with ``OTLPExporter``: a snapshot without operations is not exported,
     of the bridges of one shared directory only the holder of its
@@ -171,6 +174,7 @@ class OTelBridge:
         self.results: List[Any] = []
         self._thread = threading.Thread(target=self._run, name="boundarytrace-otel", daemon=True)
         self._thread.start()
+        atexit.register(self.shutdown)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
@@ -203,6 +207,7 @@ class OTelBridge:
         if os.getpid() != self._pid or self._stop.is_set():
             return
         self._stop.set()
+        atexit.unregister(self.shutdown)
         self._thread.join()
         try:
             self.force_flush()

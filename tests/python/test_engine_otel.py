@@ -476,3 +476,21 @@ def test_engine_otel__names_that_are_not_utf8_still_make_a_valid_request(collect
     res = _resource(req)
     assert res["service.name"] == "svc-\ufffd"
     assert res["boundarytrace.shared_dir"] == os.path.realpath(tmp_path) + "/dir-\ufffd"
+
+
+def test_engine_otel__sdk_bridge_exports_at_exit(collector):
+    """A program that never calls shutdown() still delivers its figures, as
+    the SDK's own MeterProvider would at exit."""
+    endpoint, received = collector
+    _drain(received)
+    code = ("import boundarytrace as bt\n"
+            "from boundarytrace.otel import OTelBridge\n"
+            "from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter\n"
+            f"bridge = OTelBridge(OTLPMetricExporter(endpoint={endpoint + '/v1/metrics'!r}), interval=3600)\n"
+            "for _ in range(4):\n"
+            "    bt.record('bridged', 1000)\n")
+    env = {k: v for k, v in _env(endpoint).items() if k != "BOUNDARYTRACE_OTLP_ENDPOINT"}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert _operations(_passed_on(received)) == {"bridged": 4}
+    assert received.empty()
