@@ -68,16 +68,6 @@ _DELTA_SHARED = ("temporality 'delta' needs take(), which a shared sink refuses:
                  "belong to every process writing its directory; use 'cumulative'")
 
 
-def _shared_dir(sink: Any) -> Optional[str]:
-    """The directory whose exporters must elect one sender: the sink's own
-    (``Metrics.open_shared``), or for the global sink the directory
-    ``BOUNDARYTRACE_SHARED_DIR`` names (the library may have refused it and
-    kept the sink in the process: then its snapshots merge no process)."""
-    if sink.shared_dir is not None:
-        return sink.shared_dir  # type: ignore[no-any-return]
-    if sink.is_global:
-        return _os.environ.get("BOUNDARYTRACE_SHARED_DIR") or None
-    return None
 
 
 def _post(url: str, body: bytes, headers: Optional[Dict[str, str]], timeout: float) -> None:
@@ -114,8 +104,17 @@ class _DirectoryLead:
     this one. Used by OTLPExporter and otel.OTelBridge."""
 
     def __init__(self, sink: Any) -> None:
-        self._dir = _shared_dir(sink)
+        # The directory whose exporters elect one sender: a sink's of
+        # Metrics.open_shared at once; for the global sink, the one
+        # BOUNDARYTRACE_SHARED_DIR names once a snapshot shows that the
+        # library took it (it may have refused it and kept the sink in the
+        # process: then no file of ours goes there).
+        self._dir: Optional[str] = sink.shared_dir
+        self._maybe = (_os.environ.get("BOUNDARYTRACE_SHARED_DIR") or None) if sink.is_global else None
         self._fd: Optional[int] = None
+        #: The last take() found the lock held by another process: the
+        #: directory is in use and its figures go out from there.
+        self.elsewhere = False
         self.take()
 
     @property
@@ -137,14 +136,22 @@ class _DirectoryLead:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:  # EWOULDBLOCK: another process's exporter sends
             _os.close(fd)
+            self.elsewhere = True
             return False
-        self._fd = fd
+        self._fd, self.elsewhere = fd, False
         _leads.add(self)
         return True
+
+    def sent_elsewhere(self) -> bool:
+        """True when another process's exporter sends the directory's
+        figures: then this one need not even merge them."""
+        return not self.take() and self.elsewhere
 
     def may_send(self, snap: Any) -> bool:
         """Whether `snap` goes out from here: it has operations and, if it
         merges a shared directory's processes, this process holds the lock."""
+        if snap.processes and self._dir is None:
+            self._dir = self._maybe  # a merge: the global sink is shared
         return bool(len(snap)) and (not snap.processes or self.take())
 
     def release(self) -> None:
@@ -228,6 +235,8 @@ class OTLPExporter:
         with self._lock:
             if self._refused:
                 return False
+            if self._lead.sent_elsewhere():
+                return True
             try:
                 snap = _snapshot(self._sink, self._temporality)
             except InvalidArgumentError:

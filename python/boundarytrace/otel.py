@@ -190,6 +190,8 @@ class OTelBridge:
         if os.getpid() != self._pid:  # a forked child (its copy of _lock may be held)
             return MetricExportResult.SUCCESS
         with self._lock:
+            if self._lead.sent_elsewhere():
+                return MetricExportResult.SUCCESS
             if self._delta:
                 snap, _ = self._sink.take()
                 temporality = AggregationTemporality.DELTA

@@ -239,3 +239,13 @@ def pytest_sessionfinish(session, exitstatus):
         for rep in skipped:
             reporter.write_line(f"  {rep.nodeid}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="module")
+def collector(tmp_path_factory):
+    """A real OpenTelemetry Collector on loopback, passing on to a receiver
+    here: (its OTLP/HTTP endpoint, the queue of what it passed on). See
+    otel_collector.py; imported here only when used (the matrix venvs have
+    no opentelemetry-proto)."""
+    import otel_collector
+    yield from otel_collector.run(tmp_path_factory)

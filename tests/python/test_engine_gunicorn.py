@@ -44,12 +44,14 @@ import gunicorn.config
 from prometheus_client.parser import text_string_to_metric_families
 
 import boundarytrace as bt
+from otel_collector import drain, operations, resource
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKERS = 4
 #: Files a shared directory holds beside the live processes' slots: the lock,
-#: the archive, and an archive being replaced (bt.h).
-EXTRA_FILES = 3
+#: the archive, an archive being replaced (bt.h), and the OTLP exporters'
+#: otlp.lock.
+EXTRA_FILES = 4
 #: Requests a sync worker has in flight at most.
 IN_FLIGHT_PER_WORKER = 1
 #: After insert_many the app marks its worker busy for this long before it
@@ -128,7 +130,8 @@ class Gunicorn:
     ``raw_env`` and preloads the app.
     """
 
-    def __init__(self, tmp, site, shared_dir, prom_dir, busy_dir, docstore_port, conf_file):
+    def __init__(self, tmp, site, shared_dir, prom_dir, busy_dir, docstore_port, conf_file,
+                 otlp_endpoint):
         self.port = _free_port()
         self.log_path = os.path.join(tmp, "gunicorn.log")
         self.log = open(self.log_path, "w")
@@ -137,6 +140,8 @@ class Gunicorn:
                   "BOUNDARYTRACE_BACKEND", "BOUNDARYTRACE_LISTEN", "BOUNDARYTRACE_OTLP_ENDPOINT"):
             env.pop(k, None)
         env.pop("BOUNDARYTRACE_SHARED_DIR", None)
+        # Every process that imports the package starts an OTLP exporter.
+        env.update(BOUNDARYTRACE_OTLP_ENDPOINT=otlp_endpoint, BOUNDARYTRACE_OTLP_INTERVAL="0.5")
         env.update(PROMETHEUS_MULTIPROC_DIR=prom_dir,
                    DOCSTORE_HOST="127.0.0.1", DOCSTORE_PORT=str(docstore_port),
                    APP_DELAY_MS=str(APP_DELAY_MS), APP_BUSY_DIR=busy_dir,
@@ -255,8 +260,11 @@ class Load:
         assert self.done(), f"the load did not finish in time ({self.answered} answered)"
 
 
-def _run_server(site, conf_file, total, kill_at):
-    """Runs gunicorn under load; returns the figures and the shared directory."""
+def _run_server(site, conf_file, total, kill_at, collector):
+    """Runs gunicorn under load; returns the figures, the shared directory and
+    what the collector passed on from its exporters."""
+    endpoint, received = collector
+    drain(received)
     tmp = tempfile.mkdtemp(prefix="bt-gunicorn-")
     shared = tempfile.mkdtemp(prefix="bt-gunicorn-shared-", dir="/dev/shm")  # mode 0700
     prom = os.path.join(tmp, "prometheus")
@@ -268,7 +276,7 @@ def _run_server(site, conf_file, total, kill_at):
     server = None
     figures = {"requests": total, "dir": shared, "kill_at": kill_at}
     try:
-        server = Gunicorn(tmp, site, shared, prom, busy, docstore.port, conf_file)
+        server = Gunicorn(tmp, site, shared, prom, busy, docstore.port, conf_file, endpoint)
         server.wait_ready()
         load = Load(server.port, total, threads=4)
         most_files = len(os.listdir(shared))
@@ -297,6 +305,9 @@ def _run_server(site, conf_file, total, kill_at):
         scraped = {f.name: f for f in text_string_to_metric_families(body.decode())}
         server.stop()
         assert server.proc.returncode == 0, server._log_text()
+        # the collector passes each request on before it answers, so every
+        # send, the ones at the workers' exits too, is in by now
+        figures["otlp"] = drain(received)
         figures.update(answered=load.answered, failed=list(load.failed), killed=killed,
                        killed_busy=killed_busy,
                        most_files=most_files, files_after=sorted(os.listdir(shared)),
@@ -313,12 +324,14 @@ def _run_server(site, conf_file, total, kill_at):
 
 
 @pytest.fixture(scope="module")
-def runs(docstore_site):
+def runs(docstore_site, collector):
     """Both runs, once for the module (each test reads them with its backend)."""
     out = {}
     try:
-        out["fork"] = _run_server(str(docstore_site), conf_file=False, total=1500, kill_at=500)
-        out["preload"] = _run_server(str(docstore_site), conf_file=True, total=400, kill_at=None)
+        out["fork"] = _run_server(str(docstore_site), conf_file=False, total=1500, kill_at=500,
+                                  collector=collector)
+        out["preload"] = _run_server(str(docstore_site), conf_file=True, total=400, kill_at=None,
+                                     collector=collector)
         yield out
     finally:
         for run in out.values():
@@ -422,3 +435,22 @@ def test_engine_gunicorn__the_cli_reads_the_directory(runs):
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     count = bt.read_shared(run["dir"])["insert_many"].count
     assert f"insert_many: {count} ops, 0 errors, {4 * count} items" in proc.stdout
+
+
+@pytest.mark.parametrize("which", ["fork", "preload"])
+def test_engine_gunicorn__otlp_from_every_worker_is_one_stream(runs, which):
+    """BOUNDARYTRACE_OTLP_ENDPOINT in every process of the server (each
+    worker, and the master where it preloads the app): the collector gets
+    one stream, the directory's, whose counts never go back while workers
+    restart, are killed and hand the sending over, and whose last request,
+    sent as the server stops, holds the directory's final count."""
+    run = runs[which]
+    reqs = run["otlp"]
+    assert len(reqs) >= 2, reqs
+    want = resource(reqs[0])
+    assert want["boundarytrace.shared_dir"] == os.path.realpath(run["dir"])
+    assert "process.pid" not in want
+    assert all(resource(r) == want for r in reqs)
+    counts = [operations(r).get("insert_many", 0) for r in reqs]
+    assert counts == sorted(counts), counts
+    assert counts[-1] == bt.read_shared(run["dir"])["insert_many"].count

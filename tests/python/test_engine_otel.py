@@ -10,124 +10,18 @@ stopped by its pid.
 
 from __future__ import annotations
 
-import http.server
 import os
-import queue
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 
 import boundarytrace as bt
-
-# scripts/test builds the collector when missing and names it here.
-OTELCOL = os.environ.get("BT_OTELCOL", "/var/cache/boundarytrace/otelcol-0.165.0/otelcol-bt")
-CUMULATIVE, DELTA = 2, 1
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Sink(http.server.BaseHTTPRequestHandler):
-    """Where the collector passes the metrics on: each request body queued."""
-
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.put((self.path, self.headers.get("Content-Type"), body))
-        reply = metrics_service_pb2.ExportMetricsServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def collector(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("otelcol")
-    sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
-    sink.received = queue.Queue()
-    threading.Thread(target=sink.serve_forever, daemon=True).start()
-    port = _free_port()
-    cfg = tmp / "otelcol.yaml"
-    cfg.write_text(f"""receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:{port}
-exporters:
-  otlphttp:
-    endpoint: http://127.0.0.1:{sink.server_address[1]}
-    compression: none
-    retry_on_failure:
-      enabled: false
-    sending_queue:
-      enabled: false
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    metrics:
-      receivers: [otlp]
-      exporters: [otlphttp]
-""")
-    log = open(tmp / "otelcol.log", "w")
-    proc = subprocess.Popen([OTELCOL, f"--config={cfg}"], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        end = time.monotonic() + 60
-        while True:  # ready when the receiver accepts connections
-            assert proc.poll() is None, f"the collector exited: {log.name}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < end, f"the collector did not listen (see {log.name})"
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", sink.received
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        sink.shutdown()
-        sink.server_close()
-
-
-def _passed_on(received):
-    path, ctype, body = received.get(timeout=30)
-    assert path == "/v1/metrics" and ctype == "application/x-protobuf"
-    req = metrics_service_pb2.ExportMetricsServiceRequest()
-    req.ParseFromString(body)
-    return req
-
-
-def _metrics(req):
-    out = {}
-    for rm in req.resource_metrics:
-        for sm in rm.scope_metrics:
-            assert sm.scope.name == "boundarytrace"
-            for m in sm.metrics:
-                out[m.name] = m
-    return out
-
-
-def _attrs(point):
-    return {kv.key: kv.value.string_value for kv in point.attributes}
+from otel_collector import (CUMULATIVE, DELTA, attrs, drain, free_port, metrics_of, operations,
+                            passed_on, resource)
 
 
 def _check_histogram(point, dist):
@@ -150,32 +44,32 @@ def _check_histogram(point, dist):
 
 def test_engine_otel__collector_passes_on_exactly_the_snapshot(collector, metrics):
     endpoint, received = collector
-    _drain(received)
+    drain(received)
     values = [int(5_000 * 2000 ** (i / 499)) for i in range(500)] + [0, 1, 2**40]
     for v in values:
         metrics.record("otel_op", v, phases={bt.NETWORK: (v // 3, 2), bt.EXTRACT: v // 4}, items=2)
     metrics.record("otel_err", 999, error=True, gil_wait_ns=77, gil_releases=3)
     bt.otlp_push(endpoint, metrics)
     snap = metrics.snapshot()
-    got = _metrics(_passed_on(received))
-    ops = {_attrs(p)["op"]: p for p in got["boundarytrace.operations"].sum.data_points}
+    got = metrics_of(passed_on(received))
+    ops = {attrs(p)["op"]: p for p in got["boundarytrace.operations"].sum.data_points}
     assert got["boundarytrace.operations"].sum.is_monotonic
     assert got["boundarytrace.operations"].sum.aggregation_temporality == CUMULATIVE
     assert {k: p.as_int for k, p in ops.items()} == {"otel_op": len(values), "otel_err": 1}
     for name, attr in (("boundarytrace.errors", "errors"), ("boundarytrace.items", "items"),
                        ("boundarytrace.gil.wait", "gil_wait_ns"),
                        ("boundarytrace.gil.releases", "gil_releases")):
-        pts = {_attrs(p)["op"]: p.as_int for p in got[name].sum.data_points}
+        pts = {attrs(p)["op"]: p.as_int for p in got[name].sum.data_points}
         assert pts == {op.name: getattr(op, attr) for op in snap}, name
     hist = got["boundarytrace.operation.duration"]
     assert hist.unit == "ns"
     assert hist.exponential_histogram.aggregation_temporality == CUMULATIVE
     for p in hist.exponential_histogram.data_points:
-        _check_histogram(p, snap[_attrs(p)["op"]].total)
+        _check_histogram(p, snap[attrs(p)["op"]].total)
     phases = got["boundarytrace.phase.duration"].exponential_histogram.data_points
     seen = set()
     for p in phases:
-        a = _attrs(p)
+        a = attrs(p)
         ps = snap[a["op"]].phases[a["phase"]]
         assert a["gil"] == ("held" if ps.gil_held else "released")
         _check_histogram(p, ps)
@@ -188,7 +82,7 @@ def test_engine_otel__collector_passes_on_exactly_the_snapshot(collector, metric
 
 def test_engine_otel__delta_intervals_add_up(collector, metrics):
     endpoint, received = collector
-    _drain(received)
+    drain(received)
     for v in (1000, 2000):
         metrics.record("delta_op", v)
     bt.otlp_push(endpoint, metrics, temporality="delta")
@@ -196,30 +90,22 @@ def test_engine_otel__delta_intervals_add_up(collector, metrics):
     bt.otlp_push(endpoint, metrics, temporality="delta")
     counts = []
     for _ in range(2):
-        got = _metrics(_passed_on(received))
+        got = metrics_of(passed_on(received))
         s = got["boundarytrace.operations"].sum
         assert s.aggregation_temporality == DELTA
-        counts.append({_attrs(p)["op"]: p.as_int for p in s.data_points}["delta_op"])
+        counts.append({attrs(p)["op"]: p.as_int for p in s.data_points}["delta_op"])
     assert counts == [2, 1]
-
-
-def _drain(received):
-    while True:
-        try:
-            received.get_nowait()
-        except queue.Empty:
-            return
 
 
 def test_engine_otel__exporter_sends_periodically_and_on_close(collector, metrics):
     endpoint, received = collector
-    _drain(received)
+    drain(received)
     metrics.record("periodic", 10)
     with bt.OTLPExporter(endpoint, metrics, interval=0.2) as exp:
         for _ in range(2):  # two ticks
-            got = _metrics(_passed_on(received))
-            assert {_attrs(p)["op"] for p in got["boundarytrace.operations"].sum.data_points} == {"periodic"}
-    _passed_on(received)  # the last send, on close
+            got = metrics_of(passed_on(received))
+            assert {attrs(p)["op"] for p in got["boundarytrace.operations"].sum.data_points} == {"periodic"}
+    passed_on(received)  # the last send, on close
     assert exp.sent >= 3 and exp.dropped == 0
 
 
@@ -241,7 +127,7 @@ def test_engine_otel__bad_arguments():
         with pytest.raises(ValueError, match="timeout"):
             bt.otlp_push("http://127.0.0.1:1", timeout=bad)
     with pytest.raises(OSError):
-        bt.otlp_push(f"http://127.0.0.1:{_free_port()}", timeout=2)
+        bt.otlp_push(f"http://127.0.0.1:{free_port()}", timeout=2)
 
 
 @pytest.mark.parametrize("interval", ["inf", "1e300", "soon", "0", "-5"])
@@ -261,29 +147,29 @@ def test_engine_otel__sdk_bridge_through_the_users_exporter(collector, metrics):
     from boundarytrace.otel import OTelBridge
 
     endpoint, received = collector
-    _drain(received)
+    drain(received)
     for v in (0, 7, 1500, 1_000_000, 3_000_000):
         metrics.record("sdk_op", v, phases={bt.CONVERT: v // 2}, items=1)
     bridge = OTelBridge(OTLPMetricExporter(endpoint=endpoint + "/v1/metrics"), metrics, interval=3600)
     assert bridge.force_flush() == MetricExportResult.SUCCESS
     snap = metrics.snapshot()
-    got = _metrics(_passed_on(received))
-    ops = {_attrs(p)["op"]: p.as_int for p in got["boundarytrace.operations"].sum.data_points}
+    got = metrics_of(passed_on(received))
+    ops = {attrs(p)["op"]: p.as_int for p in got["boundarytrace.operations"].sum.data_points}
     assert ops == {"sdk_op": 5}
     (point,) = got["boundarytrace.operation.duration"].exponential_histogram.data_points
     _check_histogram(point, snap["sdk_op"].total)
     (phase,) = got["boundarytrace.phase.duration"].exponential_histogram.data_points
-    assert _attrs(phase) == {"op": "sdk_op", "phase": "convert", "gil": "released"}
+    assert attrs(phase) == {"op": "sdk_op", "phase": "convert", "gil": "released"}
     _check_histogram(phase, snap["sdk_op"].phases["convert"])
     bridge.shutdown()
-    _passed_on(received)  # the last export on shutdown
+    passed_on(received)  # the last export on shutdown
     assert bridge.results[-1] == MetricExportResult.SUCCESS
 
 
 # A traced program, run as its own process: records argv[2] operations named
-# argv[1]; with argv[3] "wait" it then says "ready 0" and waits for a line on
-# stdin; with "fork-wait" it first forks a child, which sleeps, and says
-# "ready <child's pid>".
+# argv[1]; with argv[3] "wait" it then sends (the exporter the environment
+# started), says "ready 0" and waits for a line on stdin; with "fork-wait" it
+# sends, forks a child, which sleeps, and says "ready <child's pid>".
 _PROGRAM = r"""
 import os, sys
 import boundarytrace as bt
@@ -291,6 +177,8 @@ name, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 for _ in range(n):
     with bt.trace(name):
         pass
+if mode != "exit" and bt._otlp._started:
+    bt._otlp._started[0].flush()  # as its first tick would: it sends, and leads a shared directory
 child = 0
 if mode == "fork-wait":
     child = os.fork()
@@ -328,25 +216,16 @@ def _run_program(env, name, n):
     return proc.pid, err
 
 
-def _resource(req):
-    (rm,) = req.resource_metrics
-    return {kv.key: (kv.value.string_value or kv.value.int_value) for kv in rm.resource.attributes}
-
-
-def _operations(req):
-    return {_attrs(p)["op"]: p.as_int for p in _metrics(req)["boundarytrace.operations"].sum.data_points}
-
-
 def test_engine_otel__environment_exporter_sends_at_exit(collector):
     """BOUNDARYTRACE_OTLP_ENDPOINT with no code change: a program that ends
     before its first interval still delivers what it recorded."""
     endpoint, received = collector
-    _drain(received)
+    drain(received)
     pid, err = _run_program(_env(endpoint), "env_exit", 3)
     assert err == ""
-    req = _passed_on(received)
-    assert _operations(req) == {"env_exit": 3}
-    assert _resource(req)["process.pid"] == pid
+    req = passed_on(received)
+    assert operations(req) == {"env_exit": 3}
+    assert resource(req)["process.pid"] == pid
     assert received.empty()
 
 
@@ -355,12 +234,13 @@ def test_engine_otel__one_process_sends_a_shared_directory(collector, tmp_path):
     exporter; the directory's merge goes out from one of them, named by the
     directory, and from another once that one has gone."""
     endpoint, received = collector
-    _drain(received)
+    drain(received)
     shared = tmp_path / "shared"
     env = _env(endpoint, BOUNDARYTRACE_SHARED_DIR=str(shared))
     first = _start(env, "a", 2, "wait")
     try:
         assert first.stdout.readline() == "ready 0\n"
+        assert operations(passed_on(received)) == {"a": 2}
         _run_program(env, "b", 2)  # exits while the first one sends: it sends nothing
         assert received.empty()
         first.communicate("\n", timeout=60)
@@ -369,13 +249,13 @@ def test_engine_otel__one_process_sends_a_shared_directory(collector, tmp_path):
         if first.poll() is None:
             first.kill()
             first.communicate()
-    req = _passed_on(received)
-    assert _operations(req) == {"a": 2, "b": 2}
-    assert _resource(req) == {"service.name": "unknown_service", "telemetry.sdk.name": "boundarytrace",
+    req = passed_on(received)
+    assert operations(req) == {"a": 2, "b": 2}
+    assert resource(req) == {"service.name": "unknown_service", "telemetry.sdk.name": "boundarytrace",
                               "host.name": socket.gethostname(),
                               "boundarytrace.shared_dir": os.path.realpath(shared)}
     _run_program(env, "c", 1)  # the only one left: it sends, at its exit
-    assert _operations(_passed_on(received)) == {"a": 2, "b": 2, "c": 1}
+    assert operations(passed_on(received)) == {"a": 2, "b": 2, "c": 1}
     assert received.empty()
 
 
@@ -383,26 +263,27 @@ def test_engine_otel__killed_senders_child_does_not_keep_the_lock(collector, tmp
     """The sending process forked a child, then was killed: the child holds
     no copy of the directory's lock, so another process takes over."""
     endpoint, received = collector
-    _drain(received)
+    drain(received)
     env = _env(endpoint, BOUNDARYTRACE_SHARED_DIR=str(tmp_path / "shared"))
     first = _start(env, "a", 1, "fork-wait")
     try:
         word, child = first.stdout.readline().split()
         assert word == "ready"
     finally:
-        first.kill()  # no exit handler: it sends nothing
+        first.kill()  # no exit handler: it sends nothing more
         first.communicate()
     try:
+        assert operations(passed_on(received)) == {"a": 1}
         assert received.empty()
         _run_program(env, "c", 1)  # while the child lives
-        assert _operations(_passed_on(received)) == {"a": 1, "c": 1}
+        assert operations(passed_on(received)) == {"a": 1, "c": 1}
     finally:
         os.kill(int(child), signal.SIGKILL)
 
 
 def test_engine_otel__exporters_of_one_directory_in_one_process(collector, tmp_path):
     endpoint, received = collector
-    _drain(received)
+    drain(received)
     with bt.Metrics.open_shared(tmp_path / "shared") as m1, \
             bt.Metrics.open_shared(tmp_path / "shared") as m2:
         m2.record("shared_op", 5)
@@ -411,11 +292,11 @@ def test_engine_otel__exporters_of_one_directory_in_one_process(collector, tmp_p
         assert one.leading and not two.leading
         assert two.flush() and two.sent == 0 and received.empty()
         one.close()
-        assert _operations(_passed_on(received)) == {"shared_op": 1}
+        assert operations(passed_on(received)) == {"shared_op": 1}
         assert two.flush() and two.leading and two.sent == 1
-        assert _operations(_passed_on(received)) == {"shared_op": 1}
+        assert operations(passed_on(received)) == {"shared_op": 1}
         two.close()
-        _passed_on(received)
+        passed_on(received)
         with pytest.raises(ValueError, match="cumulative"):
             bt.OTLPExporter(endpoint, m1, temporality="delta")
     empty = bt.OTLPExporter(endpoint, bt.Metrics(), interval=3600)
@@ -426,11 +307,11 @@ def test_engine_otel__exporters_of_one_directory_in_one_process(collector, tmp_p
 
 def test_engine_otel__delta_of_a_shared_global_sink_is_refused_once(collector, tmp_path):
     endpoint, received = collector
-    _drain(received)
+    drain(received)
     env = _env(endpoint, BOUNDARYTRACE_SHARED_DIR=str(tmp_path / "shared"),
                BOUNDARYTRACE_OTLP_TEMPORALITY="delta", BOUNDARYTRACE_OTLP_INTERVAL="0.05")
     proc = _start(env, "d", 3, "wait")
-    assert proc.stdout.readline() == "ready 0\n"
+    assert proc.stdout.readline() == "ready 0\n"  # after one refused send
     time.sleep(0.5)  # some intervals
     out, err = proc.communicate("\n", timeout=60)
     assert proc.returncode == 0
@@ -446,13 +327,13 @@ def test_engine_otel__resource_from_the_environment_as_the_sdk_reads_it(collecto
     from opentelemetry.sdk.resources import OTELResourceDetector
 
     endpoint, received = collector
-    _drain(received)
-    attrs = ("deployment.environment = prod ,team=data%20eng,host.name=web-1,broken,"
+    drain(received)
+    value = ("deployment.environment = prod ,team=data%20eng,host.name=web-1,broken,"
              "service.name=from-attrs,odd=%zz%41,,bytes=%FF")
-    env = _env(endpoint, OTEL_RESOURCE_ATTRIBUTES=attrs, OTEL_SERVICE_NAME="svc")
+    env = _env(endpoint, OTEL_RESOURCE_ATTRIBUTES=value, OTEL_SERVICE_NAME="svc")
     pid, err = _run_program(env, "res", 1)
-    got = _resource(_passed_on(received))
-    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", attrs)
+    got = resource(passed_on(received))
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", value)
     monkeypatch.setenv("OTEL_SERVICE_NAME", "svc")
     sdk = dict(OTELResourceDetector().detect().attributes)
     assert sdk["bytes"] == "\ufffd" and sdk["odd"] == "%zzA"
@@ -465,15 +346,15 @@ def test_engine_otel__names_that_are_not_utf8_still_make_a_valid_request(collect
     """protobuf strings must be UTF-8, or the receiver refuses the request:
     a service name or a shared directory's path that is not gets U+FFFD."""
     endpoint, received = collector
-    _drain(received)
+    drain(received)
     shared = os.path.join(os.fsencode(tmp_path), b"dir-\xff")
     env = _env(endpoint, BOUNDARYTRACE_SHARED_DIR=os.fsdecode(shared))
     env = {os.fsencode(k): os.fsencode(v) for k, v in env.items()}
     env[b"OTEL_SERVICE_NAME"] = b"svc-\xfe"
     _run_program(env, "utf8", 2)
-    req = _passed_on(received)
-    assert _operations(req) == {"utf8": 2}
-    res = _resource(req)
+    req = passed_on(received)
+    assert operations(req) == {"utf8": 2}
+    res = resource(req)
     assert res["service.name"] == "svc-\ufffd"
     assert res["boundarytrace.shared_dir"] == os.path.realpath(tmp_path) + "/dir-\ufffd"
 
@@ -482,7 +363,7 @@ def test_engine_otel__sdk_bridge_exports_at_exit(collector):
     """A program that never calls shutdown() still delivers its figures, as
     the SDK's own MeterProvider would at exit."""
     endpoint, received = collector
-    _drain(received)
+    drain(received)
     code = ("import boundarytrace as bt\n"
             "from boundarytrace.otel import OTelBridge\n"
             "from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter\n"
@@ -492,5 +373,21 @@ def test_engine_otel__sdk_bridge_exports_at_exit(collector):
     env = {k: v for k, v in _env(endpoint).items() if k != "BOUNDARYTRACE_OTLP_ENDPOINT"}
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert _operations(_passed_on(received)) == {"bridged": 4}
+    assert operations(passed_on(received)) == {"bridged": 4}
     assert received.empty()
+
+
+def test_engine_otel__a_refused_directory_gets_no_lock_file(collector, tmp_path):
+    """BOUNDARYTRACE_SHARED_DIR names a directory others may write into: the
+    library refuses it (one line) and keeps the figures in the process,
+    which the exporter sends as one process's, leaving the directory empty."""
+    endpoint, received = collector
+    drain(received)
+    refused = tmp_path / "open-to-all"
+    refused.mkdir()
+    refused.chmod(0o777)
+    pid, err = _run_program(_env(endpoint, BOUNDARYTRACE_SHARED_DIR=str(refused)), "in_process", 2)
+    assert "BOUNDARYTRACE_SHARED_DIR" in err
+    req = passed_on(received)
+    assert operations(req) == {"in_process": 2} and resource(req)["process.pid"] == pid
+    assert os.listdir(refused) == []
