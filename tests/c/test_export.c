@@ -288,6 +288,69 @@ static int count_entries(const char *dir) {
   return n;
 }
 
+/* How many times `text` occurs in buf[0..n). */
+static int occurrences(const char *buf, size_t n, const char *text) {
+  int count = 0;
+  const char *p = buf, *end = buf + n;
+  while ((p = memmem(p, (size_t)(end - p), text, strlen(text))) != NULL) {
+    count++;
+    p++;
+  }
+  return count;
+}
+
+/* The OTLP resource takes OTEL_RESOURCE_ATTRIBUTES as the OpenTelemetry SDKs
+ * do (items split at ',', blanks stripped, values %-decoded, a later key
+ * replacing an earlier one's value) and OTEL_SERVICE_NAME over it; an item
+ * that is not key=value is left out and said once, however many exports. */
+static void test_export__otlp_resource_from_the_environment(void **state) {
+  struct fixture *f = (struct fixture *)*state;
+  char err_path[] = "/tmp/bt_otlp_err_XXXXXX", line[512];
+  int err_fd = mkstemp(err_path), saved = dup(2), lines = 0, i;
+  size_t n = 0;
+  char *buf = NULL;
+  FILE *fp;
+  assert_true(err_fd >= 0 && saved >= 0);
+  setenv("OTEL_RESOURCE_ATTRIBUTES", " team = data%20eng ,host.name=web-1,broken,,odd=%zz%41,team=ops%2Cdata", 1);
+  setenv("OTEL_SERVICE_NAME", "svc", 1);
+  fflush(stderr);
+  assert_int_equal(dup2(err_fd, 2), 2);
+  for (i = 0; i < 2; i++) {
+    free(buf);
+    assert_status(BT_OK, bt_snapshot_export(NULL, 0, &n, f->s, BT_FORMAT_OTLP_PROTOBUF));
+    buf = malloc(n + 1);
+    assert_status(BT_OK, bt_snapshot_export(buf, n + 1, &n, f->s, BT_FORMAT_OTLP_PROTOBUF));
+  }
+  fflush(stderr);
+  assert_int_equal(dup2(saved, 2), 2);
+  close(saved);
+  unsetenv("OTEL_RESOURCE_ATTRIBUTES");
+  unsetenv("OTEL_SERVICE_NAME");
+  assert_int_equal(1, occurrences(buf, n, "team"));
+  assert_int_equal(1, occurrences(buf, n, "ops,data"));    /* the later value, decoded */
+  assert_int_equal(0, occurrences(buf, n, "data eng"));    /* replaced */
+  assert_int_equal(1, occurrences(buf, n, "host.name"));   /* the variable's, not gethostname's */
+  assert_int_equal(1, occurrences(buf, n, "web-1"));
+  assert_int_equal(1, occurrences(buf, n, "%zzA"));        /* a bad escape stays as it is */
+  assert_int_equal(1, occurrences(buf, n, "service.name"));
+  assert_int_equal(1, occurrences(buf, n, "svc"));
+  assert_int_equal(0, occurrences(buf, n, "unknown_service"));
+  assert_int_equal(0, occurrences(buf, n, "broken"));
+  assert_int_equal(1, occurrences(buf, n, "process.pid"));
+  free(buf);
+  fp = fdopen(err_fd, "r");
+  assert_non_null(fp);
+  rewind(fp);
+  while (fgets(line, sizeof line, fp)) {
+    lines++;
+    assert_non_null(strstr(line, "OTEL_RESOURCE_ATTRIBUTES"));
+    assert_non_null(strstr(line, "not key=value"));
+  }
+  fclose(fp);
+  unlink(err_path);
+  assert_int_equal(1, lines);
+}
+
 static void test_export__write_is_atomic_and_complete(void **state) {
   struct fixture *f = (struct fixture *)*state;
   char dir[] = "/tmp/bt_export_XXXXXX";
@@ -337,6 +400,7 @@ int main(void) {
       cmocka_unit_test(test_export__folded_adds_up_to_total),
       cmocka_unit_test(test_export__text_is_the_report),
       cmocka_unit_test(test_export__format_for_path),
+      cmocka_unit_test(test_export__otlp_resource_from_the_environment),
       cmocka_unit_test(test_export__write_is_atomic_and_complete),
       cmocka_unit_test(test_export__write_failure_is_io_and_leaves_nothing),
   };
