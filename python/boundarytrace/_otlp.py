@@ -217,6 +217,11 @@ class OTLPExporter:
         self._thread.start()
 
     @property
+    def url(self) -> str:
+        """Where the requests go (the endpoint with ``/v1/metrics``)."""
+        return self._url
+
+    @property
     def leading(self) -> bool:
         """True when this exporter sends its shared directory's figures
         (holds its ``otlp.lock``), or its sink is not shared."""

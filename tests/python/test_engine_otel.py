@@ -391,3 +391,88 @@ def test_engine_otel__a_refused_directory_gets_no_lock_file(collector, tmp_path)
     req = passed_on(received)
     assert operations(req) == {"in_process": 2} and resource(req)["process.pid"] == pid
     assert os.listdir(refused) == []
+
+
+def _sidecar(*args, env):
+    return subprocess.Popen([sys.executable, "-m", "boundarytrace", "otlp", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_engine_otel__sidecar_sends_a_shared_directory_until_a_signal(collector, tmp_path):
+    """`boundarytrace otlp DIR`: every process's figures, merged, go to the
+    collector periodically and once more when it is stopped; it takes no
+    slot, and while it sends, a process of the directory with its own
+    exporter does not."""
+    endpoint, received = collector
+    drain(received)
+    shared = tmp_path / "shared"
+    writers = {k: v for k, v in _env(endpoint, BOUNDARYTRACE_SHARED_DIR=str(shared)).items()
+               if k != "BOUNDARYTRACE_OTLP_ENDPOINT"}
+    for name in ("w1", "w2"):
+        _run_program(writers, name, 3)
+    proc = _sidecar(str(shared), "--endpoint", endpoint, "--interval", "0.2", env=writers)
+    try:
+        line = proc.stdout.readline()
+        assert line == f"boundarytrace otlp: sending {shared} to {endpoint}/v1/metrics every 0.2 s\n"
+        req = passed_on(received)  # a periodic send
+        assert operations(req) == {"w1": 3, "w2": 3}
+        assert resource(req)["boundarytrace.shared_dir"] == os.path.realpath(shared)
+        # a process of the directory exporting too: the sidecar holds the lock
+        _run_program(_env(endpoint, BOUNDARYTRACE_SHARED_DIR=str(shared)), "w3", 1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "stopped by SIGTERM" in err
+    reqs = drain(received)
+    assert reqs and all(operations(r) in ({"w1": 3, "w2": 3}, {"w1": 3, "w2": 3, "w3": 1})
+                        for r in reqs)
+    assert operations(reqs[-1]) == {"w1": 3, "w2": 3, "w3": 1}  # the last send, at the signal
+    assert bt.read_shared(shared).processes == 3  # the sidecar took no slot
+
+
+def test_engine_otel__sidecar_takes_over_from_a_process_that_sends(collector, tmp_path):
+    endpoint, received = collector
+    drain(received)
+    shared = tmp_path / "shared"
+    env = _env(endpoint, BOUNDARYTRACE_SHARED_DIR=str(shared))
+    first = _start(env, "a", 1, "wait")  # sends once and holds the directory's lock
+    proc = None
+    try:
+        assert first.stdout.readline() == "ready 0\n"
+        assert operations(passed_on(received)) == {"a": 1}
+        proc = _sidecar(str(shared), "--interval", "0.1", env=env)
+        assert proc.stdout.readline().endswith(" every 0.1 s (another process sends it now)\n")
+        time.sleep(0.5)  # its ticks: the other process sends
+        assert received.empty()
+        first.communicate("\n", timeout=60)  # its last send, at exit; then the sidecar's
+        assert [operations(passed_on(received)) for _ in range(2)] == [{"a": 1}, {"a": 1}]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    finally:
+        for p in (first, proc):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.communicate()
+
+
+@pytest.mark.parametrize("args, env_extra, message", [
+    ([], {}, "no directory"),
+    (["DIR"], {}, "no endpoint"),
+    (["DIR", "--endpoint", "127.0.0.1:4318"], {}, "http"),
+    (["DIR", "--endpoint", "http://127.0.0.1:1", "--interval", "inf"], {}, "interval"),
+    (["missing", "--endpoint", "http://127.0.0.1:1"], {}, "missing"),
+])
+def test_engine_otel__sidecar_bad_input(tmp_path, args, env_extra, message):
+    (tmp_path / "DIR").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOUNDARYTRACE_")}
+    env.update(env_extra)
+    args = [str(tmp_path / a) if a in ("DIR", "missing") else a for a in args]
+    proc = _sidecar(*args, env=env)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and out == "", (out, err)
+    assert message in err and "Traceback" not in err, err

@@ -320,24 +320,38 @@ def cmd_trace(args: argparse.Namespace) -> Tuple[str, int]:
     return f"wrote {args.output} ({plural(ops, 'operation')} of process {args.pid})\n", 0
 
 
-def cmd_serve(args: argparse.Namespace) -> Tuple[str, int]:
-    """Serves /metrics of a shared directory, merged at each scrape, until
-    SIGTERM or SIGINT."""
-    import boundarytrace as bt
-    from boundarytrace._serve import Endpoint, shared_source
-
-    directory = args.dir or os.environ.get("BOUNDARYTRACE_SHARED_DIR", "")
+def _sidecar_dir(args: argparse.Namespace) -> str:
+    directory: str = args.dir or os.environ.get("BOUNDARYTRACE_SHARED_DIR", "")
     if not directory:
         raise UsageError("no directory: give DIR, or set BOUNDARYTRACE_SHARED_DIR")
-    host, port = args.listen
+    return directory
+
+
+def _sidecar_source(args: argparse.Namespace, call: str) -> Tuple[str, Callable[[], object]]:
+    """A sidecar's directory (DIR, else $BOUNDARYTRACE_SHARED_DIR) and its
+    merge source, read once now (a missing or refused directory is an error);
+    files a merge leaves out are named on stderr once each."""
+    import boundarytrace as bt
+    from boundarytrace._serve import shared_source
+
+    directory = _sidecar_dir(args)
 
     def skipped(path: str, reason: str) -> None:  # once per distinct (path, reason)
         print(f"{PROG}: skipped {path}: {reason}", file=sys.stderr, flush=True)
 
     try:
-        source = shared_source(directory, "serve", skipped)
+        return directory, shared_source(directory, call, skipped)
     except bt.FileIOError as exc:
         raise SnapshotFileError(shared_dir_error(directory, exc)) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> Tuple[str, int]:
+    """Serves /metrics of a shared directory, merged at each scrape, until
+    SIGTERM or SIGINT."""
+    from boundarytrace._serve import Endpoint
+
+    host, port = args.listen
+    directory, source = _sidecar_source(args, "serve")
     try:
         endpoint = Endpoint(source, host, port)
     except OSError as exc:
@@ -350,6 +364,48 @@ def cmd_serve(args: argparse.Namespace) -> Tuple[str, int]:
         endpoint.close()
     if caught:
         print(f"{PROG} serve: stopped by {signal.Signals(caught).name}", file=sys.stderr)
+    return "", 0
+
+
+class _SharedDirectorySink:
+    """A shared directory as an OTLP exporter's sink: each snapshot a merge
+    (`source`, from shared_source), of the directory `shared_dir`."""
+    is_global = False
+
+    def __init__(self, shared_dir: str, source: Callable[[], object]) -> None:
+        self.shared_dir = shared_dir
+        self.snapshot = source
+
+
+def cmd_otlp(args: argparse.Namespace) -> Tuple[str, int]:
+    """Sends a shared directory's figures, merged, as OTLP to a collector
+    every interval and once more at the end, until SIGTERM or SIGINT."""
+    from boundarytrace._otlp import OTLPExporter, _seconds
+
+    _sidecar_dir(args)  # a missing one is said first
+    endpoint = args.endpoint or os.environ.get("BOUNDARYTRACE_OTLP_ENDPOINT", "")
+    if not endpoint:
+        raise UsageError("no endpoint: give --endpoint URL, or set BOUNDARYTRACE_OTLP_ENDPOINT")
+    try:
+        interval = _seconds("--interval", args.interval or os.environ.get("BOUNDARYTRACE_OTLP_INTERVAL")
+                            or 10)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    directory, source = _sidecar_source(args, "otlp")
+    try:
+        exporter = OTLPExporter(endpoint, _SharedDirectorySink(directory, source), interval=interval)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        with _SignalWait((signal.SIGTERM, signal.SIGINT)) as stop:  # before the line: a signal then is caught
+            print(f"{PROG} otlp: sending {directory} to {exporter.url} every {interval:g} s"
+                  f"{'' if exporter.leading else ' (another process sends it now)'}", flush=True)
+            caught = stop.wait()
+    finally:
+        exporter.close()
+    if caught:
+        print(f"{PROG} otlp: stopped by {signal.Signals(caught).name} after {exporter.sent} "
+              f"request{'' if exporter.sent == 1 else 's'}", file=sys.stderr)
     return "", 0
 
 
@@ -517,6 +573,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="address to listen on; the host defaults to 127.0.0.1, port 0 picks a "
                         "free one (default 127.0.0.1:9464)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("otlp", help="send a shared directory as OTLP to a collector (a sidecar)",
+                       description="Send the shared directory DIR, every process's figures "
+                                   "merged, as OTLP/HTTP (protobuf, cumulative) to a collector "
+                                   "every interval and once more at the end, until SIGTERM or "
+                                   "SIGINT (exit 0). Of the exporters of one directory (this "
+                                   "one, and those BOUNDARYTRACE_OTLP_ENDPOINT starts in its "
+                                   "processes) one sends at a time. The first line on standard "
+                                   "output says what is sent where.")
+    p.add_argument("dir", metavar="DIR", nargs="?",
+                   help="the shared directory (default: $BOUNDARYTRACE_SHARED_DIR)")
+    p.add_argument("--endpoint", metavar="URL",
+                   help="the collector's OTLP/HTTP endpoint, http://host:4318 "
+                        "(default: $BOUNDARYTRACE_OTLP_ENDPOINT)")
+    p.add_argument("--interval", metavar="SECONDS",
+                   help="seconds between sends (default: $BOUNDARYTRACE_OTLP_INTERVAL, else 10)")
+    p.set_defaults(func=cmd_otlp)
     return parser
 
 
