@@ -34,7 +34,7 @@ from opentelemetry.sdk.metrics._internal.point import Buckets
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from ._otlp import _DELTA_SHARED, _DirectoryLead, _seconds
+from ._otlp import _DELTA_SHARED, _DirectoryLead, _seconds, _snapshot
 from ._snapshot import PhaseStats, Snapshot
 from ._tracing import _sink
 
@@ -192,12 +192,8 @@ class OTelBridge:
         with self._lock:
             if self._lead.sent_elsewhere():
                 return MetricExportResult.SUCCESS
-            if self._delta:
-                snap, _ = self._sink.take()
-                temporality = AggregationTemporality.DELTA
-            else:
-                snap = self._sink.snapshot()
-                temporality = AggregationTemporality.CUMULATIVE
+            snap = _snapshot(self._sink, "delta" if self._delta else "cumulative")
+            temporality = AggregationTemporality.DELTA if self._delta else AggregationTemporality.CUMULATIVE
             if not self._lead.may_send(snap):
                 return MetricExportResult.SUCCESS
             result = self._exporter.export(to_metrics_data(snap, self._resource, temporality))
